@@ -1,0 +1,3 @@
+module github.com/nixgen/nixgen
+
+go 1.26.8

@@ -1,0 +1,157 @@
+// Package model is the fully resolved spec: what internal/schema produces after
+// decoding and validating the HCL files, and what internal/emit renders. Every
+// default is already applied and every reference already checked, so the
+// renderer never has to guess. Slices are sorted by name (hosts, services,
+// repositories, notifiers, policies, properties) so output is deterministic.
+package model
+
+import "time"
+
+// Spec is the whole validated spec directory.
+type Spec struct {
+	Hosts        []*Host
+	Repositories []*Repository
+	Notifiers    []*Notifier
+	Policies     []*SnapshotPolicy
+}
+
+// Host is one NixOS machine. Its services are resolved for this host: dataset
+// names and mountpoints depend on the host's parent dataset and mount.
+type Host struct {
+	Name          string
+	ParentDataset string // e.g. "tank/services"; created with mountpoint=none if missing
+	ParentMount   string // absolute; default mountpoint root
+	Services      []*Service
+}
+
+// Pool is the pool part of the parent dataset ("tank" of "tank/services").
+func (h *Host) Pool() string {
+	for i := 0; i < len(h.ParentDataset); i++ {
+		if h.ParentDataset[i] == '/' {
+			return h.ParentDataset[:i]
+		}
+	}
+	return h.ParentDataset
+}
+
+// Service is one service as deployed on one host.
+type Service struct {
+	Name       string
+	Unit       string // systemd unit of the service itself, e.g. "sonarr.service"
+	User       string // owner of the mountpoint root
+	Group      string
+	Mode       string // four-digit octal, e.g. "0750"
+	Dataset    string // full ZFS name, e.g. "tank/services/sonarr"
+	Mountpoint string // absolute
+
+	Profile    string     // name of the profile the dataset settings came from, "" if none
+	Properties []Property // resolved ZFS properties, sorted by name; never includes mountpoint
+
+	Backup      *Backup      // nil: no restic job
+	Snapshots   *Snapshots   // nil: no sanoid entry
+	Replication *Replication // nil: no syncoid command
+	Preseed     *Preseed     // nil: no preseed unit
+	Notify      []string     // notifier names, in spec order
+}
+
+// Property is one ZFS property to set on a service's dataset.
+type Property struct {
+	Name  string
+	Value string
+	// CreateOnly marks properties ZFS only accepts at creation time
+	// (casesensitivity, normalization, utf8only, encryption, ...).
+	CreateOnly bool
+}
+
+// Backup is a restic job for one service.
+type Backup struct {
+	Repository string   // name of a Repository
+	Paths      []string // absolute paths recorded in restic; default [Mountpoint]
+	Exclude    []string
+	Tags       []string
+	Schedule   string // systemd OnCalendar expression; default "daily"
+}
+
+// Snapshots attaches a sanoid policy to the service's dataset.
+type Snapshots struct {
+	Policy string // name of a SnapshotPolicy
+}
+
+// Replication is a syncoid push of the service's dataset.
+type Replication struct {
+	Target        string // as written: "[user@]host:pool/dataset" or "pool/dataset" (local)
+	TargetUser    string // "" when not given
+	TargetHost    string // "" for a local target
+	TargetDataset string
+	SSHKey        string // absolute path, "" for none
+	Schedule      string // systemd OnCalendar; default "hourly"
+}
+
+// Preseed says how to restore the service's data before it first starts.
+type Preseed struct {
+	Methods   []string      // "syncoid", "local", "restic", in order
+	Timeout   time.Duration // per method; default 30m
+	OnFailure string        // "block" or "start-empty"; default "block"
+}
+
+// Repository is a restic repository.
+type Repository struct {
+	Name            string
+	URL             string
+	PasswordFile    string
+	EnvironmentFile string // "" for none
+	Retention       *Retention
+}
+
+// Retention is restic's forget --keep-* policy. Zero means "not set".
+type Retention struct {
+	Last, Hourly, Daily, Weekly, Monthly, Yearly int
+}
+
+// Notifier is where outcomes are reported.
+type Notifier struct {
+	Name      string
+	Type      string // "ntfy" or "webhook"
+	URL       string
+	TokenFile string // "" for none
+}
+
+// SnapshotPolicy is a sanoid template. Zero counts are written as 0.
+type SnapshotPolicy struct {
+	Name                                                string
+	Frequently, Hourly, Daily, Weekly, Monthly, Yearly int
+	Autosnap                                            bool // default true
+	Autoprune                                           bool // default true
+}
+
+// Lookup helpers used by the renderer.
+
+// Repository returns the repository with the given name, or nil.
+func (s *Spec) Repository(name string) *Repository {
+	for _, r := range s.Repositories {
+		if r.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// Notifier returns the notifier with the given name, or nil.
+func (s *Spec) Notifier(name string) *Notifier {
+	for _, n := range s.Notifiers {
+		if n.Name == name {
+			return n
+		}
+	}
+	return nil
+}
+
+// Policy returns the snapshot policy with the given name, or nil.
+func (s *Spec) Policy(name string) *SnapshotPolicy {
+	for _, p := range s.Policies {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
