@@ -19,10 +19,10 @@ const Version = 1
 
 // Manifest is everything the helper needs to know about one host.
 type Manifest struct {
-	Version      int                    `json:"version"`
-	Host         string                 `json:"host"`
-	Parent       Parent                 `json:"parent"`
-	Services     []Service              `json:"services"` // sorted by name
+	Version      int                   `json:"version"`
+	Host         string                `json:"host"`
+	Parent       Parent                `json:"parent"`
+	Services     []Service             `json:"services"` // sorted by name
 	Repositories map[string]Repository `json:"repositories,omitempty"`
 	Notifiers    map[string]Notifier   `json:"notifiers,omitempty"`
 }
@@ -68,10 +68,10 @@ type Backup struct {
 
 // Replication is where syncoid sends the dataset (and where preseed pulls it back from).
 type Replication struct {
-	Target  string `json:"target"`          // "[user@]host:pool/dataset" or "pool/dataset"
-	User    string `json:"user,omitempty"`  // ssh user, "" for none
-	Host    string `json:"host,omitempty"`  // "" for a local target
-	Dataset string `json:"dataset"`         // dataset on the target
+	Target  string `json:"target"`         // "[user@]host:pool/dataset" or "pool/dataset"
+	User    string `json:"user,omitempty"` // ssh user, "" for none
+	Host    string `json:"host,omitempty"` // "" for a local target
+	Dataset string `json:"dataset"`        // dataset on the target
 	SSHKey  string `json:"ssh_key,omitempty"`
 }
 

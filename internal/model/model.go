@@ -118,10 +118,10 @@ type Notifier struct {
 
 // SnapshotPolicy is a sanoid template. Zero counts are written as 0.
 type SnapshotPolicy struct {
-	Name                                                string
+	Name                                               string
 	Frequently, Hourly, Daily, Weekly, Monthly, Yearly int
-	Autosnap                                            bool // default true
-	Autoprune                                           bool // default true
+	Autosnap                                           bool // default true
+	Autoprune                                          bool // default true
 }
 
 // Lookup helpers used by the renderer.
