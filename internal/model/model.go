@@ -101,6 +101,10 @@ type Repository struct {
 	PasswordFile    string
 	EnvironmentFile string // "" for none
 	Retention       *Retention
+	PruneSchedule   string // OnCalendar of `restic forget --prune`; default "weekly"
+	CheckSchedule   string // OnCalendar of `restic check`; default "monthly"
+	CheckSubset     string // --read-data-subset value, e.g. "5%"; default "5%"
+	DrillSchedule   string // OnCalendar of the restore drill; default "weekly"
 }
 
 // Retention is restic's forget --keep-* policy. Zero means "not set".
