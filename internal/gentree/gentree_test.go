@@ -1,0 +1,156 @@
+package gentree
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"testing"
+	"time"
+)
+
+const hdr = "# " + Marker + "\n"
+
+func writeFile(t *testing.T, root, rel, content string) {
+	t.Helper()
+	p := filepath.Join(root, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// listTree returns every regular file under root with its content.
+func listTree(t *testing.T, root string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Type().IsRegular() {
+			b, _ := os.ReadFile(p)
+			rel, _ := filepath.Rel(root, p)
+			out[filepath.ToSlash(rel)] = string(b)
+		}
+		return nil
+	})
+	return out
+}
+
+func TestWriteCreatesUpdatesRemoves(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "generated")
+	writeFile(t, root, "forge/same.nix", hdr+"same\n")
+	writeFile(t, root, "forge/changed.nix", hdr+"old\n")
+	writeFile(t, root, "forge/services/gone.nix", hdr+"gone\n")
+	writeFile(t, root, "forge/notes.txt", "hand-written, mentions nothing\n")
+	writeFile(t, root, "old-host/default.nix", hdr+"gone\n")
+	old := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := os.Chtimes(filepath.Join(root, "forge/same.nix"), old, old); err != nil {
+		t.Fatal(err)
+	}
+
+	files := map[string][]byte{
+		"forge/same.nix":         []byte(hdr + "same\n"),
+		"forge/changed.nix":      []byte(hdr + "new\n"),
+		"forge/services/new.nix": []byte(hdr + "new service\n"),
+	}
+	c, err := Write(root, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Changes{
+		Create: []string{"forge/services/new.nix"},
+		Update: []string{"forge/changed.nix"},
+		Remove: []string{"forge/services/gone.nix", "old-host/default.nix"},
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("changes = %+v, want %+v", c, want)
+	}
+	got := listTree(t, root)
+	wantTree := map[string]string{
+		"forge/same.nix":         hdr + "same\n",
+		"forge/changed.nix":      hdr + "new\n",
+		"forge/services/new.nix": hdr + "new service\n",
+		"forge/notes.txt":        "hand-written, mentions nothing\n",
+	}
+	if !reflect.DeepEqual(got, wantTree) {
+		t.Errorf("tree = %v, want %v", got, wantTree)
+	}
+	st, err := os.Stat(filepath.Join(root, "forge/same.nix"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.ModTime().Equal(old) {
+		t.Errorf("unchanged file was rewritten: mtime %v, want %v", st.ModTime(), old)
+	}
+	if _, err := os.Stat(filepath.Join(root, "old-host")); !os.IsNotExist(err) {
+		t.Errorf("emptied directory old-host still exists (err=%v)", err)
+	}
+
+	c, err = Write(root, files)
+	if err != nil || !c.Empty() {
+		t.Errorf("second write: changes %+v, err %v; want none", c, err)
+	}
+}
+
+func TestWriteFailureLeavesTreeUntouched(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, root, "a/default.nix", hdr+"old\n")
+	writeFile(t, root, "z", "a file where a directory is needed\n")
+	before := listTree(t, root)
+
+	_, err := Write(root, map[string][]byte{
+		"a/default.nix": []byte(hdr + "new\n"),
+		"a/extra/x.nix": []byte(hdr + "x\n"),
+		"z/c.nix":       []byte(hdr + "c\n"),
+	})
+	if err == nil {
+		t.Fatal("Write succeeded although z is a file")
+	}
+	if after := listTree(t, root); !reflect.DeepEqual(after, before) {
+		t.Errorf("tree changed by a failed write:\nbefore %v\nafter  %v", before, after)
+	}
+	if _, err := os.Stat(filepath.Join(root, "a/extra")); !os.IsNotExist(err) {
+		t.Errorf("directory created by the failed write was left behind")
+	}
+}
+
+func TestCompareMissingRoot(t *testing.T) {
+	c, err := Compare(filepath.Join(t.TempDir(), "nope"), map[string][]byte{"h/default.nix": []byte("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Stale(); !reflect.DeepEqual(got, []string{"h/default.nix"}) {
+		t.Errorf("stale = %v", got)
+	}
+}
+
+func TestRefusesEscapingPaths(t *testing.T) {
+	for _, rel := range []string{"../x.nix", "/etc/x.nix", "a/../../x", "a//b", ""} {
+		if _, err := Compare(t.TempDir(), map[string][]byte{rel: nil}); err == nil {
+			t.Errorf("path %q accepted", rel)
+		}
+	}
+}
+
+func TestIsGenerated(t *testing.T) {
+	cases := map[string]bool{
+		hdr + "{ }\n": true,
+		"{\n  \"_generated\": \"" + Marker + "\",\n": true,
+		"{ }\n": false,
+		"# hand-written\n" + string(make([]byte, 300)) + Marker: false,
+	}
+	keys := make([]string, 0, len(cases))
+	for k := range cases {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if got := IsGenerated([]byte(k)); got != cases[k] {
+			t.Errorf("IsGenerated(%.40q) = %v, want %v", k, got, cases[k])
+		}
+	}
+}
