@@ -2,14 +2,18 @@ package schema
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // checker collects diagnostics. Each leaf check reports at the range it is
@@ -53,7 +57,7 @@ func pos(r hcl.Range) string {
 // UTF-8 is an error. Quotes, backslashes, "$", "${" and other Unicode are
 // fine: the emitter quotes them.
 func (c *checker) text(s string, rng hcl.Range, what string) bool {
-	if !c.usable(rng) {
+	if !set(rng) || !c.usable(rng) {
 		return false
 	}
 	if !utf8.ValidString(s) {
@@ -233,4 +237,69 @@ func levenshtein(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
+}
+
+// item is one string of a list attribute with its own source range.
+type item struct {
+	s   string
+	rng hcl.Range
+}
+
+// list decodes a list-of-strings attribute. HCL reports type errors itself;
+// each element keeps its own range when the list is written literally. ok is
+// false when the attribute is absent or did not decode.
+func (c *checker) list(expr hcl.Expression, rng hcl.Range) (items []item, ok bool) {
+	if !set(rng) {
+		return nil, false
+	}
+	var vals []string
+	if d := gohcl.DecodeExpression(expr, nil, &vals); d.HasErrors() {
+		c.diags = append(c.diags, d...)
+		c.broken = append(c.broken, rng)
+		return nil, false
+	}
+	elems, d := hcl.ExprList(expr)
+	items = make([]item, len(vals))
+	for i, v := range vals {
+		items[i] = item{v, rng}
+		if !d.HasErrors() && len(elems) == len(vals) {
+			items[i].rng = elems[i].Range()
+		}
+	}
+	return items, true
+}
+
+// entry is one key/value of a map attribute; rng spans "key = value".
+type entry struct {
+	key, val string
+	rng      hcl.Range
+}
+
+// stringMap decodes a map-of-strings attribute, in sorted key order.
+func (c *checker) stringMap(expr hcl.Expression, rng hcl.Range) (entries []entry, ok bool) {
+	if !set(rng) {
+		return nil, false
+	}
+	var vals map[string]string
+	if d := gohcl.DecodeExpression(expr, nil, &vals); d.HasErrors() {
+		c.diags = append(c.diags, d...)
+		c.broken = append(c.broken, rng)
+		return nil, false
+	}
+	ranges := map[string]hcl.Range{}
+	if pairs, d := hcl.ExprMap(expr); !d.HasErrors() {
+		for _, p := range pairs {
+			if k, d := p.Key.Value(nil); !d.HasErrors() && k.Type() == cty.String && k.IsKnown() && !k.IsNull() {
+				ranges[k.AsString()] = hcl.RangeBetween(p.Key.Range(), p.Value.Range())
+			}
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(vals)) {
+		r, found := ranges[k]
+		if !found {
+			r = rng
+		}
+		entries = append(entries, entry{k, vals[k], r})
+	}
+	return entries, true
 }

@@ -6,7 +6,9 @@ import "github.com/hashicorp/hcl/v2"
 // strictly (no "remain"), so unknown attributes and blocks get HCL's own
 // "Unsupported argument ... Did you mean" diagnostics. The *Range fields hold
 // the source range of each attribute (zero when the attribute is absent), so
-// every validation error can point at what the user wrote.
+// every validation error can point at what the user wrote. Lists and maps
+// stay expressions until validation, so an error about one element can
+// point at that element rather than at the whole attribute.
 
 type rawFile struct {
 	Hosts     []*rawHost     `hcl:"host,block"`
@@ -22,12 +24,12 @@ type rawHost struct {
 	NameRange hcl.Range `hcl:"name,label_range"`
 	DefRange  hcl.Range `hcl:",def_range"`
 
-	ParentDataset      string    `hcl:"parent_dataset"`
-	ParentDatasetRange hcl.Range `hcl:"parent_dataset,attr_range"`
-	ParentMount        string    `hcl:"parent_mount"`
-	ParentMountRange   hcl.Range `hcl:"parent_mount,attr_range"`
-	Services           []string  `hcl:"services,optional"`
-	ServicesRange      hcl.Range `hcl:"services,attr_range"`
+	ParentDataset      string         `hcl:"parent_dataset"`
+	ParentDatasetRange hcl.Range      `hcl:"parent_dataset,attr_range"`
+	ParentMount        string         `hcl:"parent_mount"`
+	ParentMountRange   hcl.Range      `hcl:"parent_mount,attr_range"`
+	Services           hcl.Expression `hcl:"services,optional"`
+	ServicesRange      hcl.Range      `hcl:"services,attr_range"`
 }
 
 type rawRepo struct {
@@ -86,12 +88,12 @@ type rawProfile struct {
 	NameRange hcl.Range `hcl:"name,label_range"`
 	DefRange  hcl.Range `hcl:",def_range"`
 
-	Recordsize       string            `hcl:"recordsize,optional"`
-	RecordsizeRange  hcl.Range         `hcl:"recordsize,attr_range"`
-	Compression      string            `hcl:"compression,optional"`
-	CompressionRange hcl.Range         `hcl:"compression,attr_range"`
-	Properties       map[string]string `hcl:"properties,optional"`
-	PropertiesRange  hcl.Range         `hcl:"properties,attr_range"`
+	Recordsize       string         `hcl:"recordsize,optional"`
+	RecordsizeRange  hcl.Range      `hcl:"recordsize,attr_range"`
+	Compression      string         `hcl:"compression,optional"`
+	CompressionRange hcl.Range      `hcl:"compression,attr_range"`
+	Properties       hcl.Expression `hcl:"properties,optional"`
+	PropertiesRange  hcl.Range      `hcl:"properties,attr_range"`
 }
 
 type rawPolicy struct {
@@ -120,18 +122,18 @@ type rawService struct {
 	NameRange hcl.Range `hcl:"name,label_range"`
 	DefRange  hcl.Range `hcl:",def_range"`
 
-	Unit            string    `hcl:"unit,optional"`
-	UnitRange       hcl.Range `hcl:"unit,attr_range"`
-	User            string    `hcl:"user,optional"`
-	UserRange       hcl.Range `hcl:"user,attr_range"`
-	Group           string    `hcl:"group,optional"`
-	GroupRange      hcl.Range `hcl:"group,attr_range"`
-	Mode            string    `hcl:"mode,optional"`
-	ModeRange       hcl.Range `hcl:"mode,attr_range"`
-	Mountpoint      string    `hcl:"mountpoint,optional"`
-	MountpointRange hcl.Range `hcl:"mountpoint,attr_range"`
-	Notify          []string  `hcl:"notify,optional"`
-	NotifyRange     hcl.Range `hcl:"notify,attr_range"`
+	Unit            string         `hcl:"unit,optional"`
+	UnitRange       hcl.Range      `hcl:"unit,attr_range"`
+	User            string         `hcl:"user,optional"`
+	UserRange       hcl.Range      `hcl:"user,attr_range"`
+	Group           string         `hcl:"group,optional"`
+	GroupRange      hcl.Range      `hcl:"group,attr_range"`
+	Mode            string         `hcl:"mode,optional"`
+	ModeRange       hcl.Range      `hcl:"mode,attr_range"`
+	Mountpoint      string         `hcl:"mountpoint,optional"`
+	MountpointRange hcl.Range      `hcl:"mountpoint,attr_range"`
+	Notify          hcl.Expression `hcl:"notify,optional"`
+	NotifyRange     hcl.Range      `hcl:"notify,attr_range"`
 
 	Dataset     *rawDataset     `hcl:"dataset,block"`
 	Backup      *rawBackup      `hcl:"backup,block"`
@@ -143,31 +145,31 @@ type rawService struct {
 type rawDataset struct {
 	DefRange hcl.Range `hcl:",def_range"`
 
-	Name             string            `hcl:"name,optional"`
-	NameRange        hcl.Range         `hcl:"name,attr_range"`
-	Profile          string            `hcl:"profile,optional"`
-	ProfileRange     hcl.Range         `hcl:"profile,attr_range"`
-	Recordsize       string            `hcl:"recordsize,optional"`
-	RecordsizeRange  hcl.Range         `hcl:"recordsize,attr_range"`
-	Compression      string            `hcl:"compression,optional"`
-	CompressionRange hcl.Range         `hcl:"compression,attr_range"`
-	Properties       map[string]string `hcl:"properties,optional"`
-	PropertiesRange  hcl.Range         `hcl:"properties,attr_range"`
+	Name             string         `hcl:"name,optional"`
+	NameRange        hcl.Range      `hcl:"name,attr_range"`
+	Profile          string         `hcl:"profile,optional"`
+	ProfileRange     hcl.Range      `hcl:"profile,attr_range"`
+	Recordsize       string         `hcl:"recordsize,optional"`
+	RecordsizeRange  hcl.Range      `hcl:"recordsize,attr_range"`
+	Compression      string         `hcl:"compression,optional"`
+	CompressionRange hcl.Range      `hcl:"compression,attr_range"`
+	Properties       hcl.Expression `hcl:"properties,optional"`
+	PropertiesRange  hcl.Range      `hcl:"properties,attr_range"`
 }
 
 type rawBackup struct {
 	DefRange hcl.Range `hcl:",def_range"`
 
-	Repository      string    `hcl:"repository"`
-	RepositoryRange hcl.Range `hcl:"repository,attr_range"`
-	Paths           []string  `hcl:"paths,optional"`
-	PathsRange      hcl.Range `hcl:"paths,attr_range"`
-	Exclude         []string  `hcl:"exclude,optional"`
-	ExcludeRange    hcl.Range `hcl:"exclude,attr_range"`
-	Tags            []string  `hcl:"tags,optional"`
-	TagsRange       hcl.Range `hcl:"tags,attr_range"`
-	Schedule        string    `hcl:"schedule,optional"`
-	ScheduleRange   hcl.Range `hcl:"schedule,attr_range"`
+	Repository      string         `hcl:"repository"`
+	RepositoryRange hcl.Range      `hcl:"repository,attr_range"`
+	Paths           hcl.Expression `hcl:"paths,optional"`
+	PathsRange      hcl.Range      `hcl:"paths,attr_range"`
+	Exclude         hcl.Expression `hcl:"exclude,optional"`
+	ExcludeRange    hcl.Range      `hcl:"exclude,attr_range"`
+	Tags            hcl.Expression `hcl:"tags,optional"`
+	TagsRange       hcl.Range      `hcl:"tags,attr_range"`
+	Schedule        string         `hcl:"schedule,optional"`
+	ScheduleRange   hcl.Range      `hcl:"schedule,attr_range"`
 }
 
 type rawSnapshots struct {
@@ -187,13 +189,13 @@ type rawReplication struct {
 }
 
 type rawPreseed struct {
-	DefRange       hcl.Range `hcl:",def_range"`
-	Methods        []string  `hcl:"methods,optional"`
-	MethodsRange   hcl.Range `hcl:"methods,attr_range"`
-	Timeout        string    `hcl:"timeout,optional"`
-	TimeoutRange   hcl.Range `hcl:"timeout,attr_range"`
-	OnFailure      string    `hcl:"on_failure,optional"`
-	OnFailureRange hcl.Range `hcl:"on_failure,attr_range"`
+	DefRange       hcl.Range      `hcl:",def_range"`
+	Methods        hcl.Expression `hcl:"methods,optional"`
+	MethodsRange   hcl.Range      `hcl:"methods,attr_range"`
+	Timeout        string         `hcl:"timeout,optional"`
+	TimeoutRange   hcl.Range      `hcl:"timeout,attr_range"`
+	OnFailure      string         `hcl:"on_failure,optional"`
+	OnFailureRange hcl.Range      `hcl:"on_failure,attr_range"`
 }
 
 // set reports whether an attribute was present in the source.

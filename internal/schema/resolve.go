@@ -101,7 +101,7 @@ type profile struct {
 
 // datasetProps validates the dataset settings written in one block and
 // returns them as one property map.
-func datasetProps(c *checker, recordsize string, rsRange hcl.Range, compression string, cRange hcl.Range, props map[string]string, pRange hcl.Range) map[string]string {
+func datasetProps(c *checker, recordsize string, rsRange hcl.Range, compression string, cRange hcl.Range, props hcl.Expression, pRange hcl.Range) map[string]string {
 	out := map[string]string{}
 	one := func(name, value string, rng hcl.Range) {
 		if !c.text(name, rng, "property name") || !c.text(value, rng, "value of "+name) {
@@ -122,14 +122,13 @@ func datasetProps(c *checker, recordsize string, rsRange hcl.Range, compression 
 	if set(cRange) {
 		one("compression", compression, cRange)
 	}
-	if set(pRange) && c.usable(pRange) {
-		for _, k := range slices.Sorted(maps.Keys(props)) {
-			if (k == "recordsize" && set(rsRange)) || (k == "compression" && set(cRange)) {
-				c.errorf(pRange, "Property set twice", "%s is set both as an attribute and in properties; keep one.", k)
-				continue
-			}
-			one(k, props[k], pRange)
+	entries, _ := c.stringMap(props, pRange)
+	for _, e := range entries {
+		if (e.key == "recordsize" && set(rsRange)) || (e.key == "compression" && set(cRange)) {
+			c.errorf(e.rng, "Property set twice", "%s is set both as an attribute and in properties; keep one.", e.key)
+			continue
 		}
+		one(e.key, e.val, e.rng)
 	}
 	return out
 }
@@ -139,7 +138,8 @@ type serviceTmpl struct {
 	raw     *rawService
 	svc     model.Service // Dataset, Mountpoint and backup paths filled per host
 	relName string        // dataset name below the parent
-	ok      bool
+	// pathRanges are the source ranges of svc.Backup.Paths.
+	pathRanges []hcl.Range
 }
 
 func resolve(c *checker, raw *rawFile) *model.Spec {
@@ -177,12 +177,13 @@ func resolve(c *checker, raw *rawFile) *model.Spec {
 	}
 
 	used := map[string]bool{}
+	unknownHosts := false
 	for _, name := range slices.Sorted(maps.Keys(hosts)) {
-		h := resolveHost(c, hosts[name], tmpls, used)
+		h := resolveHost(c, hosts[name], tmpls, used, &unknownHosts)
 		spec.Hosts = append(spec.Hosts, h)
 	}
 	for _, name := range slices.Sorted(maps.Keys(services)) {
-		if !used[name] {
+		if !used[name] && !unknownHosts {
 			s := services[name]
 			c.warnf(s.NameRange, "Service runs on no host", "No host runs service %q, so nothing is generated for it. Add it to a host's services list (a host without a services list runs every service).", name)
 		}
@@ -314,8 +315,7 @@ func parseTarget(s string) (user, host, dataset, problem string) {
 }
 
 func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifiers map[string]*rawNotifier, profiles map[string]*profile, policies map[string]*rawPolicy) *serviceTmpl {
-	t := &serviceTmpl{raw: s, relName: s.Name, ok: true}
-	errs := len(c.diags)
+	t := &serviceTmpl{raw: s, relName: s.Name}
 	svc := &t.svc
 	svc.Name = s.Name
 	svc.Unit = s.Name + ".service"
@@ -362,26 +362,30 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 	if b := s.Backup; b != nil {
 		ref(c, repos, b.Repository, b.RepositoryRange, "restic_repository")
 		svc.Backup = &model.Backup{Repository: b.Repository, Schedule: calendar(c, b.Schedule, b.ScheduleRange, DefaultBackupSchedule)}
-		if set(b.PathsRange) {
-			if len(b.Paths) == 0 && c.usable(b.PathsRange) {
+		if paths, ok := c.list(b.Paths, b.PathsRange); ok {
+			if len(paths) == 0 {
 				c.errorf(b.PathsRange, "No backup paths", "paths must list at least one path; leave it out to back up the mountpoint.")
 			}
 			seen := map[string]bool{}
-			for _, p := range b.Paths {
-				if c.absPath(p, b.PathsRange, "backup path") && seen[p] {
-					c.errorf(b.PathsRange, "Duplicate backup path", "%q is listed twice.", p)
+			for _, p := range paths {
+				if c.absPath(p.s, p.rng, "backup path") && seen[p.s] {
+					c.errorf(p.rng, "Duplicate backup path", "%q is listed twice.", p.s)
 				}
-				seen[p] = true
+				seen[p.s] = true
+				svc.Backup.Paths = append(svc.Backup.Paths, p.s)
+				t.pathRanges = append(t.pathRanges, p.rng)
 			}
-			svc.Backup.Paths = b.Paths
 		}
-		for _, e := range b.Exclude {
-			c.nonEmpty(e, b.ExcludeRange, "exclude pattern")
+		excl, _ := c.list(b.Exclude, b.ExcludeRange)
+		for _, e := range excl {
+			c.nonEmpty(e.s, e.rng, "exclude pattern")
+			svc.Backup.Exclude = append(svc.Backup.Exclude, e.s)
 		}
-		for _, tg := range b.Tags {
-			c.tag(tg, b.TagsRange)
+		tags, _ := c.list(b.Tags, b.TagsRange)
+		for _, tg := range tags {
+			c.tag(tg.s, tg.rng)
+			svc.Backup.Tags = append(svc.Backup.Tags, tg.s)
 		}
-		svc.Backup.Exclude, svc.Backup.Tags = b.Exclude, b.Tags
 	}
 	if sn := s.Snapshots; sn != nil {
 		ref(c, policies, sn.Policy, sn.PolicyRange, "snapshot_policy")
@@ -403,21 +407,17 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 	if p := s.Preseed; p != nil {
 		svc.Preseed = resolvePreseed(c, p, svc)
 	}
-	if set(s.NotifyRange) {
-		seen := map[string]bool{}
-		for _, n := range s.Notify {
-			if ref(c, notifiers, n, s.NotifyRange, "notifier") && seen[n] {
-				c.errorf(s.NotifyRange, "Duplicate notifier", "%q is listed twice.", n)
-			}
-			seen[n] = true
+	notify, _ := c.list(s.Notify, s.NotifyRange)
+	seen := map[string]bool{}
+	for _, n := range notify {
+		if ref(c, notifiers, n.s, n.rng, "notifier") && seen[n.s] {
+			c.errorf(n.rng, "Duplicate notifier", "%q is listed twice.", n.s)
 		}
-		svc.Notify = s.Notify
+		seen[n.s] = true
+		svc.Notify = append(svc.Notify, n.s)
 	}
-	t.ok = len(c.diags) == errs || !hasErrors(c.diags[errs:])
 	return t
 }
-
-func hasErrors(d hcl.Diagnostics) bool { return d.HasErrors() }
 
 func resolvePreseed(c *checker, p *rawPreseed, svc *model.Service) *model.Preseed {
 	out := &model.Preseed{Timeout: DefaultPreseedTimeout, OnFailure: DefaultOnFailure}
@@ -430,26 +430,27 @@ func resolvePreseed(c *checker, p *rawPreseed, svc *model.Service) *model.Presee
 		}
 		return ""
 	}
-	if set(p.MethodsRange) {
-		if len(p.Methods) == 0 && c.usable(p.MethodsRange) {
+	if methods, ok := c.list(p.Methods, p.MethodsRange); ok {
+		if len(methods) == 0 {
 			c.errorf(p.MethodsRange, "No preseed methods", "methods must list at least one of %s; leave it out for the default.", quoteList(PreseedMethods))
 		}
 		seen := map[string]bool{}
-		for _, m := range p.Methods {
-			if !c.nonEmpty(m, p.MethodsRange, "preseed method") {
+		for _, mi := range methods {
+			m := mi.s
+			out.Methods = append(out.Methods, m)
+			if !c.nonEmpty(m, mi.rng, "preseed method") {
 				continue
 			}
 			switch {
 			case !slices.Contains(PreseedMethods, m):
-				c.errorf(p.MethodsRange, "Unknown preseed method", "%q is not a preseed method: use %s.%s", m, quoteList(PreseedMethods), suggest(m, PreseedMethods))
+				c.errorf(mi.rng, "Unknown preseed method", "%q is not a preseed method: use %s.%s", m, quoteList(PreseedMethods), suggest(m, PreseedMethods))
 			case seen[m]:
-				c.errorf(p.MethodsRange, "Duplicate preseed method", "%q is listed twice.", m)
+				c.errorf(mi.rng, "Duplicate preseed method", "%q is listed twice.", m)
 			case usable(m) != "":
-				c.errorf(p.MethodsRange, "Unusable preseed method", "The %q method cannot be used: %s.", m, usable(m))
+				c.errorf(mi.rng, "Unusable preseed method", "The %q method cannot be used: %s.", m, usable(m))
 			}
 			seen[m] = true
 		}
-		out.Methods = p.Methods
 	} else {
 		for _, m := range PreseedMethods {
 			if usable(m) == "" {
@@ -487,7 +488,7 @@ type placed struct {
 	dsRange, mRng hcl.Range // where the dataset / mountpoint came from
 }
 
-func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map[string]bool) *model.Host {
+func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map[string]bool, unknownHosts *bool) *model.Host {
 	out := &model.Host{Name: h.Name, ParentDataset: h.ParentDataset, ParentMount: h.ParentMount}
 	parentOK := false
 	if c.nonEmpty(h.ParentDataset, h.ParentDatasetRange, "parent_dataset") {
@@ -501,17 +502,23 @@ func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map
 
 	var names []string
 	if set(h.ServicesRange) {
+		list, ok := c.list(h.Services, h.ServicesRange)
+		if !ok {
+			// Which services this host runs is unknown: do not warn
+			// about services that seem to run nowhere.
+			*unknownHosts = true
+		}
 		seen := map[string]bool{}
-		for _, n := range h.Services {
-			if !ref(c, tmpls, n, h.ServicesRange, "service") {
+		for _, n := range list {
+			if !ref(c, tmpls, n.s, n.rng, "service") {
 				continue
 			}
-			if seen[n] {
-				c.errorf(h.ServicesRange, "Duplicate service", "%q is listed twice.", n)
+			if seen[n.s] {
+				c.errorf(n.rng, "Duplicate service", "%q is listed twice.", n.s)
 				continue
 			}
-			seen[n] = true
-			names = append(names, n)
+			seen[n.s] = true
+			names = append(names, n.s)
 		}
 		slices.Sort(names)
 	} else {
@@ -557,9 +564,9 @@ func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map
 			if b.Paths == nil {
 				b.Paths = []string{svc.Mountpoint}
 			} else if mountOK || set(s.MountpointRange) {
-				for _, bp := range b.Paths {
+				for i, bp := range b.Paths {
 					if strings.HasPrefix(bp, "/") && !within(bp, svc.Mountpoint, "/") {
-						c.errorf(s.Backup.PathsRange, "Backup path outside the dataset", "On host %q, %q is not inside the service's mountpoint %q; preseed restores backups into the dataset, so every path must be below it.", h.Name, bp, svc.Mountpoint)
+						c.errorf(t.pathRanges[i], "Backup path outside the dataset", "On host %q, %q is not inside the service's mountpoint %q; preseed restores backups into the dataset, so every path must be below it.", h.Name, bp, svc.Mountpoint)
 					}
 				}
 			}
