@@ -217,3 +217,23 @@ func TestBuiltinProfilesValid(t *testing.T) {
 		}
 	}
 }
+
+// The example specs/ directory shipped with nixgen loads without any
+// diagnostic, not even a warning.
+func TestExampleSpecs(t *testing.T) {
+	spec, _, diags := Load("../../specs")
+	if len(diags) > 0 || spec == nil {
+		t.Fatalf("specs/ does not load cleanly: %v", diags)
+	}
+	hosts := map[string]int{}
+	for _, h := range spec.Hosts {
+		hosts[h.Name] = len(h.Services)
+	}
+	if hosts["forge"] != 5 || hosts["luna"] != 1 {
+		t.Errorf("services per host: %v", hosts)
+	}
+	luna := spec.Hosts[1]
+	if luna.Name != "luna" || luna.Services[0].Dataset != "rpool/services/home-assistant" || luna.Pool() != "rpool" {
+		t.Errorf("luna: %+v %+v", luna, luna.Services[0])
+	}
+}
