@@ -1,0 +1,15 @@
+host "forge" {
+  parent_dataset = "tank/services"
+  parent_mount   = "/srv"
+}
+restic_repository "nas" {
+  url           = "/mnt/nas/restic"
+  password_file = "/run/secrets/restic"
+}
+
+service "sonarr" {
+  backup {
+    repository = "nas"
+    paths      = ["/srv/sonarr/db", "/etc/sonarr"]
+  }
+}

@@ -1,0 +1,4 @@
+host "forge" {
+  parent_dataset = "mirror/services"
+  parent_mount   = "/srv"
+}

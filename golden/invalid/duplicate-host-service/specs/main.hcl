@@ -1,0 +1,7 @@
+host "forge" {
+  parent_dataset = "tank/services"
+  parent_mount   = "/srv"
+  services       = ["sonarr", "sonarr"]
+}
+
+service "sonarr" {}

@@ -1,0 +1,9 @@
+host "forge" {
+  parent_dataset = "tank/services"
+  parent_mount   = "/srv"
+}
+
+host "forge" {
+  parent_dataset = "rpool/services"
+  parent_mount   = "/var/lib"
+}

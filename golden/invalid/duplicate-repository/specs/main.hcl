@@ -1,0 +1,12 @@
+restic_repository "nas" {
+  url           = "/mnt/nas/restic"
+  password_file = "/run/secrets/restic"
+}
+restic_repository "nas" {
+  url           = "/mnt/nas/restic"
+  password_file = "/run/secrets/restic"
+}
+host "forge" {
+  parent_dataset = "tank/services"
+  parent_mount   = "/srv"
+}

@@ -1,0 +1,5 @@
+service "radarr" {}
+
+service "sonarr" {
+  user = "sonarr"
+}

@@ -1,0 +1,3 @@
+host "forge" {
+  parent_dataset = "tank/services"
+}

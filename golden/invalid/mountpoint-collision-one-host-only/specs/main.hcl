@@ -1,0 +1,16 @@
+host "forge" {
+  parent_dataset = "tank/services"
+  parent_mount   = "/srv"
+}
+
+host "luna" {
+  parent_dataset = "rpool/services"
+  parent_mount   = "/var/lib"
+  services       = ["sonarr"]
+}
+
+service "sonarr" {}
+
+service "tv" {
+  mountpoint = "/srv/sonarr"
+}

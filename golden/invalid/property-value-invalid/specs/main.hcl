@@ -1,0 +1,14 @@
+host "forge" {
+  parent_dataset = "tank/services"
+  parent_mount   = "/srv"
+}
+
+service "sonarr" {
+  dataset {
+    properties = {
+      atime        = "yes"
+      logbias      = "fast"
+      primarycache = "everything"
+    }
+  }
+}

@@ -1,0 +1,12 @@
+host "forge" {
+  parent_dataset = "tank/services"
+  parent_mount   = "/srv"
+}
+
+restic_repository "nas" {
+  url           = "/mnt/nas/restic"
+  password_file = "/run/secrets/restic"
+  retention {
+    daily = 0
+  }
+}

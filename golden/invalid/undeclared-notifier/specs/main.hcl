@@ -1,0 +1,13 @@
+host "forge" {
+  parent_dataset = "tank/services"
+  parent_mount   = "/srv"
+}
+
+notifier "phone" {
+  type = "ntfy"
+  url  = "https://ntfy.example.net/lab"
+}
+
+service "sonarr" {
+  notify = ["phone", "email"]
+}

@@ -1,0 +1,14 @@
+host "forge" {
+  parent_dataset = "tank/services"
+  parent_mount   = "/srv"
+}
+restic_repository "nas" {
+  url           = "/mnt/nas/restic"
+  password_file = "/run/secrets/restic"
+}
+
+service "sonarr" {
+  backup {
+    repository = "nsa"
+  }
+}

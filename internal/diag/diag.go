@@ -1,0 +1,100 @@
+// Package diag prints HCL diagnostics in the formats the CLI offers: HCL's
+// own snippet form ("text"), one line per diagnostic for editors and CI
+// ("gcc"), and JSON for tools ("json").
+package diag
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Formats lists the accepted values of --error-format.
+var Formats = []string{"text", "gcc", "json"}
+
+// Write prints diags to w in the given format. files maps filenames to parsed
+// files so the text form can show source snippets; it may be nil. color
+// enables ANSI colors in the text form only.
+func Write(w io.Writer, format string, diags hcl.Diagnostics, files map[string]*hcl.File, color bool) error {
+	switch format {
+	case "text", "":
+		if files == nil {
+			files = map[string]*hcl.File{}
+		}
+		return hcl.NewDiagnosticTextWriter(w, files, 0, color).WriteDiagnostics(diags)
+	case "gcc":
+		return writeGCC(w, diags)
+	case "json":
+		return writeJSON(w, diags)
+	default:
+		return fmt.Errorf("unknown diagnostics format %q (want one of %s)", format, strings.Join(Formats, ", "))
+	}
+}
+
+func severity(d *hcl.Diagnostic) string {
+	if d.Severity == hcl.DiagWarning {
+		return "warning"
+	}
+	return "error"
+}
+
+// oneLine keeps a message on a single line so every gcc-format diagnostic is
+// exactly one line, which is what editors' error parsers expect.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func writeGCC(w io.Writer, diags hcl.Diagnostics) error {
+	for _, d := range diags {
+		msg := oneLine(d.Summary)
+		if det := oneLine(d.Detail); det != "" {
+			msg += ": " + det
+		}
+		var err error
+		if d.Subject != nil {
+			_, err = fmt.Fprintf(w, "%s:%d:%d: %s: %s\n", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column, severity(d), msg)
+		} else {
+			_, err = fmt.Fprintf(w, "%s: %s\n", severity(d), msg)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Pos is a position in a JSON diagnostic.
+type Pos struct {
+	Line   int `json:"line"`
+	Column int `json:"column"`
+	Byte   int `json:"byte"`
+}
+
+// JSONDiagnostic is the shape of one element of the "json" format.
+type JSONDiagnostic struct {
+	Severity string `json:"severity"`
+	Summary  string `json:"summary"`
+	Detail   string `json:"detail,omitempty"`
+	Filename string `json:"filename,omitempty"`
+	Start    *Pos   `json:"start,omitempty"`
+	End      *Pos   `json:"end,omitempty"`
+}
+
+func writeJSON(w io.Writer, diags hcl.Diagnostics) error {
+	out := make([]JSONDiagnostic, 0, len(diags))
+	for _, d := range diags {
+		j := JSONDiagnostic{Severity: severity(d), Summary: d.Summary, Detail: d.Detail}
+		if r := d.Subject; r != nil {
+			j.Filename = r.Filename
+			j.Start = &Pos{r.Start.Line, r.Start.Column, r.Start.Byte}
+			j.End = &Pos{r.End.Line, r.End.Column, r.End.Byte}
+		}
+		out = append(out, j)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}

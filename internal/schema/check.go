@@ -1,0 +1,305 @@
+package schema
+
+import (
+	"fmt"
+	"maps"
+	"net/url"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// checker collects diagnostics. Each leaf check reports at the range it is
+// given and returns whether the value was acceptable, so callers can skip
+// follow-up checks that would only repeat the same problem.
+type checker struct {
+	diags hcl.Diagnostics
+	// broken holds the subjects of decode errors: a value whose attribute
+	// failed to decode is a zero value, and checking it would only add noise.
+	broken []hcl.Range
+}
+
+func (c *checker) errorf(rng hcl.Range, summary, format string, args ...any) {
+	r := rng
+	c.diags = append(c.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: &r})
+}
+
+func (c *checker) warnf(rng hcl.Range, summary, format string, args ...any) {
+	r := rng
+	c.diags = append(c.diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: &r})
+}
+
+// usable reports whether the attribute at rng decoded cleanly.
+func (c *checker) usable(rng hcl.Range) bool {
+	for _, b := range c.broken {
+		if b.Filename == rng.Filename && b.Start.Byte < rng.End.Byte && rng.Start.Byte < b.End.Byte {
+			return false
+		}
+	}
+	return true
+}
+
+// pos prints a range's start as file:line:col, the form editors jump to.
+func pos(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+}
+
+// text rejects strings that cannot be carried safely into generated Nix,
+// unit files and the manifest: every spec string is a single line, so any
+// control character (NUL, newline, tab, ESC, DEL, C1 controls) or invalid
+// UTF-8 is an error. Quotes, backslashes, "$", "${" and other Unicode are
+// fine: the emitter quotes them.
+func (c *checker) text(s string, rng hcl.Range, what string) bool {
+	if !set(rng) || !c.usable(rng) {
+		return false
+	}
+	if !utf8.ValidString(s) {
+		c.errorf(rng, "Invalid text", "The %s is not valid UTF-8.", what)
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			c.errorf(rng, "Invalid character", "The %s contains the control character %U; spec strings must be a single line without control characters.", what, r)
+			return false
+		}
+	}
+	return true
+}
+
+// nonEmpty is text plus a check that the value is not blank.
+func (c *checker) nonEmpty(s string, rng hcl.Range, what string) bool {
+	if !c.text(s, rng, what) {
+		return false
+	}
+	if strings.TrimSpace(s) == "" {
+		c.errorf(rng, "Empty value", "The %s must not be empty.", what)
+		return false
+	}
+	return true
+}
+
+var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+// blockName checks a block label. Names become file names, dataset
+// components and unit name parts, so they are kept to a portable set.
+func (c *checker) blockName(s string, rng hcl.Range, kind string) bool {
+	if !c.text(s, rng, kind+" name") {
+		return false
+	}
+	if !nameRe.MatchString(s) || len(s) > 63 {
+		c.errorf(rng, "Invalid name", "The %s name %q must start with a letter or digit, contain only letters, digits, '_', '.' and '-', and be at most 63 characters long.", kind, s)
+		return false
+	}
+	return true
+}
+
+// absPath checks an absolute, clean path. Any other character is allowed.
+func (c *checker) absPath(s string, rng hcl.Range, what string) bool {
+	if !c.nonEmpty(s, rng, what) {
+		return false
+	}
+	if !strings.HasPrefix(s, "/") {
+		c.errorf(rng, "Path must be absolute", "The %s %q must be an absolute path (starting with \"/\").", what, s)
+		return false
+	}
+	if path.Clean(s) != s {
+		c.errorf(rng, "Path must be clean", "The %s %q is not in clean form; write %q (no trailing slash, \"//\", \".\" or \"..\").", what, s, path.Clean(s))
+		return false
+	}
+	return true
+}
+
+var unixNameRe = regexp.MustCompile(`^[a-z_][a-z0-9_-]*\$?$`)
+
+// unixName checks a user or group name as shadow-utils' default rules do.
+func (c *checker) unixName(s string, rng hcl.Range, what string) bool {
+	if !c.nonEmpty(s, rng, what) {
+		return false
+	}
+	if !unixNameRe.MatchString(s) || len(s) > 32 {
+		c.errorf(rng, "Invalid "+what, "%q is not a valid %s: use at most 32 characters, a lowercase letter or '_' first, then lowercase letters, digits, '_' or '-' (optionally ending in '$').", s, what)
+		return false
+	}
+	return true
+}
+
+var modeRe = regexp.MustCompile(`^[0-7]{3,4}$`)
+
+// mode checks an octal mode and returns it as four digits.
+func (c *checker) mode(s string, rng hcl.Range) (string, bool) {
+	if !c.nonEmpty(s, rng, "mode") {
+		return "", false
+	}
+	if !modeRe.MatchString(s) {
+		c.errorf(rng, "Invalid mode", "The mode %q must be 3 or 4 octal digits, such as \"0750\".", s)
+		return "", false
+	}
+	if len(s) == 3 {
+		s = "0" + s
+	}
+	return s, true
+}
+
+var unitRe = regexp.MustCompile(`^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]+)?\.(service|socket|target|mount|automount|timer|path|swap|slice|scope|device)$`)
+
+// unit checks a systemd unit name (systemd's unit_name_is_valid, plus an
+// instance for templates: "foo@.service" alone cannot run).
+func (c *checker) unit(s string, rng hcl.Range) bool {
+	if !c.nonEmpty(s, rng, "unit name") {
+		return false
+	}
+	if len(s) > 255 || !unitRe.MatchString(s) || strings.HasPrefix(s, "@") {
+		detail := "%q is not a valid systemd unit name: use letters, digits and \":_.\\-\", an optional \"@instance\", and a unit type suffix such as \".service\"."
+		if strings.Contains(s, "@.") {
+			detail = "%q is a template unit without an instance; name an instance, such as \"foo@main.service\"."
+		}
+		c.errorf(rng, "Invalid unit name", detail, s)
+		return false
+	}
+	return true
+}
+
+// httpURL checks a notifier URL.
+func (c *checker) httpURL(s string, rng hcl.Range) bool {
+	if !c.nonEmpty(s, rng, "URL") {
+		return false
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		c.errorf(rng, "Invalid URL", "%q must be an http:// or https:// URL with a host.", s)
+		return false
+	}
+	return true
+}
+
+var tagRe = regexp.MustCompile(`^[^,\s]+$`)
+
+// tag checks a restic tag: restic splits --tag values on commas.
+func (c *checker) tag(s string, rng hcl.Range) bool {
+	if !c.nonEmpty(s, rng, "tag") {
+		return false
+	}
+	if !tagRe.MatchString(s) {
+		c.errorf(rng, "Invalid tag", "The restic tag %q must not contain commas or whitespace.", s)
+		return false
+	}
+	return true
+}
+
+// nonNegative checks a count.
+func (c *checker) nonNegative(n int, rng hcl.Range, what string) bool {
+	if !set(rng) || !c.usable(rng) {
+		return true
+	}
+	if n < 0 {
+		c.errorf(rng, "Invalid count", "The %s must be 0 or more, not %d.", what, n)
+		return false
+	}
+	return true
+}
+
+// suggest returns a " Did you mean ...?" suffix for the closest candidate.
+func suggest(s string, candidates []string) string {
+	best, bestD := "", 3
+	for _, cand := range candidates {
+		if d := levenshtein(s, cand); d < bestD {
+			best, bestD = cand, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" Did you mean %q?", best)
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// item is one string of a list attribute with its own source range.
+type item struct {
+	s   string
+	rng hcl.Range
+}
+
+// list decodes a list-of-strings attribute. HCL reports type errors itself;
+// each element keeps its own range when the list is written literally. ok is
+// false when the attribute is absent or did not decode.
+func (c *checker) list(expr hcl.Expression, rng hcl.Range) (items []item, ok bool) {
+	if !set(rng) {
+		return nil, false
+	}
+	var vals []string
+	if d := gohcl.DecodeExpression(expr, nil, &vals); d.HasErrors() {
+		c.diags = append(c.diags, d...)
+		c.broken = append(c.broken, rng)
+		return nil, false
+	}
+	elems, d := hcl.ExprList(expr)
+	items = make([]item, len(vals))
+	for i, v := range vals {
+		items[i] = item{v, rng}
+		if !d.HasErrors() && len(elems) == len(vals) {
+			items[i].rng = elems[i].Range()
+		}
+	}
+	return items, true
+}
+
+// entry is one key/value of a map attribute; rng spans "key = value".
+type entry struct {
+	key, val string
+	rng      hcl.Range
+}
+
+// stringMap decodes a map-of-strings attribute, in sorted key order.
+func (c *checker) stringMap(expr hcl.Expression, rng hcl.Range) (entries []entry, ok bool) {
+	if !set(rng) {
+		return nil, false
+	}
+	var vals map[string]string
+	if d := gohcl.DecodeExpression(expr, nil, &vals); d.HasErrors() {
+		c.diags = append(c.diags, d...)
+		c.broken = append(c.broken, rng)
+		return nil, false
+	}
+	ranges := map[string]hcl.Range{}
+	if pairs, d := hcl.ExprMap(expr); !d.HasErrors() {
+		for _, p := range pairs {
+			if k, d := p.Key.Value(nil); !d.HasErrors() && k.Type() == cty.String && k.IsKnown() && !k.IsNull() {
+				ranges[k.AsString()] = hcl.RangeBetween(p.Key.Range(), p.Value.Range())
+			}
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(vals)) {
+		r, found := ranges[k]
+		if !found {
+			r = rng
+		}
+		entries = append(entries, entry{k, vals[k], r})
+	}
+	return entries, true
+}

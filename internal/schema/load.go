@@ -1,0 +1,100 @@
+// Package schema reads a directory of HCL spec files, validates it, applies
+// every default and returns the fully resolved model.Spec. Every problem is
+// reported as an hcl.Diagnostic whose Subject is the offending attribute or
+// block, and all problems are reported together.
+package schema
+
+import (
+	"cmp"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/hashicorp/hcl/v2/hclparse"
+
+	"github.com/nixgen/nixgen/internal/model"
+)
+
+// Load parses every *.hcl file under dir (recursively, in sorted order) as
+// one spec. Filenames in diagnostics and in the returned file map are
+// filepath.Join(dir, rel). The spec is nil whenever an error diagnostic
+// exists; warnings alone leave it usable.
+func Load(dir string) (*model.Spec, map[string]*hcl.File, hcl.Diagnostics) {
+	parser := hclparse.NewParser()
+	paths, diags := specFiles(dir)
+	var raw rawFile
+	for _, p := range paths {
+		f, d := parser.ParseHCLFile(p)
+		diags = append(diags, d...)
+		if f == nil || f.Body == nil {
+			continue
+		}
+		var rf rawFile
+		diags = append(diags, gohcl.DecodeBody(f.Body, nil, &rf)...)
+		raw.Hosts = append(raw.Hosts, rf.Hosts...)
+		raw.Repos = append(raw.Repos, rf.Repos...)
+		raw.Notifiers = append(raw.Notifiers, rf.Notifiers...)
+		raw.Profiles = append(raw.Profiles, rf.Profiles...)
+		raw.Policies = append(raw.Policies, rf.Policies...)
+		raw.Services = append(raw.Services, rf.Services...)
+	}
+	c := &checker{}
+	for _, d := range diags {
+		if d.Subject != nil && d.Severity == hcl.DiagError {
+			c.broken = append(c.broken, *d.Subject)
+		}
+	}
+	spec := resolve(c, &raw)
+	diags = append(diags, c.diags...)
+	sortDiagnostics(diags)
+	if diags.HasErrors() {
+		return nil, parser.Files(), diags
+	}
+	return spec, parser.Files(), diags
+}
+
+// specFiles lists the *.hcl files under dir in sorted order.
+func specFiles(dir string) ([]string, hcl.Diagnostics) {
+	var paths []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(d.Name(), ".hcl") {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read spec directory", Detail: err.Error()}}
+	}
+	if len(paths) == 0 {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No spec files", Detail: fmt.Sprintf("There are no *.hcl files under %s.", dir)}}
+	}
+	slices.Sort(paths)
+	return paths, nil
+}
+
+// sortDiagnostics orders diagnostics by file and position (those without a
+// position first), so output reads top to bottom like the source.
+func sortDiagnostics(diags hcl.Diagnostics) {
+	slices.SortStableFunc(diags, func(a, b *hcl.Diagnostic) int {
+		if a.Subject == nil || b.Subject == nil {
+			switch {
+			case a.Subject == nil && b.Subject != nil:
+				return -1
+			case a.Subject != nil && b.Subject == nil:
+				return 1
+			}
+			return 0
+		}
+		return cmp.Or(
+			cmp.Compare(a.Subject.Filename, b.Subject.Filename),
+			cmp.Compare(a.Subject.Start.Byte, b.Subject.Start.Byte),
+		)
+	})
+}

@@ -1,0 +1,202 @@
+package schema
+
+import "github.com/hashicorp/hcl/v2"
+
+// The raw* types mirror the HCL blocks one to one. gohcl decodes into them
+// strictly (no "remain"), so unknown attributes and blocks get HCL's own
+// "Unsupported argument ... Did you mean" diagnostics. The *Range fields hold
+// the source range of each attribute (zero when the attribute is absent), so
+// every validation error can point at what the user wrote. Lists and maps
+// stay expressions until validation, so an error about one element can
+// point at that element rather than at the whole attribute.
+
+type rawFile struct {
+	Hosts     []*rawHost     `hcl:"host,block"`
+	Repos     []*rawRepo     `hcl:"restic_repository,block"`
+	Notifiers []*rawNotifier `hcl:"notifier,block"`
+	Profiles  []*rawProfile  `hcl:"profile,block"`
+	Policies  []*rawPolicy   `hcl:"snapshot_policy,block"`
+	Services  []*rawService  `hcl:"service,block"`
+}
+
+type rawHost struct {
+	Name      string    `hcl:"name,label"`
+	NameRange hcl.Range `hcl:"name,label_range"`
+	DefRange  hcl.Range `hcl:",def_range"`
+
+	ParentDataset      string         `hcl:"parent_dataset"`
+	ParentDatasetRange hcl.Range      `hcl:"parent_dataset,attr_range"`
+	ParentMount        string         `hcl:"parent_mount"`
+	ParentMountRange   hcl.Range      `hcl:"parent_mount,attr_range"`
+	Services           hcl.Expression `hcl:"services,optional"`
+	ServicesRange      hcl.Range      `hcl:"services,attr_range"`
+}
+
+type rawRepo struct {
+	Name      string    `hcl:"name,label"`
+	NameRange hcl.Range `hcl:"name,label_range"`
+	DefRange  hcl.Range `hcl:",def_range"`
+
+	URL                  string        `hcl:"url"`
+	URLRange             hcl.Range     `hcl:"url,attr_range"`
+	PasswordFile         string        `hcl:"password_file"`
+	PasswordFileRange    hcl.Range     `hcl:"password_file,attr_range"`
+	EnvironmentFile      string        `hcl:"environment_file,optional"`
+	EnvironmentFileRange hcl.Range     `hcl:"environment_file,attr_range"`
+	PruneSchedule        string        `hcl:"prune_schedule,optional"`
+	PruneScheduleRange   hcl.Range     `hcl:"prune_schedule,attr_range"`
+	CheckSchedule        string        `hcl:"check_schedule,optional"`
+	CheckScheduleRange   hcl.Range     `hcl:"check_schedule,attr_range"`
+	CheckSubset          string        `hcl:"check_subset,optional"`
+	CheckSubsetRange     hcl.Range     `hcl:"check_subset,attr_range"`
+	DrillSchedule        string        `hcl:"drill_schedule,optional"`
+	DrillScheduleRange   hcl.Range     `hcl:"drill_schedule,attr_range"`
+	Retention            *rawRetention `hcl:"retention,block"`
+}
+
+type rawRetention struct {
+	DefRange     hcl.Range `hcl:",def_range"`
+	Last         int       `hcl:"last,optional"`
+	LastRange    hcl.Range `hcl:"last,attr_range"`
+	Hourly       int       `hcl:"hourly,optional"`
+	HourlyRange  hcl.Range `hcl:"hourly,attr_range"`
+	Daily        int       `hcl:"daily,optional"`
+	DailyRange   hcl.Range `hcl:"daily,attr_range"`
+	Weekly       int       `hcl:"weekly,optional"`
+	WeeklyRange  hcl.Range `hcl:"weekly,attr_range"`
+	Monthly      int       `hcl:"monthly,optional"`
+	MonthlyRange hcl.Range `hcl:"monthly,attr_range"`
+	Yearly       int       `hcl:"yearly,optional"`
+	YearlyRange  hcl.Range `hcl:"yearly,attr_range"`
+}
+
+type rawNotifier struct {
+	Name      string    `hcl:"name,label"`
+	NameRange hcl.Range `hcl:"name,label_range"`
+	DefRange  hcl.Range `hcl:",def_range"`
+
+	Type           string    `hcl:"type"`
+	TypeRange      hcl.Range `hcl:"type,attr_range"`
+	URL            string    `hcl:"url"`
+	URLRange       hcl.Range `hcl:"url,attr_range"`
+	TokenFile      string    `hcl:"token_file,optional"`
+	TokenFileRange hcl.Range `hcl:"token_file,attr_range"`
+}
+
+type rawProfile struct {
+	Name      string    `hcl:"name,label"`
+	NameRange hcl.Range `hcl:"name,label_range"`
+	DefRange  hcl.Range `hcl:",def_range"`
+
+	Recordsize       string         `hcl:"recordsize,optional"`
+	RecordsizeRange  hcl.Range      `hcl:"recordsize,attr_range"`
+	Compression      string         `hcl:"compression,optional"`
+	CompressionRange hcl.Range      `hcl:"compression,attr_range"`
+	Properties       hcl.Expression `hcl:"properties,optional"`
+	PropertiesRange  hcl.Range      `hcl:"properties,attr_range"`
+}
+
+type rawPolicy struct {
+	Name      string    `hcl:"name,label"`
+	NameRange hcl.Range `hcl:"name,label_range"`
+	DefRange  hcl.Range `hcl:",def_range"`
+
+	Frequently      int       `hcl:"frequently,optional"`
+	FrequentlyRange hcl.Range `hcl:"frequently,attr_range"`
+	Hourly          int       `hcl:"hourly,optional"`
+	HourlyRange     hcl.Range `hcl:"hourly,attr_range"`
+	Daily           int       `hcl:"daily,optional"`
+	DailyRange      hcl.Range `hcl:"daily,attr_range"`
+	Weekly          int       `hcl:"weekly,optional"`
+	WeeklyRange     hcl.Range `hcl:"weekly,attr_range"`
+	Monthly         int       `hcl:"monthly,optional"`
+	MonthlyRange    hcl.Range `hcl:"monthly,attr_range"`
+	Yearly          int       `hcl:"yearly,optional"`
+	YearlyRange     hcl.Range `hcl:"yearly,attr_range"`
+	Autosnap        *bool     `hcl:"autosnap,optional"`
+	Autoprune       *bool     `hcl:"autoprune,optional"`
+}
+
+type rawService struct {
+	Name      string    `hcl:"name,label"`
+	NameRange hcl.Range `hcl:"name,label_range"`
+	DefRange  hcl.Range `hcl:",def_range"`
+
+	Unit            string         `hcl:"unit,optional"`
+	UnitRange       hcl.Range      `hcl:"unit,attr_range"`
+	User            string         `hcl:"user,optional"`
+	UserRange       hcl.Range      `hcl:"user,attr_range"`
+	Group           string         `hcl:"group,optional"`
+	GroupRange      hcl.Range      `hcl:"group,attr_range"`
+	Mode            string         `hcl:"mode,optional"`
+	ModeRange       hcl.Range      `hcl:"mode,attr_range"`
+	Mountpoint      string         `hcl:"mountpoint,optional"`
+	MountpointRange hcl.Range      `hcl:"mountpoint,attr_range"`
+	Notify          hcl.Expression `hcl:"notify,optional"`
+	NotifyRange     hcl.Range      `hcl:"notify,attr_range"`
+
+	Dataset     *rawDataset     `hcl:"dataset,block"`
+	Backup      *rawBackup      `hcl:"backup,block"`
+	Snapshots   *rawSnapshots   `hcl:"snapshots,block"`
+	Replication *rawReplication `hcl:"replication,block"`
+	Preseed     *rawPreseed     `hcl:"preseed,block"`
+}
+
+type rawDataset struct {
+	DefRange hcl.Range `hcl:",def_range"`
+
+	Name             string         `hcl:"name,optional"`
+	NameRange        hcl.Range      `hcl:"name,attr_range"`
+	Profile          string         `hcl:"profile,optional"`
+	ProfileRange     hcl.Range      `hcl:"profile,attr_range"`
+	Recordsize       string         `hcl:"recordsize,optional"`
+	RecordsizeRange  hcl.Range      `hcl:"recordsize,attr_range"`
+	Compression      string         `hcl:"compression,optional"`
+	CompressionRange hcl.Range      `hcl:"compression,attr_range"`
+	Properties       hcl.Expression `hcl:"properties,optional"`
+	PropertiesRange  hcl.Range      `hcl:"properties,attr_range"`
+}
+
+type rawBackup struct {
+	DefRange hcl.Range `hcl:",def_range"`
+
+	Repository      string         `hcl:"repository"`
+	RepositoryRange hcl.Range      `hcl:"repository,attr_range"`
+	Paths           hcl.Expression `hcl:"paths,optional"`
+	PathsRange      hcl.Range      `hcl:"paths,attr_range"`
+	Exclude         hcl.Expression `hcl:"exclude,optional"`
+	ExcludeRange    hcl.Range      `hcl:"exclude,attr_range"`
+	Tags            hcl.Expression `hcl:"tags,optional"`
+	TagsRange       hcl.Range      `hcl:"tags,attr_range"`
+	Schedule        string         `hcl:"schedule,optional"`
+	ScheduleRange   hcl.Range      `hcl:"schedule,attr_range"`
+}
+
+type rawSnapshots struct {
+	DefRange    hcl.Range `hcl:",def_range"`
+	Policy      string    `hcl:"policy"`
+	PolicyRange hcl.Range `hcl:"policy,attr_range"`
+}
+
+type rawReplication struct {
+	DefRange      hcl.Range `hcl:",def_range"`
+	Target        string    `hcl:"target"`
+	TargetRange   hcl.Range `hcl:"target,attr_range"`
+	SSHKey        string    `hcl:"ssh_key,optional"`
+	SSHKeyRange   hcl.Range `hcl:"ssh_key,attr_range"`
+	Schedule      string    `hcl:"schedule,optional"`
+	ScheduleRange hcl.Range `hcl:"schedule,attr_range"`
+}
+
+type rawPreseed struct {
+	DefRange       hcl.Range      `hcl:",def_range"`
+	Methods        hcl.Expression `hcl:"methods,optional"`
+	MethodsRange   hcl.Range      `hcl:"methods,attr_range"`
+	Timeout        string         `hcl:"timeout,optional"`
+	TimeoutRange   hcl.Range      `hcl:"timeout,attr_range"`
+	OnFailure      string         `hcl:"on_failure,optional"`
+	OnFailureRange hcl.Range      `hcl:"on_failure,attr_range"`
+}
+
+// set reports whether an attribute was present in the source.
+func set(r hcl.Range) bool { return r.Filename != "" }

@@ -1,0 +1,625 @@
+package schema
+
+import (
+	"fmt"
+	"maps"
+	"net"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/nixgen/nixgen/internal/model"
+)
+
+// Defaults applied when an attribute is absent.
+const (
+	DefaultUser                = "root"
+	DefaultGroup               = "root"
+	DefaultMode                = "0750"
+	DefaultBackupSchedule      = "daily"
+	DefaultReplicationSchedule = "hourly"
+	DefaultPreseedTimeout      = 30 * time.Minute
+	DefaultOnFailure           = "block"
+	DefaultPruneSchedule       = "weekly"
+	DefaultCheckSchedule       = "monthly"
+	DefaultCheckSubset         = "5%"
+	DefaultDrillSchedule       = "weekly"
+)
+
+// PreseedMethods are the restore methods in their default order.
+var PreseedMethods = []string{"syncoid", "local", "restic"}
+
+// named is a declared block with its label.
+type named struct {
+	name  string
+	rng   hcl.Range // the label
+	block hcl.Range // the block header
+}
+
+// unique reports duplicates (at the second declaration, naming the first)
+// and returns the first declaration of each name.
+func unique[T any](c *checker, kind string, items []T, get func(T) named) map[string]T {
+	out := map[string]T{}
+	first := map[string]named{}
+	for _, it := range items {
+		n := get(it)
+		if !c.blockName(n.name, n.rng, kind) {
+			continue
+		}
+		if prev, dup := first[n.name]; dup {
+			c.errorf(n.rng, "Duplicate "+kind, "A %s named %q is already declared at %s.", kind, n.name, pos(prev.block))
+			continue
+		}
+		first[n.name] = n
+		out[n.name] = it
+	}
+	return out
+}
+
+// ref checks a reference to a declared name.
+func ref[T any](c *checker, decl map[string]T, name string, rng hcl.Range, kind string) bool {
+	if !c.nonEmpty(name, rng, kind+" name") {
+		return false
+	}
+	if _, ok := decl[name]; !ok {
+		c.errorf(rng, "Undeclared "+kind, "There is no %s named %q.%s", kind, name, suggest(name, slices.Sorted(maps.Keys(decl))))
+		return false
+	}
+	return true
+}
+
+func calendar(c *checker, s string, rng hcl.Range, def string) string {
+	if !set(rng) {
+		return def
+	}
+	if !c.nonEmpty(s, rng, "schedule") {
+		return def
+	}
+	if msg := calendarError(s); msg != "" {
+		c.errorf(rng, "Invalid schedule", "%q is not a systemd OnCalendar expression: %s.", s, msg)
+	}
+	return s
+}
+
+func optPath(c *checker, s string, rng hcl.Range, what string) string {
+	if set(rng) {
+		c.absPath(s, rng, what)
+		return s
+	}
+	return ""
+}
+
+// profile is a resolved set of dataset properties.
+type profile struct {
+	props map[string]string
+}
+
+// datasetProps validates the dataset settings written in one block and
+// returns them as one property map.
+func datasetProps(c *checker, recordsize string, rsRange hcl.Range, compression string, cRange hcl.Range, props hcl.Expression, pRange hcl.Range) map[string]string {
+	out := map[string]string{}
+	one := func(name, value string, rng hcl.Range) {
+		if !c.text(name, rng, "property name") || !c.text(value, rng, "value of "+name) {
+			return
+		}
+		if sum, det := propertyError(name, value); sum != "" {
+			c.errorf(rng, sum, "%s", det)
+			return
+		}
+		if createOnly[name] {
+			c.warnf(rng, "Create-time-only property", "ZFS accepts %s only when a dataset is created: it applies to new datasets, and for an existing dataset nixgen-helper reports a difference instead of changing it.", name)
+		}
+		out[name] = value
+	}
+	if set(rsRange) {
+		one("recordsize", recordsize, rsRange)
+	}
+	if set(cRange) {
+		one("compression", compression, cRange)
+	}
+	entries, _ := c.stringMap(props, pRange)
+	for _, e := range entries {
+		if (e.key == "recordsize" && set(rsRange)) || (e.key == "compression" && set(cRange)) {
+			c.errorf(e.rng, "Property set twice", "%s is set both as an attribute and in properties; keep one.", e.key)
+			continue
+		}
+		one(e.key, e.val, e.rng)
+	}
+	return out
+}
+
+// serviceTmpl is a service's host-independent settings.
+type serviceTmpl struct {
+	raw     *rawService
+	svc     model.Service // Dataset, Mountpoint and backup paths filled per host
+	relName string        // dataset name below the parent
+	// pathRanges are the source ranges of svc.Backup.Paths.
+	pathRanges []hcl.Range
+}
+
+func resolve(c *checker, raw *rawFile) *model.Spec {
+	spec := &model.Spec{}
+
+	repos := unique(c, "restic_repository", raw.Repos, func(r *rawRepo) named { return named{r.Name, r.NameRange, r.DefRange} })
+	notifiers := unique(c, "notifier", raw.Notifiers, func(n *rawNotifier) named { return named{n.Name, n.NameRange, n.DefRange} })
+	userProfiles := unique(c, "profile", raw.Profiles, func(p *rawProfile) named { return named{p.Name, p.NameRange, p.DefRange} })
+	policies := unique(c, "snapshot_policy", raw.Policies, func(p *rawPolicy) named { return named{p.Name, p.NameRange, p.DefRange} })
+	services := unique(c, "service", raw.Services, func(s *rawService) named { return named{s.Name, s.NameRange, s.DefRange} })
+	hosts := unique(c, "host", raw.Hosts, func(h *rawHost) named { return named{h.Name, h.NameRange, h.DefRange} })
+
+	for _, name := range slices.Sorted(maps.Keys(repos)) {
+		spec.Repositories = append(spec.Repositories, resolveRepo(c, repos[name]))
+	}
+	for _, name := range slices.Sorted(maps.Keys(notifiers)) {
+		spec.Notifiers = append(spec.Notifiers, resolveNotifier(c, notifiers[name]))
+	}
+	for _, name := range slices.Sorted(maps.Keys(policies)) {
+		spec.Policies = append(spec.Policies, resolvePolicy(c, policies[name]))
+	}
+
+	profiles := map[string]*profile{}
+	for name, props := range BuiltinProfiles {
+		profiles[name] = &profile{props: props}
+	}
+	for _, name := range slices.Sorted(maps.Keys(userProfiles)) {
+		p := userProfiles[name]
+		profiles[name] = &profile{props: datasetProps(c, p.Recordsize, p.RecordsizeRange, p.Compression, p.CompressionRange, p.Properties, p.PropertiesRange)}
+	}
+
+	tmpls := map[string]*serviceTmpl{}
+	for _, name := range slices.Sorted(maps.Keys(services)) {
+		tmpls[name] = resolveService(c, services[name], repos, notifiers, profiles, policies)
+	}
+
+	used := map[string]bool{}
+	unknownHosts := false
+	for _, name := range slices.Sorted(maps.Keys(hosts)) {
+		h := resolveHost(c, hosts[name], tmpls, used, &unknownHosts)
+		spec.Hosts = append(spec.Hosts, h)
+	}
+	for _, name := range slices.Sorted(maps.Keys(services)) {
+		if !used[name] && !unknownHosts {
+			s := services[name]
+			c.warnf(s.NameRange, "Service runs on no host", "No host runs service %q, so nothing is generated for it. Add it to a host's services list (a host without a services list runs every service).", name)
+		}
+	}
+	return spec
+}
+
+var subsetPercentRe = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)%$`)
+var subsetFractionRe = regexp.MustCompile(`^([0-9]+)/([0-9]+)$`)
+var subsetSizeRe = regexp.MustCompile(`^[0-9]+[KMGT]$`)
+
+// checkSubsetError checks restic's --read-data-subset: "n/t", "x%" or a size.
+func checkSubsetError(s string) string {
+	if m := subsetPercentRe.FindStringSubmatch(s); m != nil {
+		p, _ := strconv.ParseFloat(m[1], 64)
+		if p <= 0 || p > 100 {
+			return "a percentage must be above 0 and at most 100"
+		}
+		return ""
+	}
+	if m := subsetFractionRe.FindStringSubmatch(s); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		t, _ := strconv.Atoi(m[2])
+		if n < 1 || t < 1 || n > t {
+			return "a fraction n/t needs 1 <= n <= t"
+		}
+		return ""
+	}
+	if subsetSizeRe.MatchString(s) && !strings.HasPrefix(s, "0") {
+		return ""
+	}
+	return "expected a percentage (\"5%\"), a fraction (\"1/10\") or a size (\"500M\")"
+}
+
+func resolveRepo(c *checker, r *rawRepo) *model.Repository {
+	out := &model.Repository{
+		Name:            r.Name,
+		URL:             r.URL,
+		PasswordFile:    r.PasswordFile,
+		EnvironmentFile: optPath(c, r.EnvironmentFile, r.EnvironmentFileRange, "environment_file"),
+		PruneSchedule:   calendar(c, r.PruneSchedule, r.PruneScheduleRange, DefaultPruneSchedule),
+		CheckSchedule:   calendar(c, r.CheckSchedule, r.CheckScheduleRange, DefaultCheckSchedule),
+		DrillSchedule:   calendar(c, r.DrillSchedule, r.DrillScheduleRange, DefaultDrillSchedule),
+		CheckSubset:     DefaultCheckSubset,
+	}
+	c.nonEmpty(r.URL, r.URLRange, "repository URL")
+	c.absPath(r.PasswordFile, r.PasswordFileRange, "password_file")
+	if set(r.CheckSubsetRange) {
+		out.CheckSubset = r.CheckSubset
+		if c.nonEmpty(r.CheckSubset, r.CheckSubsetRange, "check_subset") {
+			if msg := checkSubsetError(r.CheckSubset); msg != "" {
+				c.errorf(r.CheckSubsetRange, "Invalid check_subset", "%q is not a restic --read-data-subset value: %s.", r.CheckSubset, msg)
+			}
+		}
+	}
+	if t := r.Retention; t != nil {
+		out.Retention = &model.Retention{Last: t.Last, Hourly: t.Hourly, Daily: t.Daily, Weekly: t.Weekly, Monthly: t.Monthly, Yearly: t.Yearly}
+		ok := true
+		for _, f := range []struct {
+			n    int
+			rng  hcl.Range
+			what string
+		}{{t.Last, t.LastRange, "last"}, {t.Hourly, t.HourlyRange, "hourly"}, {t.Daily, t.DailyRange, "daily"}, {t.Weekly, t.WeeklyRange, "weekly"}, {t.Monthly, t.MonthlyRange, "monthly"}, {t.Yearly, t.YearlyRange, "yearly"}} {
+			ok = c.nonNegative(f.n, f.rng, "retention count "+f.what) && c.usable(f.rng) && ok
+		}
+		if ok && t.Last+t.Hourly+t.Daily+t.Weekly+t.Monthly+t.Yearly == 0 {
+			c.errorf(t.DefRange, "Empty retention", "A retention block must keep something: set at least one of last, hourly, daily, weekly, monthly, yearly above 0 (an empty policy would make restic forget every snapshot).")
+		}
+	}
+	return out
+}
+
+func resolveNotifier(c *checker, n *rawNotifier) *model.Notifier {
+	if c.nonEmpty(n.Type, n.TypeRange, "notifier type") && n.Type != "ntfy" && n.Type != "webhook" {
+		c.errorf(n.TypeRange, "Invalid notifier type", "%q is not a notifier type: use \"ntfy\" or \"webhook\".%s", n.Type, suggest(n.Type, []string{"ntfy", "webhook"}))
+	}
+	c.httpURL(n.URL, n.URLRange)
+	return &model.Notifier{Name: n.Name, Type: n.Type, URL: n.URL, TokenFile: optPath(c, n.TokenFile, n.TokenFileRange, "token_file")}
+}
+
+func resolvePolicy(c *checker, p *rawPolicy) *model.SnapshotPolicy {
+	c.nonNegative(p.Frequently, p.FrequentlyRange, "frequently count")
+	c.nonNegative(p.Hourly, p.HourlyRange, "hourly count")
+	c.nonNegative(p.Daily, p.DailyRange, "daily count")
+	c.nonNegative(p.Weekly, p.WeeklyRange, "weekly count")
+	c.nonNegative(p.Monthly, p.MonthlyRange, "monthly count")
+	c.nonNegative(p.Yearly, p.YearlyRange, "yearly count")
+	out := &model.SnapshotPolicy{Name: p.Name, Frequently: p.Frequently, Hourly: p.Hourly, Daily: p.Daily, Weekly: p.Weekly, Monthly: p.Monthly, Yearly: p.Yearly, Autosnap: true, Autoprune: true}
+	if p.Autosnap != nil {
+		out.Autosnap = *p.Autosnap
+	}
+	if p.Autoprune != nil {
+		out.Autoprune = *p.Autoprune
+	}
+	return out
+}
+
+var hostnameRe = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$`)
+
+// parseTarget splits "[user@]host:pool/dataset" or a local "pool/dataset".
+// A colon before the first slash marks a remote target; pool names cannot
+// contain colons, while later dataset components may.
+func parseTarget(s string) (user, host, dataset, problem string) {
+	colon, slash := strings.IndexByte(s, ':'), strings.IndexByte(s, '/')
+	if colon < 0 || (slash >= 0 && slash < colon) {
+		if msg := datasetNameError(s); msg != "" {
+			return "", "", "", "the local target dataset is invalid: " + msg
+		}
+		return "", "", s, ""
+	}
+	userHost, dataset := s[:colon], s[colon+1:]
+	host = userHost
+	if u, h, ok := strings.Cut(userHost, "@"); ok {
+		user, host = u, h
+		if !unixNameRe.MatchString(user) || len(user) > 32 {
+			return "", "", "", fmt.Sprintf("the ssh user %q is not a valid user name", user)
+		}
+	}
+	if host == "" {
+		return "", "", "", "the host is empty"
+	}
+	if net.ParseIP(host) == nil && (!hostnameRe.MatchString(host) || len(host) > 253) {
+		return "", "", "", fmt.Sprintf("the host %q is not a valid host name or IPv4 address", host)
+	}
+	if msg := datasetNameError(dataset); msg != "" {
+		return "", "", "", "the target dataset is invalid: " + msg
+	}
+	return user, host, dataset, ""
+}
+
+func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifiers map[string]*rawNotifier, profiles map[string]*profile, policies map[string]*rawPolicy) *serviceTmpl {
+	t := &serviceTmpl{raw: s, relName: s.Name}
+	svc := &t.svc
+	svc.Name = s.Name
+	svc.Unit = s.Name + ".service"
+	if set(s.UnitRange) {
+		svc.Unit = s.Unit
+		c.unit(s.Unit, s.UnitRange)
+	}
+	svc.User, svc.Group, svc.Mode = DefaultUser, DefaultGroup, DefaultMode
+	if set(s.UserRange) {
+		svc.User = s.User
+		c.unixName(s.User, s.UserRange, "user name")
+	}
+	if set(s.GroupRange) {
+		svc.Group = s.Group
+		c.unixName(s.Group, s.GroupRange, "group name")
+	}
+	if set(s.ModeRange) {
+		if m, ok := c.mode(s.Mode, s.ModeRange); ok {
+			svc.Mode = m
+		}
+	}
+	if set(s.MountpointRange) && c.absPath(s.Mountpoint, s.MountpointRange, "mountpoint") && s.Mountpoint == "/" {
+		c.errorf(s.MountpointRange, "Invalid mountpoint", "A service dataset cannot be mounted at \"/\".")
+	}
+
+	props := map[string]string{}
+	if d := s.Dataset; d != nil {
+		if set(d.NameRange) && c.nonEmpty(d.Name, d.NameRange, "dataset name") {
+			t.relName = d.Name
+			if msg := relativeDatasetError(d.Name); msg != "" {
+				c.errorf(d.NameRange, "Invalid dataset name", "%q is not a valid dataset name below the host's parent_dataset: %s.", d.Name, msg)
+			}
+		}
+		if set(d.ProfileRange) && ref(c, profiles, d.Profile, d.ProfileRange, "profile") {
+			svc.Profile = d.Profile
+			maps.Copy(props, profiles[d.Profile].props)
+		}
+		maps.Copy(props, datasetProps(c, d.Recordsize, d.RecordsizeRange, d.Compression, d.CompressionRange, d.Properties, d.PropertiesRange))
+	}
+	for _, k := range slices.Sorted(maps.Keys(props)) {
+		svc.Properties = append(svc.Properties, model.Property{Name: k, Value: props[k], CreateOnly: createOnly[k]})
+	}
+
+	if b := s.Backup; b != nil {
+		ref(c, repos, b.Repository, b.RepositoryRange, "restic_repository")
+		svc.Backup = &model.Backup{Repository: b.Repository, Schedule: calendar(c, b.Schedule, b.ScheduleRange, DefaultBackupSchedule)}
+		if paths, ok := c.list(b.Paths, b.PathsRange); ok {
+			if len(paths) == 0 {
+				c.errorf(b.PathsRange, "No backup paths", "paths must list at least one path; leave it out to back up the mountpoint.")
+			}
+			seen := map[string]bool{}
+			for _, p := range paths {
+				if c.absPath(p.s, p.rng, "backup path") && seen[p.s] {
+					c.errorf(p.rng, "Duplicate backup path", "%q is listed twice.", p.s)
+				}
+				seen[p.s] = true
+				svc.Backup.Paths = append(svc.Backup.Paths, p.s)
+				t.pathRanges = append(t.pathRanges, p.rng)
+			}
+		}
+		excl, _ := c.list(b.Exclude, b.ExcludeRange)
+		for _, e := range excl {
+			c.nonEmpty(e.s, e.rng, "exclude pattern")
+			svc.Backup.Exclude = append(svc.Backup.Exclude, e.s)
+		}
+		tags, _ := c.list(b.Tags, b.TagsRange)
+		for _, tg := range tags {
+			c.tag(tg.s, tg.rng)
+			svc.Backup.Tags = append(svc.Backup.Tags, tg.s)
+		}
+	}
+	if sn := s.Snapshots; sn != nil {
+		ref(c, policies, sn.Policy, sn.PolicyRange, "snapshot_policy")
+		svc.Snapshots = &model.Snapshots{Policy: sn.Policy}
+	}
+	if r := s.Replication; r != nil {
+		svc.Replication = &model.Replication{Target: r.Target, Schedule: calendar(c, r.Schedule, r.ScheduleRange, DefaultReplicationSchedule), SSHKey: optPath(c, r.SSHKey, r.SSHKeyRange, "ssh_key")}
+		if c.nonEmpty(r.Target, r.TargetRange, "replication target") {
+			u, h, d, problem := parseTarget(r.Target)
+			if problem != "" {
+				c.errorf(r.TargetRange, "Invalid replication target", "%q is not \"[user@]host:pool/dataset\" or a local \"pool/dataset\": %s.", r.Target, problem)
+			}
+			svc.Replication.TargetUser, svc.Replication.TargetHost, svc.Replication.TargetDataset = u, h, d
+		}
+		if svc.Replication.TargetHost == "" && set(r.SSHKeyRange) {
+			c.errorf(r.SSHKeyRange, "ssh_key without a remote target", "A local replication target does not use ssh; remove ssh_key or name a host in the target.")
+		}
+	}
+	if p := s.Preseed; p != nil {
+		svc.Preseed = resolvePreseed(c, p, svc)
+	}
+	notify, _ := c.list(s.Notify, s.NotifyRange)
+	seen := map[string]bool{}
+	for _, n := range notify {
+		if ref(c, notifiers, n.s, n.rng, "notifier") && seen[n.s] {
+			c.errorf(n.rng, "Duplicate notifier", "%q is listed twice.", n.s)
+		}
+		seen[n.s] = true
+		svc.Notify = append(svc.Notify, n.s)
+	}
+	return t
+}
+
+func resolvePreseed(c *checker, p *rawPreseed, svc *model.Service) *model.Preseed {
+	out := &model.Preseed{Timeout: DefaultPreseedTimeout, OnFailure: DefaultOnFailure}
+	usable := func(m string) string {
+		switch {
+		case m == "syncoid" && svc.Replication == nil:
+			return "the service has no replication block to receive from"
+		case m == "restic" && svc.Backup == nil:
+			return "the service has no backup block to restore from"
+		}
+		return ""
+	}
+	if methods, ok := c.list(p.Methods, p.MethodsRange); ok {
+		if len(methods) == 0 {
+			c.errorf(p.MethodsRange, "No preseed methods", "methods must list at least one of %s; leave it out for the default.", quoteList(PreseedMethods))
+		}
+		seen := map[string]bool{}
+		for _, mi := range methods {
+			m := mi.s
+			out.Methods = append(out.Methods, m)
+			if !c.nonEmpty(m, mi.rng, "preseed method") {
+				continue
+			}
+			switch {
+			case !slices.Contains(PreseedMethods, m):
+				c.errorf(mi.rng, "Unknown preseed method", "%q is not a preseed method: use %s.%s", m, quoteList(PreseedMethods), suggest(m, PreseedMethods))
+			case seen[m]:
+				c.errorf(mi.rng, "Duplicate preseed method", "%q is listed twice.", m)
+			case usable(m) != "":
+				c.errorf(mi.rng, "Unusable preseed method", "The %q method cannot be used: %s.", m, usable(m))
+			}
+			seen[m] = true
+		}
+	} else {
+		for _, m := range PreseedMethods {
+			if usable(m) == "" {
+				out.Methods = append(out.Methods, m)
+			}
+		}
+	}
+	if set(p.TimeoutRange) && c.nonEmpty(p.Timeout, p.TimeoutRange, "timeout") {
+		d, err := parseDuration(p.Timeout)
+		if err != nil {
+			c.errorf(p.TimeoutRange, "Invalid duration", "%s.", err)
+		} else {
+			out.Timeout = d
+		}
+	}
+	if set(p.OnFailureRange) {
+		out.OnFailure = p.OnFailure
+		if c.nonEmpty(p.OnFailure, p.OnFailureRange, "on_failure") && p.OnFailure != "block" && p.OnFailure != "start-empty" {
+			c.errorf(p.OnFailureRange, "Invalid on_failure", "%q is not allowed: use \"block\" (the service stays down) or \"start-empty\".%s", p.OnFailure, suggest(p.OnFailure, []string{"block", "start-empty"}))
+		}
+	}
+	return out
+}
+
+// within reports whether p is q or below q (paths or dataset names).
+func within(p, q, sep string) bool {
+	return p == q || strings.HasPrefix(p, strings.TrimSuffix(q, sep)+sep)
+}
+
+// placed is a service as placed on a host, for collision checks.
+type placed struct {
+	t             *serviceTmpl
+	dataset       string
+	mountpoint    string
+	dsRange, mRng hcl.Range // where the dataset / mountpoint came from
+}
+
+func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map[string]bool, unknownHosts *bool) *model.Host {
+	out := &model.Host{Name: h.Name, ParentDataset: h.ParentDataset, ParentMount: h.ParentMount}
+	parentOK := false
+	if c.nonEmpty(h.ParentDataset, h.ParentDatasetRange, "parent_dataset") {
+		if msg := datasetNameError(h.ParentDataset); msg != "" {
+			c.errorf(h.ParentDatasetRange, "Invalid dataset name", "%q is not a valid ZFS dataset name: %s.", h.ParentDataset, msg)
+		} else {
+			parentOK = true
+		}
+	}
+	mountOK := c.absPath(h.ParentMount, h.ParentMountRange, "parent_mount")
+
+	var names []string
+	if set(h.ServicesRange) {
+		list, ok := c.list(h.Services, h.ServicesRange)
+		if !ok {
+			// Which services this host runs is unknown: do not warn
+			// about services that seem to run nowhere.
+			*unknownHosts = true
+		}
+		seen := map[string]bool{}
+		for _, n := range list {
+			if !ref(c, tmpls, n.s, n.rng, "service") {
+				continue
+			}
+			if seen[n.s] {
+				c.errorf(n.rng, "Duplicate service", "%q is listed twice.", n.s)
+				continue
+			}
+			seen[n.s] = true
+			names = append(names, n.s)
+		}
+		slices.Sort(names)
+	} else {
+		names = slices.Sorted(maps.Keys(tmpls))
+	}
+
+	var all []placed
+	for _, n := range names {
+		used[n] = true
+		t := tmpls[n]
+		s := t.raw
+		svc := t.svc // copy: each host gets its own resolved service
+		svc.Properties = slices.Clone(t.svc.Properties)
+		svc.Notify = slices.Clone(t.svc.Notify)
+		if b := t.svc.Backup; b != nil {
+			cb := *b
+			svc.Backup = &cb
+		}
+		if r := t.svc.Replication; r != nil {
+			cr := *r
+			svc.Replication = &cr
+		}
+		if p := t.svc.Preseed; p != nil {
+			cp := *p
+			cp.Methods = slices.Clone(p.Methods)
+			svc.Preseed = &cp
+		}
+		p := placed{t: t, dsRange: s.NameRange, mRng: s.NameRange}
+		svc.Dataset = h.ParentDataset + "/" + t.relName
+		if s.Dataset != nil && set(s.Dataset.NameRange) {
+			p.dsRange = s.Dataset.NameRange
+		}
+		svc.Mountpoint = path.Join(h.ParentMount, s.Name)
+		if set(s.MountpointRange) {
+			svc.Mountpoint = s.Mountpoint
+			p.mRng = s.MountpointRange
+		}
+		p.dataset, p.mountpoint = svc.Dataset, svc.Mountpoint
+		if parentOK && relativeDatasetError(t.relName) == "" && len(svc.Dataset) > maxDatasetName {
+			c.errorf(p.dsRange, "Dataset name too long", "On host %q the dataset %q is %d bytes long; ZFS allows at most %d.", h.Name, svc.Dataset, len(svc.Dataset), maxDatasetName)
+		}
+		if b := svc.Backup; b != nil {
+			if b.Paths == nil {
+				b.Paths = []string{svc.Mountpoint}
+			} else if mountOK || set(s.MountpointRange) {
+				for i, bp := range b.Paths {
+					if strings.HasPrefix(bp, "/") && !within(bp, svc.Mountpoint, "/") {
+						c.errorf(t.pathRanges[i], "Backup path outside the dataset", "On host %q, %q is not inside the service's mountpoint %q; preseed restores backups into the dataset, so every path must be below it.", h.Name, bp, svc.Mountpoint)
+					}
+				}
+			}
+		}
+		if r := svc.Replication; r != nil && r.TargetHost == "" && r.TargetDataset != "" && parentOK {
+			if within(svc.Dataset, r.TargetDataset, "/") || within(r.TargetDataset, svc.Dataset, "/") {
+				c.errorf(s.Replication.TargetRange, "Replication onto itself", "On host %q the local target %q overlaps the service's own dataset %q; replicate to a dataset outside it.", h.Name, r.TargetDataset, svc.Dataset)
+			}
+		}
+		out.Services = append(out.Services, &svc)
+		all = append(all, p)
+	}
+
+	// Two services on one host must not share or nest datasets or
+	// mountpoints: preseed and rollback of one would clobber the other.
+	if parentOK {
+		for i := range all {
+			for j := range i {
+				a, b := all[j], all[i]
+				if within(a.dataset, b.dataset, "/") || within(b.dataset, a.dataset, "/") {
+					at := laterExplicit(a.dsRange, b.dsRange, a.t.raw.Dataset != nil && set(a.t.raw.Dataset.NameRange), b.t.raw.Dataset != nil && set(b.t.raw.Dataset.NameRange))
+					c.errorf(at, "Overlapping datasets", "On host %q, services %q and %q use the datasets %q and %q; each service needs its own dataset, not one inside another.", h.Name, a.t.svc.Name, b.t.svc.Name, a.dataset, b.dataset)
+				}
+			}
+		}
+	}
+	if mountOK {
+		for i := range all {
+			for j := range i {
+				a, b := all[j], all[i]
+				if within(a.mountpoint, b.mountpoint, "/") || within(b.mountpoint, a.mountpoint, "/") {
+					at := laterExplicit(a.mRng, b.mRng, set(a.t.raw.MountpointRange), set(b.t.raw.MountpointRange))
+					c.errorf(at, "Overlapping mountpoints", "On host %q, services %q and %q use the mountpoints %q and %q; each service needs its own mountpoint, not one inside another.", h.Name, a.t.svc.Name, b.t.svc.Name, a.mountpoint, b.mountpoint)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// laterExplicit picks where to report a collision: at an explicitly
+// written attribute (the later one if both are), since defaults cannot
+// collide with each other.
+func laterExplicit(a, b hcl.Range, aSet, bSet bool) hcl.Range {
+	switch {
+	case aSet && bSet:
+		if a.Filename > b.Filename || (a.Filename == b.Filename && a.Start.Byte > b.Start.Byte) {
+			return a
+		}
+		return b
+	case aSet:
+		return a
+	default:
+		return b
+	}
+}
