@@ -18,7 +18,7 @@ func richSpec(n int) *model.Spec {
 			PruneSchedule:   "weekly", CheckSchedule: "monthly", CheckSubset: "5%", DrillSchedule: "weekly",
 		}},
 		Notifiers: []*model.Notifier{{Name: "phone", Type: "ntfy", URL: "https://ntfy.example.net/homelab", TokenFile: "/run/secrets/ntfy-token"}},
-		Policies: []*model.SnapshotPolicy{{Name: "production", Hourly: 24, Daily: 7, Weekly: 4, Monthly: 3, Autosnap: true, Autoprune: true}},
+		Policies:  []*model.SnapshotPolicy{{Name: "production", Hourly: 24, Daily: 7, Weekly: 4, Monthly: 3, Autosnap: true, Autoprune: true}},
 	}
 	h := &model.Host{Name: "forge", ParentDataset: "tank/services", ParentMount: "/srv"}
 	for i := 0; i < n; i++ {

@@ -76,7 +76,7 @@ func Render(spec *model.Spec) (map[string][]byte, error) {
 	seenHost := map[string]bool{}
 	for _, h := range spec.Hosts {
 		if err := checkPathName("host", h.Name); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("emit: %w", err)
 		}
 		if seenHost[h.Name] {
 			return nil, fmt.Errorf("emit: host %q is declared twice", h.Name)
@@ -91,8 +91,8 @@ func Render(spec *model.Spec) (map[string][]byte, error) {
 
 // checkPathName rejects names that cannot be one path component of the tree.
 func checkPathName(kind, name string) error {
-	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\\x00") {
-		return fmt.Errorf("emit: %s name %q cannot be used as a file name", kind, name)
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
+		return fmt.Errorf("%s name %q cannot be used as a file name", kind, name)
 	}
 	return nil
 }
