@@ -1,0 +1,381 @@
+// Package emit renders a validated model.Spec into the generated tree: for
+// each host a NixOS module (default.nix and the files it imports) and the
+// manifest.json that nixgen-helper reads. Render does no I/O; the CLI writes
+// (or compares) the files it returns.
+package emit
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"text/template"
+	"time"
+
+	"github.com/nixgen/nixgen/internal/model"
+	"github.com/nixgen/nixgen/templates"
+)
+
+// Template names, one per output file kind.
+const (
+	tmplDefault    = "default.nix.tmpl"
+	tmplDatasets   = "datasets.nix.tmpl"
+	tmplProtection = "protection.nix.tmpl"
+	tmplService    = "service.nix.tmpl"
+)
+
+// preseedMargin is added to the preseed unit's start timeout on top of every
+// method's own timeout, for the checks before and the fixes after a restore.
+const preseedMargin = 5 * time.Minute
+
+// funcs is the only way templates turn data into text. Functions named nix*
+// produce Nix syntax; sd* prepare systemd text that must then pass through a
+// nix* function (TestTemplatesQuoteEveryAction enforces this).
+var funcs = template.FuncMap{
+	"nixStr":      nixString,
+	"nixStrBody":  nixStringBody,
+	"nixAttr":     nixAttrName,
+	"nixAttrPath": nixAttrPath,
+	"nixList":     nixList,
+	"nixInt":      nixIntValue,
+	"nixBool":     nixBool,
+	"nixPath":     nixPathLiteral,
+	"sdExec":      sdExecArg,
+	"sdPath":      sdPathArg,
+}
+
+// nixFuncs are the functions an action's pipeline may end in.
+var nixFuncs = map[string]bool{
+	"nixStr": true, "nixStrBody": true, "nixAttr": true, "nixAttrPath": true,
+	"nixList": true, "nixInt": true, "nixBool": true, "nixPath": true,
+}
+
+var (
+	parseOnce sync.Once
+	parsed    *template.Template
+	parseErr  error
+)
+
+func loadTemplates() (*template.Template, error) {
+	parseOnce.Do(func() {
+		parsed, parseErr = template.New("nixgen").Option("missingkey=error").Funcs(funcs).ParseFS(templates.FS, "*.tmpl")
+	})
+	return parsed, parseErr
+}
+
+// Render returns the generated tree for spec, keyed by path relative to the
+// output directory ("<host>/default.nix", "<host>/manifest.json", ...).
+// The same spec always yields the same bytes.
+func Render(spec *model.Spec) (map[string][]byte, error) {
+	t, err := loadTemplates()
+	if err != nil {
+		return nil, fmt.Errorf("emit: parsing templates: %w", err)
+	}
+	out := map[string][]byte{}
+	seenHost := map[string]bool{}
+	for _, h := range spec.Hosts {
+		if err := checkPathName("host", h.Name); err != nil {
+			return nil, fmt.Errorf("emit: %w", err)
+		}
+		if seenHost[h.Name] {
+			return nil, fmt.Errorf("emit: host %q is declared twice", h.Name)
+		}
+		seenHost[h.Name] = true
+		if err := renderHost(t, spec, h, out); err != nil {
+			return nil, fmt.Errorf("emit: host %q: %w", h.Name, err)
+		}
+	}
+	return out, nil
+}
+
+// checkPathName rejects names that cannot be one path component of the tree.
+func checkPathName(kind, name string) error {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
+		return fmt.Errorf("%s name %q cannot be used as a file name", kind, name)
+	}
+	return nil
+}
+
+func renderHost(t *template.Template, spec *model.Spec, h *model.Host, out map[string][]byte) error {
+	services := append([]*model.Service(nil), h.Services...)
+	sort.Slice(services, func(i, j int) bool { return services[i].Name < services[j].Name })
+
+	var buf bytes.Buffer
+	exec := func(name string, data any) ([]byte, error) {
+		buf.Reset()
+		if err := t.ExecuteTemplate(&buf, name, data); err != nil {
+			return nil, err
+		}
+		return bytes.Clone(buf.Bytes()), nil
+	}
+
+	prot, err := protectionFor(spec, h, services)
+	if err != nil {
+		return err
+	}
+	dv := defaultView{Name: h.Name}
+	seen := map[string]bool{}
+	for _, s := range services {
+		if err := checkPathName("service", s.Name); err != nil {
+			return err
+		}
+		if seen[s.Name] {
+			return fmt.Errorf("service %q is listed twice", s.Name)
+		}
+		seen[s.Name] = true
+		if prot.jobNames[s.Name] {
+			return fmt.Errorf("service %q has the name of a generated restic maintenance job; rename the service", s.Name)
+		}
+		sv, err := serviceFor(spec, h, s, prot.syncoidInterval)
+		if err != nil {
+			return fmt.Errorf("service %q: %w", s.Name, err)
+		}
+		rel := "services/" + s.Name + ".nix"
+		b, err := exec(tmplService, sv)
+		if err != nil {
+			return fmt.Errorf("service %q: %w", s.Name, err)
+		}
+		out[h.Name+"/"+rel] = b
+		dv.ServiceFiles = append(dv.ServiceFiles, rel)
+	}
+
+	for _, f := range []struct {
+		name, tmpl string
+		data       any
+	}{
+		{"default.nix", tmplDefault, dv},
+		{"datasets.nix", tmplDatasets, dv},
+		{"protection.nix", tmplProtection, prot},
+	} {
+		b, err := exec(f.tmpl, f.data)
+		if err != nil {
+			return err
+		}
+		out[h.Name+"/"+f.name] = b
+	}
+
+	m, err := buildManifest(spec, h, services)
+	if err != nil {
+		return err
+	}
+	out[h.Name+"/manifest.json"] = m
+	return nil
+}
+
+type defaultView struct {
+	Name         string
+	ServiceFiles []string // relative to the host directory, sorted
+}
+
+type protectionView struct {
+	Name            string
+	Policies        []*model.SnapshotPolicy // used by this host's services, by name
+	SanoidInterval  string                  // "" keeps NixOS's default (hourly)
+	SyncoidInterval string                  // "" when no service replicates
+	Maintenance     []maintenanceJob
+
+	syncoidInterval string
+	jobNames        map[string]bool
+}
+
+// maintenanceJob is a restic job without paths: NixOS then runs only its
+// forget/prune or check commands.
+type maintenanceJob struct {
+	Job       string
+	Repo      *model.Repository
+	PruneOpts []string
+	CheckOpts []string // already quoted for systemd: NixOS joins them into ExecStart
+	Schedule  string
+}
+
+func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (*protectionView, error) {
+	pv := &protectionView{Name: h.Name, jobNames: map[string]bool{}}
+	policies := map[string]bool{}
+	repos := map[string]bool{}
+	schedules := map[string]int{}
+	for _, s := range services {
+		if s.Snapshots != nil {
+			policies[s.Snapshots.Policy] = true
+		}
+		if s.Backup != nil {
+			repos[s.Backup.Repository] = true
+		}
+		if s.Replication != nil {
+			schedules[s.Replication.Schedule]++
+		}
+	}
+	for _, name := range sortedKeys(policies) {
+		p := spec.Policy(name)
+		if p == nil {
+			return nil, fmt.Errorf("snapshot policy %q is not declared", name)
+		}
+		pv.Policies = append(pv.Policies, p)
+		if p.Frequently > 0 {
+			pv.SanoidInterval = "*:0/15"
+		}
+	}
+	// services.syncoid.interval is host-wide: use the most common schedule
+	// (ties: the smallest), and let the other commands override startAt.
+	best := -1
+	for _, sch := range sortedKeys(schedules) {
+		if schedules[sch] > best {
+			best, pv.SyncoidInterval = schedules[sch], sch
+		}
+	}
+	pv.syncoidInterval = pv.SyncoidInterval
+	for _, name := range sortedKeys(repos) {
+		r := spec.Repository(name)
+		if r == nil {
+			return nil, fmt.Errorf("restic repository %q is not declared", name)
+		}
+		if prune := pruneOpts(r.Retention); len(prune) > 0 && r.PruneSchedule != "" {
+			pv.Maintenance = append(pv.Maintenance, maintenanceJob{
+				Job: "nixgen-prune-" + name, Repo: r, PruneOpts: prune, Schedule: r.PruneSchedule,
+			})
+		}
+		if r.CheckSchedule != "" {
+			opts := []string{}
+			if r.CheckSubset != "" {
+				a, err := sdExecArg("--read-data-subset=" + r.CheckSubset)
+				if err != nil {
+					return nil, fmt.Errorf("repository %q: %w", name, err)
+				}
+				opts = append(opts, a)
+			}
+			pv.Maintenance = append(pv.Maintenance, maintenanceJob{
+				Job: "nixgen-check-" + name, Repo: r, CheckOpts: opts, Schedule: r.CheckSchedule,
+			})
+		}
+	}
+	for _, m := range pv.Maintenance {
+		pv.jobNames[m.Job] = true
+	}
+	return pv, nil
+}
+
+// pruneOpts turns a retention policy into restic forget flags.
+func pruneOpts(r *model.Retention) []string {
+	if r == nil {
+		return nil
+	}
+	var opts []string
+	for _, k := range []struct {
+		flag string
+		n    int
+	}{
+		{"--keep-last", r.Last}, {"--keep-hourly", r.Hourly}, {"--keep-daily", r.Daily},
+		{"--keep-weekly", r.Weekly}, {"--keep-monthly", r.Monthly}, {"--keep-yearly", r.Yearly},
+	} {
+		if k.n > 0 {
+			opts = append(opts, fmt.Sprintf("%s %d", k.flag, k.n))
+		}
+	}
+	return opts
+}
+
+type serviceView struct {
+	Host string
+	S    *model.Service
+
+	PreseedUnit        string // attribute name under systemd.services
+	PreseedService     string // unit name with suffix
+	PreseedDescription string
+	MainOption         string // "services", "sockets", ... under systemd
+	MainName           string // main unit without its suffix
+	MainDep            string // "requires" (block) or "wants" (start-empty)
+	TimeoutSec         int64
+	NeedRestic         bool
+	NeedSyncoid        bool
+	NeedSSH            bool
+
+	Repo            *model.Repository
+	ResticUnit      string
+	ExtraBackupArgs []string // systemd-quoted: NixOS joins them into ExecStart
+
+	SSHOptions     []string
+	SyncoidStartAt string // "" when the host-wide interval fits
+}
+
+// unitOptions maps a unit suffix to its attribute set under systemd.*.
+var unitOptions = map[string]string{
+	".service": "services", ".socket": "sockets", ".target": "targets",
+	".timer": "timers", ".path": "paths",
+}
+
+func serviceFor(spec *model.Spec, h *model.Host, s *model.Service, syncoidInterval string) (*serviceView, error) {
+	sv := &serviceView{Host: h.Name, S: s}
+	if p := s.Preseed; p != nil {
+		sv.PreseedUnit = "nixgen-preseed-" + s.Name
+		sv.PreseedService = sv.PreseedUnit + ".service"
+		sv.PreseedDescription = "nixgen: restore the data of " + s.Name + " before it first starts"
+		for suffix, opt := range unitOptions {
+			if name, ok := strings.CutSuffix(s.Unit, suffix); ok && name != "" {
+				sv.MainOption, sv.MainName = opt, name
+			}
+		}
+		if sv.MainOption == "" {
+			return nil, fmt.Errorf("unit %q is not a .service, .socket, .target, .timer or .path unit", s.Unit)
+		}
+		if strings.HasPrefix(s.Unit, "nixgen-") {
+			return nil, fmt.Errorf("unit %q uses the nixgen- prefix reserved for generated units", s.Unit)
+		}
+		switch p.OnFailure {
+		case "block":
+			sv.MainDep = "requires"
+		case "start-empty":
+			sv.MainDep = "wants"
+		default:
+			return nil, fmt.Errorf("preseed on_failure %q is not block or start-empty", p.OnFailure)
+		}
+		total := time.Duration(len(p.Methods))*p.Timeout + preseedMargin
+		sv.TimeoutSec = int64(total / time.Second)
+		for _, m := range p.Methods {
+			switch m {
+			case "restic":
+				sv.NeedRestic = true
+			case "syncoid":
+				sv.NeedSyncoid = true
+				if s.Replication != nil && s.Replication.TargetHost != "" {
+					sv.NeedSSH = true
+				}
+			}
+		}
+	}
+	if b := s.Backup; b != nil {
+		sv.Repo = spec.Repository(b.Repository)
+		if sv.Repo == nil {
+			return nil, fmt.Errorf("restic repository %q is not declared", b.Repository)
+		}
+		sv.ResticUnit = "restic-backups-" + s.Name
+		for _, tag := range b.Tags {
+			a, err := sdExecArg(tag)
+			if err != nil {
+				return nil, fmt.Errorf("backup tag: %w", err)
+			}
+			sv.ExtraBackupArgs = append(sv.ExtraBackupArgs, "--tag", a)
+		}
+	}
+	if r := s.Replication; r != nil {
+		if r.TargetHost != "" {
+			sv.SSHOptions = []string{
+				"--sshoption=ConnectTimeout=10",
+				"--sshoption=ServerAliveInterval=15",
+				"--sshoption=ServerAliveCountMax=4",
+			}
+		}
+		if r.Schedule != syncoidInterval {
+			sv.SyncoidStartAt = r.Schedule
+		}
+	}
+	return sv, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
