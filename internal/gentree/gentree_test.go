@@ -1,6 +1,7 @@
 package gentree
 
 import (
+	"github.com/nixgen/nixgen/internal/manifest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -152,5 +153,17 @@ func TestIsGenerated(t *testing.T) {
 		if got := IsGenerated([]byte(k)); got != cases[k] {
 			t.Errorf("IsGenerated(%.40q) = %v, want %v", k, got, cases[k])
 		}
+	}
+}
+
+// The manifest is JSON, so its marker is a field; render must recognise it or
+// a removed host's manifest.json would be left behind.
+func TestManifestCarriesMarker(t *testing.T) {
+	b, err := manifest.Marshal(&manifest.Manifest{Version: manifest.Version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !IsGenerated(b) {
+		t.Errorf("manifest.Marshal output is not recognised as generated:\n%s", b)
 	}
 }
