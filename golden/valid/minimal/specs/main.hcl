@@ -1,0 +1,6 @@
+host "box" {
+  parent_dataset = "tank/services"
+  parent_mount   = "/srv"
+}
+
+service "app" {}
