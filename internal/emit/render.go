@@ -107,7 +107,12 @@ func renderHost(t *template.Template, spec *model.Spec, h *model.Host, out map[s
 		if err := t.ExecuteTemplate(&buf, name, data); err != nil {
 			return nil, err
 		}
-		return bytes.Clone(buf.Bytes()), nil
+		b := buf.Bytes()
+		// A module that sets nothing reads better as { } than as a split pair.
+		if bytes.HasSuffix(b, []byte("\n{\n}\n")) {
+			b = append(b[:len(b)-3], " }\n"...)
+		}
+		return bytes.Clone(b), nil
 	}
 
 	prot, err := protectionFor(spec, h, services)
