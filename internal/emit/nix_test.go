@@ -317,12 +317,16 @@ func TestHostileRoundTrip(t *testing.T) {
 		for _, tag := range s.Backup.Tags {
 			args = append(args, "--tag", mustSd(t, sdExecArg, tag))
 		}
-		expect(t, s.Name+" restic job", job, map[string]any{
+		wantJob := map[string]any{
 			"repository": r.URL, "passwordFile": r.PasswordFile, "environmentFile": r.EnvironmentFile,
 			"initialize": true, "paths": s.Backup.Paths, "exclude": s.Backup.Exclude,
 			"extraBackupArgs": args,
 			"timerConfig":     map[string]any{"OnCalendar": s.Backup.Schedule, "RandomizedDelaySec": "15m", "Persistent": true},
-		})
+		}
+		if shellUnsafe(r) {
+			wantJob["createWrapper"] = false
+		}
+		expect(t, s.Name+" restic job", job, wantJob)
 		expect(t, s.Name+" restic after preseed", get(t, mod, "systemd", "services", "restic-backups-"+s.Name, "after"),
 			[]string{"nixgen-preseed-" + s.Name + ".service"})
 		expect(t, s.Name+" sanoid", get(t, mod, "services", "sanoid", "datasets", s.Dataset),
@@ -337,11 +341,15 @@ func TestHostileRoundTrip(t *testing.T) {
 	}
 	for _, r := range spec.Repositories {
 		prune := get(t, v, "protection", "services", "restic", "backups", "nixgen-prune-"+r.Name)
-		expect(t, r.Name+" prune", prune, map[string]any{
+		wantPrune := map[string]any{
 			"repository": r.URL, "passwordFile": r.PasswordFile, "environmentFile": r.EnvironmentFile,
 			"pruneOpts":   pruneOpts(r.Retention),
 			"timerConfig": map[string]any{"OnCalendar": r.PruneSchedule, "RandomizedDelaySec": "1h", "Persistent": true},
-		})
+		}
+		if shellUnsafe(r) {
+			wantPrune["createWrapper"] = false
+		}
+		expect(t, r.Name+" prune", prune, wantPrune)
 		check := get(t, v, "protection", "services", "restic", "backups", "nixgen-check-"+r.Name)
 		opts := get(t, check, "checkOpts").([]any)
 		if back, err := sdExecUnquote(opts[0].(string)); len(opts) != 1 || err != nil || back != "--read-data-subset="+r.CheckSubset {

@@ -189,6 +189,7 @@ type protectionView struct {
 type maintenanceJob struct {
 	Job       string
 	Repo      *model.Repository
+	NoWrapper bool // see shellUnsafe
 	PruneOpts []string
 	CheckOpts []string // already quoted for systemd: NixOS joins them into ExecStart
 	Schedule  string
@@ -253,10 +254,28 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 			})
 		}
 	}
-	for _, m := range pv.Maintenance {
-		pv.jobNames[m.Job] = true
+	for i := range pv.Maintenance {
+		pv.Maintenance[i].NoWrapper = shellUnsafe(pv.Maintenance[i].Repo)
+		pv.jobNames[pv.Maintenance[i].Job] = true
 	}
 	return pv, nil
+}
+
+// shellUnsafe reports whether a repository setting would change meaning in
+// the restic-<job> wrapper script that NixOS generates, which pastes the
+// repository, password file and environment file into shell text unquoted.
+// Such jobs get createWrapper = false: spec data never reaches a shell.
+func shellUnsafe(r *model.Repository) bool {
+	for _, v := range []string{r.URL, r.PasswordFile, r.EnvironmentFile} {
+		for i := 0; i < len(v); i++ {
+			c := v[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+				strings.IndexByte("_@%+=:,./-", c) >= 0) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // pruneOpts turns a retention policy into restic forget flags.
@@ -295,6 +314,7 @@ type serviceView struct {
 	NeedSSH            bool
 
 	Repo            *model.Repository
+	NoWrapper       bool // see shellUnsafe
 	ResticUnit      string
 	ExtraBackupArgs []string // systemd-quoted: NixOS joins them into ExecStart
 
@@ -313,7 +333,8 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service, syncoidInterv
 	if p := s.Preseed; p != nil {
 		sv.PreseedUnit = "nixgen-preseed-" + s.Name
 		sv.PreseedService = sv.PreseedUnit + ".service"
-		sv.PreseedDescription = "nixgen: restore the data of " + s.Name + " before it first starts"
+		// Description= expands specifiers.
+		sv.PreseedDescription = "nixgen: restore the data of " + strings.ReplaceAll(s.Name, "%", "%%") + " before it first starts"
 		for suffix, opt := range unitOptions {
 			if name, ok := strings.CutSuffix(s.Unit, suffix); ok && name != "" {
 				sv.MainOption, sv.MainName = opt, name
@@ -352,6 +373,7 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service, syncoidInterv
 		if sv.Repo == nil {
 			return nil, fmt.Errorf("restic repository %q is not declared", b.Repository)
 		}
+		sv.NoWrapper = shellUnsafe(sv.Repo)
 		sv.ResticUnit = "restic-backups-" + s.Name
 		for _, tag := range b.Tags {
 			a, err := sdExecArg(tag)

@@ -50,6 +50,9 @@ func TestRenderFileSet(t *testing.T) {
 	if !strings.Contains(svc2, `systemd.sockets."svc00002@main" = {`) {
 		t.Errorf("svc00002 does not order its socket unit:\n%s", svc2)
 	}
+	if strings.Contains(string(out["forge/protection.nix"]), "createWrapper") {
+		t.Error("a repository with plain settings lost its restic wrapper")
+	}
 	svc1 := string(out["forge/services/svc00001.nix"])
 	if !strings.Contains(svc1, "path = [ config.boot.zfs.package pkgs.restic ];") {
 		t.Errorf("svc00001 (local, restic) has the wrong tool path:\n%s", svc1)
