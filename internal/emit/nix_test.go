@@ -153,12 +153,13 @@ func hostileSpec() *model.Spec {
 
 // mixedSpec has two hosts and services that use only some features.
 func mixedSpec() *model.Spec {
-	spec := richSpec(3)
+	spec := richSpec(4)
 	s := spec.Hosts[0].Services
 	s[0].Backup, s[0].Preseed = nil, nil
 	s[1].Replication, s[1].Snapshots = nil, nil
 	s[1].Preseed.Methods = []string{"local", "restic"}
 	s[2].Unit = "svc00002@main.socket"
+	s[3].Unit = "srv-svc00003.mount"
 	spec.Hosts = append(spec.Hosts, plainSpec().Hosts[0])
 	return spec
 }

@@ -15,10 +15,11 @@ var declaredOptions = map[string]bool{
 	"options.nixgen.helper": true,
 
 	// nixos/lib/systemd-unit-options.nix (commonUnitOptions, serviceOptions):
-	// description, wantedBy, wants, requires, after, before, unitConfig,
+	// description, wantedBy, requiredBy, wants, requires, after, before, unitConfig,
 	// restartIfChanged, reloadIfChanged, reloadTriggers, path, serviceConfig.
 	"systemd.services.<name>.description":      true,
 	"systemd.services.<name>.wantedBy":         true,
+	"systemd.services.<name>.requiredBy":       true,
 	"systemd.services.<name>.wants":            true,
 	"systemd.services.<name>.requires":         true,
 	"systemd.services.<name>.after":            true,
@@ -80,7 +81,7 @@ var declaredOptions = map[string]bool{
 
 // namedSets are attribute sets whose keys are names chosen by the spec.
 var namedSets = map[string]bool{
-	"systemd.services": true, "systemd.sockets": true, "system.activationScripts": true,
+	"systemd.services": true, "systemd.sockets": true, "systemd.slices": true, "system.activationScripts": true,
 	"services.restic.backups": true, "services.sanoid.templates": true,
 	"services.sanoid.datasets": true, "services.syncoid.commands": true,
 }

@@ -305,9 +305,10 @@ type serviceView struct {
 	PreseedUnit        string // attribute name under systemd.services
 	PreseedService     string // unit name with suffix
 	PreseedDescription string
-	MainOption         string // "services", "sockets", ... under systemd
+	MainOption         string // "services", "sockets", ... under systemd; "" for other unit types
 	MainName           string // main unit without its suffix
 	MainDep            string // "requires" (block) or "wants" (start-empty)
+	ReverseDep         string // "requiredBy" or "wantedBy", when MainOption is ""
 	TimeoutSec         int64
 	NeedRestic         bool
 	NeedSyncoid        bool
@@ -325,7 +326,7 @@ type serviceView struct {
 // unitOptions maps a unit suffix to its attribute set under systemd.*.
 var unitOptions = map[string]string{
 	".service": "services", ".socket": "sockets", ".target": "targets",
-	".timer": "timers", ".path": "paths",
+	".timer": "timers", ".path": "paths", ".slice": "slices",
 }
 
 func serviceFor(spec *model.Spec, h *model.Host, s *model.Service, syncoidInterval string) (*serviceView, error) {
@@ -335,22 +336,23 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service, syncoidInterv
 		sv.PreseedService = sv.PreseedUnit + ".service"
 		// Description= expands specifiers.
 		sv.PreseedDescription = "nixgen: restore the data of " + strings.ReplaceAll(s.Name, "%", "%%") + " before it first starts"
-		for suffix, opt := range unitOptions {
-			if name, ok := strings.CutSuffix(s.Unit, suffix); ok && name != "" {
-				sv.MainOption, sv.MainName = opt, name
-			}
+		dot := strings.LastIndexByte(s.Unit, '.')
+		if dot <= 0 {
+			return nil, fmt.Errorf("unit %q has no unit type suffix", s.Unit)
 		}
-		if sv.MainOption == "" {
-			return nil, fmt.Errorf("unit %q is not a .service, .socket, .target, .timer or .path unit", s.Unit)
+		// Units that NixOS keeps in lists or not at all (mount, swap, device,
+		// ...) get the dependency from the preseed side instead.
+		if opt, ok := unitOptions[s.Unit[dot:]]; ok {
+			sv.MainOption, sv.MainName = opt, s.Unit[:dot]
 		}
 		if strings.HasPrefix(s.Unit, "nixgen-") {
 			return nil, fmt.Errorf("unit %q uses the nixgen- prefix reserved for generated units", s.Unit)
 		}
 		switch p.OnFailure {
 		case "block":
-			sv.MainDep = "requires"
+			sv.MainDep, sv.ReverseDep = "requires", "requiredBy"
 		case "start-empty":
-			sv.MainDep = "wants"
+			sv.MainDep, sv.ReverseDep = "wants", "wantedBy"
 		default:
 			return nil, fmt.Errorf("preseed on_failure %q is not block or start-empty", p.OnFailure)
 		}

@@ -22,6 +22,7 @@ func TestRenderFileSet(t *testing.T) {
 		"bare/datasets.nix", "bare/default.nix", "bare/manifest.json", "bare/protection.nix", "bare/services/web.nix",
 		"forge/datasets.nix", "forge/default.nix", "forge/manifest.json", "forge/protection.nix",
 		"forge/services/svc00000.nix", "forge/services/svc00001.nix", "forge/services/svc00002.nix",
+		"forge/services/svc00003.nix",
 	}
 	if got := slices.Sorted(maps.Keys(out)); !slices.Equal(got, want) {
 		t.Fatalf("files:\n got %q\nwant %q", got, want)
@@ -52,6 +53,11 @@ func TestRenderFileSet(t *testing.T) {
 	}
 	if strings.Contains(string(out["forge/protection.nix"]), "createWrapper") {
 		t.Error("a repository with plain settings lost its restic wrapper")
+	}
+	// NixOS keeps mount units in a list: the preseed unit declares the dependency.
+	svc3 := string(out["forge/services/svc00003.nix"])
+	if !strings.Contains(svc3, `wantedBy = [ "srv-svc00003.mount" ];`) || strings.Contains(svc3, "systemd.mounts") {
+		t.Errorf("svc00003 does not order its mount unit from the preseed side:\n%s", svc3)
 	}
 	svc1 := string(out["forge/services/svc00001.nix"])
 	if !strings.Contains(svc1, "path = [ config.boot.zfs.package pkgs.restic ];") {
@@ -103,7 +109,8 @@ func TestRenderErrors(t *testing.T) {
 		"duplicate service":     {func(s *model.Spec) { s.Hosts[0].Services[1].Name = "svc00000" }, "listed twice"},
 		"unknown repository":    {func(s *model.Spec) { s.Hosts[0].Services[0].Backup.Repository = "nope" }, `repository "nope" is not declared`},
 		"unknown policy":        {func(s *model.Spec) { s.Hosts[0].Services[0].Snapshots.Policy = "nope" }, `policy "nope" is not declared`},
-		"mount unit":            {func(s *model.Spec) { s.Hosts[0].Services[0].Unit = "srv.mount" }, `unit "srv.mount" is not`},
+		"unit without suffix":   {func(s *model.Spec) { s.Hosts[0].Services[0].Unit = "srv" }, `unit "srv" has no unit type suffix`},
+		"nixgen unit":           {func(s *model.Spec) { s.Hosts[0].Services[0].Unit = "nixgen-datasets.service" }, "reserved"},
 		"NUL in exclude":        {func(s *model.Spec) { s.Hosts[0].Services[0].Backup.Exclude = []string{"a\x00"} }, "NUL"},
 		"newline in mountpoint": {func(s *model.Spec) { s.Hosts[0].Services[0].Mountpoint = "/a\nb" }, "control character"},
 		"job name clash":        {func(s *model.Spec) { s.Hosts[0].Services[1].Name = "nixgen-check-nas" }, "maintenance job"},
