@@ -387,6 +387,9 @@ func TestHostileRoundTrip(t *testing.T) {
 			Notify: s.Notify,
 		})
 	}
+	for _, n := range spec.Notifiers {
+		expectGo(t, n.Name+" manifest notifier", m.Notifiers[n.Name], manifest.Notifier{Type: n.Type, URL: n.URL, TokenFile: n.TokenFile})
+	}
 	for _, r := range spec.Repositories {
 		expectGo(t, r.Name+" manifest repository", m.Repositories[r.Name], manifest.Repository{URL: r.URL, PasswordFile: r.PasswordFile, EnvironmentFile: r.EnvironmentFile})
 	}
