@@ -175,7 +175,7 @@ let
   };
   args = {
     inherit lib;
-    pkgs = { restic = "restic"; sanoid = "sanoid"; openssh = "openssh"; };
+    pkgs = { restic = "restic"; sanoid = "sanoid"; openssh = "openssh"; rclone = "rclone"; };
     config = { nixgen.helper = "/helper"; boot.zfs.package = "zfs"; };
   };
   dir = ./h0;

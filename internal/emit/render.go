@@ -313,6 +313,7 @@ type serviceView struct {
 	NeedRestic         bool
 	NeedSyncoid        bool
 	NeedSSH            bool
+	NeedRclone         bool
 
 	Repo            *model.Repository
 	NoWrapper       bool // see shellUnsafe
@@ -362,6 +363,13 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service, syncoidInterv
 			switch m {
 			case "restic":
 				sv.NeedRestic = true
+				// restic reaches sftp: and rclone: repositories through those programs.
+				if s.Backup != nil {
+					if r := spec.Repository(s.Backup.Repository); r != nil {
+						sv.NeedSSH = sv.NeedSSH || strings.HasPrefix(r.URL, "sftp:")
+						sv.NeedRclone = strings.HasPrefix(r.URL, "rclone:")
+					}
+				}
 			case "syncoid":
 				sv.NeedSyncoid = true
 				if s.Replication != nil && s.Replication.TargetHost != "" {

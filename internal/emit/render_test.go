@@ -82,6 +82,26 @@ func TestRenderDeterministic(t *testing.T) {
 	}
 }
 
+func TestRenderPreseedToolPath(t *testing.T) {
+	for url, want := range map[string]string{
+		"/mnt/nas/restic":       "path = [ config.boot.zfs.package pkgs.restic ];",
+		"sftp:nas:/restic":      "path = [ config.boot.zfs.package pkgs.restic pkgs.openssh ];",
+		"rclone:remote:restic":  "path = [ config.boot.zfs.package pkgs.restic pkgs.rclone ];",
+		"s3:s3.example.net/bkp": "path = [ config.boot.zfs.package pkgs.restic ];",
+	} {
+		spec := richSpec(1)
+		spec.Repositories[0].URL = url
+		spec.Hosts[0].Services[0].Preseed.Methods = []string{"local", "restic"}
+		out, err := Render(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f := string(out["forge/services/svc00000.nix"]); !strings.Contains(f, want) {
+			t.Errorf("repository %s: want %q in\n%s", url, want, f)
+		}
+	}
+}
+
 func TestRenderSyncoidInterval(t *testing.T) {
 	out, err := Render(richSpec(6)) // schedules: 4x hourly, 2x */30
 	if err != nil {
