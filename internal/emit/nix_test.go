@@ -153,12 +153,13 @@ func hostileSpec() *model.Spec {
 
 // mixedSpec has two hosts and services that use only some features.
 func mixedSpec() *model.Spec {
-	spec := richSpec(3)
+	spec := richSpec(4)
 	s := spec.Hosts[0].Services
 	s[0].Backup, s[0].Preseed = nil, nil
 	s[1].Replication, s[1].Snapshots = nil, nil
 	s[1].Preseed.Methods = []string{"local", "restic"}
 	s[2].Unit = "svc00002@main.socket"
+	s[3].Unit = "srv-svc00003.mount"
 	spec.Hosts = append(spec.Hosts, plainSpec().Hosts[0])
 	return spec
 }
@@ -174,7 +175,7 @@ let
   };
   args = {
     inherit lib;
-    pkgs = { restic = "restic"; sanoid = "sanoid"; openssh = "openssh"; };
+    pkgs = { restic = "restic"; sanoid = "sanoid"; openssh = "openssh"; rclone = "rclone"; };
     config = { nixgen.helper = "/helper"; boot.zfs.package = "zfs"; };
   };
   dir = ./h0;
@@ -317,12 +318,16 @@ func TestHostileRoundTrip(t *testing.T) {
 		for _, tag := range s.Backup.Tags {
 			args = append(args, "--tag", mustSd(t, sdExecArg, tag))
 		}
-		expect(t, s.Name+" restic job", job, map[string]any{
+		wantJob := map[string]any{
 			"repository": r.URL, "passwordFile": r.PasswordFile, "environmentFile": r.EnvironmentFile,
 			"initialize": true, "paths": s.Backup.Paths, "exclude": s.Backup.Exclude,
 			"extraBackupArgs": args,
 			"timerConfig":     map[string]any{"OnCalendar": s.Backup.Schedule, "RandomizedDelaySec": "15m", "Persistent": true},
-		})
+		}
+		if shellUnsafe(r) {
+			wantJob["createWrapper"] = false
+		}
+		expect(t, s.Name+" restic job", job, wantJob)
 		expect(t, s.Name+" restic after preseed", get(t, mod, "systemd", "services", "restic-backups-"+s.Name, "after"),
 			[]string{"nixgen-preseed-" + s.Name + ".service"})
 		expect(t, s.Name+" sanoid", get(t, mod, "services", "sanoid", "datasets", s.Dataset),
@@ -337,11 +342,15 @@ func TestHostileRoundTrip(t *testing.T) {
 	}
 	for _, r := range spec.Repositories {
 		prune := get(t, v, "protection", "services", "restic", "backups", "nixgen-prune-"+r.Name)
-		expect(t, r.Name+" prune", prune, map[string]any{
+		wantPrune := map[string]any{
 			"repository": r.URL, "passwordFile": r.PasswordFile, "environmentFile": r.EnvironmentFile,
 			"pruneOpts":   pruneOpts(r.Retention),
 			"timerConfig": map[string]any{"OnCalendar": r.PruneSchedule, "RandomizedDelaySec": "1h", "Persistent": true},
-		})
+		}
+		if shellUnsafe(r) {
+			wantPrune["createWrapper"] = false
+		}
+		expect(t, r.Name+" prune", prune, wantPrune)
 		check := get(t, v, "protection", "services", "restic", "backups", "nixgen-check-"+r.Name)
 		opts := get(t, check, "checkOpts").([]any)
 		if back, err := sdExecUnquote(opts[0].(string)); len(opts) != 1 || err != nil || back != "--read-data-subset="+r.CheckSubset {
@@ -377,6 +386,9 @@ func TestHostileRoundTrip(t *testing.T) {
 				Dataset: s.Replication.TargetDataset, SSHKey: s.Replication.SSHKey},
 			Notify: s.Notify,
 		})
+	}
+	for _, n := range spec.Notifiers {
+		expectGo(t, n.Name+" manifest notifier", m.Notifiers[n.Name], manifest.Notifier{Type: n.Type, URL: n.URL, TokenFile: n.TokenFile})
 	}
 	for _, r := range spec.Repositories {
 		expectGo(t, r.Name+" manifest repository", m.Repositories[r.Name], manifest.Repository{URL: r.URL, PasswordFile: r.PasswordFile, EnvironmentFile: r.EnvironmentFile})

@@ -107,7 +107,12 @@ func renderHost(t *template.Template, spec *model.Spec, h *model.Host, out map[s
 		if err := t.ExecuteTemplate(&buf, name, data); err != nil {
 			return nil, err
 		}
-		return bytes.Clone(buf.Bytes()), nil
+		b := buf.Bytes()
+		// A module that sets nothing reads better as { } than as a split pair.
+		if bytes.HasSuffix(b, []byte("\n{\n}\n")) {
+			b = append(b[:len(b)-3], " }\n"...)
+		}
+		return bytes.Clone(b), nil
 	}
 
 	prot, err := protectionFor(spec, h, services)
@@ -184,6 +189,7 @@ type protectionView struct {
 type maintenanceJob struct {
 	Job       string
 	Repo      *model.Repository
+	NoWrapper bool // see shellUnsafe
 	PruneOpts []string
 	CheckOpts []string // already quoted for systemd: NixOS joins them into ExecStart
 	Schedule  string
@@ -248,10 +254,28 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 			})
 		}
 	}
-	for _, m := range pv.Maintenance {
-		pv.jobNames[m.Job] = true
+	for i := range pv.Maintenance {
+		pv.Maintenance[i].NoWrapper = shellUnsafe(pv.Maintenance[i].Repo)
+		pv.jobNames[pv.Maintenance[i].Job] = true
 	}
 	return pv, nil
+}
+
+// shellUnsafe reports whether a repository setting would change meaning in
+// the restic-<job> wrapper script that NixOS generates, which pastes the
+// repository, password file and environment file into shell text unquoted.
+// Such jobs get createWrapper = false: spec data never reaches a shell.
+func shellUnsafe(r *model.Repository) bool {
+	for _, v := range []string{r.URL, r.PasswordFile, r.EnvironmentFile} {
+		for i := 0; i < len(v); i++ {
+			c := v[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+				strings.IndexByte("_@%+=:,./-", c) >= 0) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // pruneOpts turns a retention policy into restic forget flags.
@@ -281,15 +305,18 @@ type serviceView struct {
 	PreseedUnit        string // attribute name under systemd.services
 	PreseedService     string // unit name with suffix
 	PreseedDescription string
-	MainOption         string // "services", "sockets", ... under systemd
+	MainOption         string // "services", "sockets", ... under systemd; "" for other unit types
 	MainName           string // main unit without its suffix
 	MainDep            string // "requires" (block) or "wants" (start-empty)
+	ReverseDep         string // "requiredBy" or "wantedBy", when MainOption is ""
 	TimeoutSec         int64
 	NeedRestic         bool
 	NeedSyncoid        bool
 	NeedSSH            bool
+	NeedRclone         bool
 
 	Repo            *model.Repository
+	NoWrapper       bool // see shellUnsafe
 	ResticUnit      string
 	ExtraBackupArgs []string // systemd-quoted: NixOS joins them into ExecStart
 
@@ -300,7 +327,7 @@ type serviceView struct {
 // unitOptions maps a unit suffix to its attribute set under systemd.*.
 var unitOptions = map[string]string{
 	".service": "services", ".socket": "sockets", ".target": "targets",
-	".timer": "timers", ".path": "paths",
+	".timer": "timers", ".path": "paths", ".slice": "slices",
 }
 
 func serviceFor(spec *model.Spec, h *model.Host, s *model.Service, syncoidInterval string) (*serviceView, error) {
@@ -308,23 +335,25 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service, syncoidInterv
 	if p := s.Preseed; p != nil {
 		sv.PreseedUnit = "nixgen-preseed-" + s.Name
 		sv.PreseedService = sv.PreseedUnit + ".service"
-		sv.PreseedDescription = "nixgen: restore the data of " + s.Name + " before it first starts"
-		for suffix, opt := range unitOptions {
-			if name, ok := strings.CutSuffix(s.Unit, suffix); ok && name != "" {
-				sv.MainOption, sv.MainName = opt, name
-			}
+		// Description= expands specifiers.
+		sv.PreseedDescription = "nixgen: restore the data of " + strings.ReplaceAll(s.Name, "%", "%%") + " before it first starts"
+		dot := strings.LastIndexByte(s.Unit, '.')
+		if dot <= 0 {
+			return nil, fmt.Errorf("unit %q has no unit type suffix", s.Unit)
 		}
-		if sv.MainOption == "" {
-			return nil, fmt.Errorf("unit %q is not a .service, .socket, .target, .timer or .path unit", s.Unit)
+		// Units that NixOS keeps in lists or not at all (mount, swap, device,
+		// ...) get the dependency from the preseed side instead.
+		if opt, ok := unitOptions[s.Unit[dot:]]; ok {
+			sv.MainOption, sv.MainName = opt, s.Unit[:dot]
 		}
 		if strings.HasPrefix(s.Unit, "nixgen-") {
 			return nil, fmt.Errorf("unit %q uses the nixgen- prefix reserved for generated units", s.Unit)
 		}
 		switch p.OnFailure {
 		case "block":
-			sv.MainDep = "requires"
+			sv.MainDep, sv.ReverseDep = "requires", "requiredBy"
 		case "start-empty":
-			sv.MainDep = "wants"
+			sv.MainDep, sv.ReverseDep = "wants", "wantedBy"
 		default:
 			return nil, fmt.Errorf("preseed on_failure %q is not block or start-empty", p.OnFailure)
 		}
@@ -334,6 +363,13 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service, syncoidInterv
 			switch m {
 			case "restic":
 				sv.NeedRestic = true
+				// restic reaches sftp: and rclone: repositories through those programs.
+				if s.Backup != nil {
+					if r := spec.Repository(s.Backup.Repository); r != nil {
+						sv.NeedSSH = sv.NeedSSH || strings.HasPrefix(r.URL, "sftp:")
+						sv.NeedRclone = strings.HasPrefix(r.URL, "rclone:")
+					}
+				}
 			case "syncoid":
 				sv.NeedSyncoid = true
 				if s.Replication != nil && s.Replication.TargetHost != "" {
@@ -347,6 +383,7 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service, syncoidInterv
 		if sv.Repo == nil {
 			return nil, fmt.Errorf("restic repository %q is not declared", b.Repository)
 		}
+		sv.NoWrapper = shellUnsafe(sv.Repo)
 		sv.ResticUnit = "restic-backups-" + s.Name
 		for _, tag := range b.Tags {
 			a, err := sdExecArg(tag)

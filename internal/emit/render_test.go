@@ -22,6 +22,7 @@ func TestRenderFileSet(t *testing.T) {
 		"bare/datasets.nix", "bare/default.nix", "bare/manifest.json", "bare/protection.nix", "bare/services/web.nix",
 		"forge/datasets.nix", "forge/default.nix", "forge/manifest.json", "forge/protection.nix",
 		"forge/services/svc00000.nix", "forge/services/svc00001.nix", "forge/services/svc00002.nix",
+		"forge/services/svc00003.nix",
 	}
 	if got := slices.Sorted(maps.Keys(out)); !slices.Equal(got, want) {
 		t.Fatalf("files:\n got %q\nwant %q", got, want)
@@ -50,6 +51,14 @@ func TestRenderFileSet(t *testing.T) {
 	if !strings.Contains(svc2, `systemd.sockets."svc00002@main" = {`) {
 		t.Errorf("svc00002 does not order its socket unit:\n%s", svc2)
 	}
+	if strings.Contains(string(out["forge/protection.nix"]), "createWrapper") {
+		t.Error("a repository with plain settings lost its restic wrapper")
+	}
+	// NixOS keeps mount units in a list: the preseed unit declares the dependency.
+	svc3 := string(out["forge/services/svc00003.nix"])
+	if !strings.Contains(svc3, `wantedBy = [ "srv-svc00003.mount" ];`) || strings.Contains(svc3, "systemd.mounts") {
+		t.Errorf("svc00003 does not order its mount unit from the preseed side:\n%s", svc3)
+	}
 	svc1 := string(out["forge/services/svc00001.nix"])
 	if !strings.Contains(svc1, "path = [ config.boot.zfs.package pkgs.restic ];") {
 		t.Errorf("svc00001 (local, restic) has the wrong tool path:\n%s", svc1)
@@ -70,6 +79,26 @@ func TestRenderDeterministic(t *testing.T) {
 	}
 	if !maps.EqualFunc(a, b, bytes.Equal) {
 		t.Fatal("Render output depends on the order of services")
+	}
+}
+
+func TestRenderPreseedToolPath(t *testing.T) {
+	for url, want := range map[string]string{
+		"/mnt/nas/restic":       "path = [ config.boot.zfs.package pkgs.restic ];",
+		"sftp:nas:/restic":      "path = [ config.boot.zfs.package pkgs.restic pkgs.openssh ];",
+		"rclone:remote:restic":  "path = [ config.boot.zfs.package pkgs.restic pkgs.rclone ];",
+		"s3:s3.example.net/bkp": "path = [ config.boot.zfs.package pkgs.restic ];",
+	} {
+		spec := richSpec(1)
+		spec.Repositories[0].URL = url
+		spec.Hosts[0].Services[0].Preseed.Methods = []string{"local", "restic"}
+		out, err := Render(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f := string(out["forge/services/svc00000.nix"]); !strings.Contains(f, want) {
+			t.Errorf("repository %s: want %q in\n%s", url, want, f)
+		}
 	}
 }
 
@@ -100,7 +129,8 @@ func TestRenderErrors(t *testing.T) {
 		"duplicate service":     {func(s *model.Spec) { s.Hosts[0].Services[1].Name = "svc00000" }, "listed twice"},
 		"unknown repository":    {func(s *model.Spec) { s.Hosts[0].Services[0].Backup.Repository = "nope" }, `repository "nope" is not declared`},
 		"unknown policy":        {func(s *model.Spec) { s.Hosts[0].Services[0].Snapshots.Policy = "nope" }, `policy "nope" is not declared`},
-		"mount unit":            {func(s *model.Spec) { s.Hosts[0].Services[0].Unit = "srv.mount" }, `unit "srv.mount" is not`},
+		"unit without suffix":   {func(s *model.Spec) { s.Hosts[0].Services[0].Unit = "srv" }, `unit "srv" has no unit type suffix`},
+		"nixgen unit":           {func(s *model.Spec) { s.Hosts[0].Services[0].Unit = "nixgen-datasets.service" }, "reserved"},
 		"NUL in exclude":        {func(s *model.Spec) { s.Hosts[0].Services[0].Backup.Exclude = []string{"a\x00"} }, "NUL"},
 		"newline in mountpoint": {func(s *model.Spec) { s.Hosts[0].Services[0].Mountpoint = "/a\nb" }, "control character"},
 		"job name clash":        {func(s *model.Spec) { s.Hosts[0].Services[1].Name = "nixgen-check-nas" }, "maintenance job"},

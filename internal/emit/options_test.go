@@ -1,0 +1,143 @@
+package emit
+
+import (
+	"sort"
+	"strings"
+	"testing"
+)
+
+// declaredOptions is every NixOS option the templates set, with where nixpkgs
+// declares it (paths in NixOS/nixpkgs). An entry is a leaf: values below it
+// (unit settings, freeform sanoid keys) are not options of their own.
+var declaredOptions = map[string]bool{
+	// Module system itself and our own option (default.nix).
+	"imports":               true,
+	"options.nixgen.helper": true,
+
+	// nixos/lib/systemd-unit-options.nix (commonUnitOptions, serviceOptions):
+	// description, wantedBy, requiredBy, wants, requires, after, before, unitConfig,
+	// restartIfChanged, reloadIfChanged, reloadTriggers, path, serviceConfig.
+	"systemd.services.<name>.description":      true,
+	"systemd.services.<name>.wantedBy":         true,
+	"systemd.services.<name>.requiredBy":       true,
+	"systemd.services.<name>.wants":            true,
+	"systemd.services.<name>.requires":         true,
+	"systemd.services.<name>.after":            true,
+	"systemd.services.<name>.before":           true,
+	"systemd.services.<name>.path":             true,
+	"systemd.services.<name>.restartIfChanged": true,
+	"systemd.services.<name>.reloadIfChanged":  true,
+	"systemd.services.<name>.reloadTriggers":   true,
+	"systemd.services.<name>.unitConfig":       true,
+	"systemd.services.<name>.serviceConfig":    true,
+	"systemd.sockets.<name>.wants":             true,
+	"systemd.sockets.<name>.requires":          true,
+	"systemd.sockets.<name>.after":             true,
+
+	// nixos/modules/system/activation/activation-script.nix (scriptType withDry).
+	"system.activationScripts.<name>.supportsDryActivation": true,
+	"system.activationScripts.<name>.text":                  true,
+
+	// nixos/modules/services/backup/restic.nix, services.restic.backups.<name>:
+	// repository, passwordFile, environmentFile, initialize, paths, exclude,
+	// extraBackupArgs, timerConfig (attrsOf unitOption), pruneOpts, runCheck, checkOpts,
+	// createWrapper.
+	"services.restic.backups.<name>.repository":      true,
+	"services.restic.backups.<name>.passwordFile":    true,
+	"services.restic.backups.<name>.environmentFile": true,
+	"services.restic.backups.<name>.initialize":      true,
+	"services.restic.backups.<name>.paths":           true,
+	"services.restic.backups.<name>.exclude":         true,
+	"services.restic.backups.<name>.extraBackupArgs": true,
+	"services.restic.backups.<name>.timerConfig":     true,
+	"services.restic.backups.<name>.pruneOpts":       true,
+	"services.restic.backups.<name>.runCheck":        true,
+	"services.restic.backups.<name>.checkOpts":       true,
+	"services.restic.backups.<name>.createWrapper":   true,
+
+	// nixos/modules/services/backup/sanoid.nix: enable, interval,
+	// templates.<name> (freeform; hourly/daily/monthly/yearly/autosnap/autoprune
+	// declared, frequently/weekly are sanoid.conf keys), datasets.<name>.useTemplate
+	// (alias of use_template), datasets.<name>.recursive.
+	"services.sanoid.enable":                      true,
+	"services.sanoid.interval":                    true,
+	"services.sanoid.templates.<name>":            true,
+	"services.sanoid.datasets.<name>.useTemplate": true,
+	"services.sanoid.datasets.<name>.recursive":   true,
+
+	// nixos/modules/services/backup/syncoid.nix: enable, interval,
+	// commands.<name>.{source,target,sendOptions,recvOptions,sshKey,extraArgs,service}
+	// (service is types.attrs merged into the unit).
+	"services.syncoid.enable":                      true,
+	"services.syncoid.interval":                    true,
+	"services.syncoid.commands.<name>.source":      true,
+	"services.syncoid.commands.<name>.target":      true,
+	"services.syncoid.commands.<name>.sendOptions": true,
+	"services.syncoid.commands.<name>.recvOptions": true,
+	"services.syncoid.commands.<name>.sshKey":      true,
+	"services.syncoid.commands.<name>.extraArgs":   true,
+	"services.syncoid.commands.<name>.service":     true,
+}
+
+// namedSets are attribute sets whose keys are names chosen by the spec.
+var namedSets = map[string]bool{
+	"systemd.services": true, "systemd.sockets": true, "systemd.slices": true, "system.activationScripts": true,
+	"services.restic.backups": true, "services.sanoid.templates": true,
+	"services.sanoid.datasets": true, "services.syncoid.commands": true,
+}
+
+// optionPaths lists the option paths a module's value sets.
+func optionPaths(prefix string, v any, used map[string]bool) {
+	if declaredOptions[prefix] {
+		used[prefix] = true
+		return
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		used[prefix] = true // a value at a path that is not a declared option
+		return
+	}
+	for k, sub := range m {
+		seg := k
+		if namedSets[prefix] {
+			seg = "<name>"
+		}
+		p := seg
+		if prefix != "" {
+			p = prefix + "." + seg
+		}
+		optionPaths(p, sub, used)
+	}
+}
+
+// TestTemplatesUseDeclaredOptions evaluates a tree that uses every feature and
+// fails on any option path missing from declaredOptions.
+func TestTemplatesUseDeclaredOptions(t *testing.T) {
+	spec := mixedSpec()
+	spec.Repositories[0].URL = "rest:https://backup host/forge" // needs createWrapper = false
+	out, err := Render(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := evalTree(t, spec, out)
+	used := map[string]bool{}
+	for _, f := range []string{"default", "datasets", "protection"} {
+		optionPaths("", get(t, v, f), used)
+	}
+	for _, mod := range get(t, v, "services").(map[string]any) {
+		optionPaths("", mod, used)
+	}
+	var undeclared []string
+	for p := range used {
+		if !declaredOptions[p] {
+			undeclared = append(undeclared, p)
+		}
+	}
+	sort.Strings(undeclared)
+	if len(undeclared) > 0 {
+		t.Errorf("options not in declaredOptions (check nixpkgs, then add them with a citation):\n  %s", strings.Join(undeclared, "\n  "))
+	}
+	if len(used) < 40 {
+		t.Errorf("only %d option paths used; the spec should exercise every template branch", len(used))
+	}
+}
