@@ -480,6 +480,26 @@ func within(p, q, sep string) bool {
 	return p == q || strings.HasPrefix(p, strings.TrimSuffix(q, sep)+sep)
 }
 
+// systemDirs are directories a service dataset must never be mounted on:
+// it would hide the system's own files.
+var systemDirs = []string{"/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", "/mnt", "/nix", "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var", "/var/cache", "/var/empty", "/var/lib", "/var/log", "/var/tmp"}
+
+// systemTrees are trees whose contents belong to the system (the Nix store,
+// kernel file systems, tmpfs): nothing may be mounted anywhere inside them.
+var systemTrees = []string{"/boot", "/dev", "/nix", "/proc", "/run", "/sys", "/tmp"}
+
+func systemMountpointError(mp string) string {
+	if slices.Contains(systemDirs, mp) {
+		return "that is a system directory, and mounting a dataset there would hide its contents"
+	}
+	for _, t := range systemTrees {
+		if within(mp, t, "/") {
+			return fmt.Sprintf("nothing may be mounted inside %s", t)
+		}
+	}
+	return ""
+}
+
 // placed is a service as placed on a host, for collision checks.
 type placed struct {
 	t             *serviceTmpl
@@ -557,6 +577,9 @@ func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map
 			p.mRng = s.MountpointRange
 		}
 		p.dataset, p.mountpoint = svc.Dataset, svc.Mountpoint
+		if msg := systemMountpointError(svc.Mountpoint); msg != "" && (mountOK || set(s.MountpointRange)) && svc.Mountpoint != "/" {
+			c.errorf(p.mRng, "Mountpoint over a system directory", "On host %q, service %q would be mounted at %q: %s.", h.Name, s.Name, svc.Mountpoint, msg)
+		}
 		if parentOK && relativeDatasetError(t.relName) == "" && len(svc.Dataset) > maxDatasetName {
 			c.errorf(p.dsRange, "Dataset name too long", "On host %q the dataset %q is %d bytes long; ZFS allows at most %d.", h.Name, svc.Dataset, len(svc.Dataset), maxDatasetName)
 		}
