@@ -12,5 +12,5 @@ host "forge" {
 host "luna" {
   parent_dataset = "rpool/services"
   parent_mount   = "/var/lib/services"
-  services       = ["home-assistant"]
+  services       = ["home-assistant", "radarr"]
 }

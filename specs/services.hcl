@@ -97,14 +97,10 @@ service "home-assistant" {
 
   snapshots { policy = "production" }
 
-  replication {
-    target   = "zfs-recv@nas.lan:backup/homelab/home-assistant"
-    ssh_key  = "/run/secrets/syncoid-key"
-    schedule = "*:0/15"
-  }
-
+  # Runs on forge and luna: a replication block would make both hosts push
+  # to one target, so this service relies on restic alone.
   preseed {
-    methods = ["syncoid", "restic"]
+    methods = ["local", "restic"]
     timeout = "45m"
   }
 

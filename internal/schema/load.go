@@ -42,6 +42,7 @@ func Load(dir string) (*model.Spec, map[string]*hcl.File, hcl.Diagnostics) {
 		raw.Policies = append(raw.Policies, rf.Policies...)
 		raw.Services = append(raw.Services, rf.Services...)
 	}
+	diags = dropFollowUps(diags)
 	c := &checker{}
 	for _, d := range diags {
 		if d.Subject != nil && d.Severity == hcl.DiagError {
@@ -77,6 +78,28 @@ func specFiles(dir string) ([]string, hcl.Diagnostics) {
 	}
 	slices.Sort(paths)
 	return paths, nil
+}
+
+// dropFollowUps removes gohcl's "value must be known" type error that
+// follows HCL's own error for the same expression (e.g. "Variables not
+// allowed"): it repeats the problem in vaguer words.
+func dropFollowUps(diags hcl.Diagnostics) hcl.Diagnostics {
+	var out hcl.Diagnostics
+	for _, d := range diags {
+		if d.Summary == "Unsuitable value type" && strings.Contains(d.Detail, "must be known") && d.Subject != nil {
+			dup := false
+			for _, prev := range out {
+				if prev.Severity == hcl.DiagError && prev.Subject != nil && *prev.Subject == *d.Subject {
+					dup = true
+				}
+			}
+			if dup {
+				continue
+			}
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // sortDiagnostics orders diagnostics by file and position (those without a

@@ -229,7 +229,7 @@ func TestExampleSpecs(t *testing.T) {
 	for _, h := range spec.Hosts {
 		hosts[h.Name] = len(h.Services)
 	}
-	if hosts["forge"] != 5 || hosts["luna"] != 1 {
+	if hosts["forge"] != 5 || hosts["luna"] != 2 {
 		t.Errorf("services per host: %v", hosts)
 	}
 	luna := spec.Hosts[1]

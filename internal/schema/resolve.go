@@ -182,6 +182,7 @@ func resolve(c *checker, raw *rawFile) *model.Spec {
 		h := resolveHost(c, hosts[name], tmpls, used, &unknownHosts)
 		spec.Hosts = append(spec.Hosts, h)
 	}
+	checkSharedTargets(c, spec.Hosts, tmpls)
 	for _, name := range slices.Sorted(maps.Keys(services)) {
 		if !used[name] && !unknownHosts {
 			s := services[name]
@@ -480,6 +481,60 @@ func within(p, q, sep string) bool {
 	return p == q || strings.HasPrefix(p, strings.TrimSuffix(q, sep)+sep)
 }
 
+// checkSharedTargets reports replication targets that two senders share
+// or nest: syncoid pushes would overwrite each other. This includes one
+// service run on two hosts, since both hosts would push to its one target.
+func checkSharedTargets(c *checker, hosts []*model.Host, tmpls map[string]*serviceTmpl) {
+	type sender struct {
+		host, svc   string
+		where, ds   string // target machine ("" + host name for local), dataset
+		targetRange hcl.Range
+	}
+	var senders []sender
+	for _, h := range hosts {
+		for _, s := range h.Services {
+			r := s.Replication
+			if r == nil || r.TargetDataset == "" {
+				continue
+			}
+			where := r.TargetHost
+			if where == "" {
+				where = "local " + h.Name
+			}
+			senders = append(senders, sender{h.Name, s.Name, where, r.TargetDataset, tmpls[s.Name].raw.Replication.TargetRange})
+		}
+	}
+	for i := range senders {
+		for j := range i {
+			a, b := senders[j], senders[i]
+			if a.where != b.where || !(within(a.ds, b.ds, "/") || within(b.ds, a.ds, "/")) {
+				continue
+			}
+			c.errorf(b.targetRange, "Shared replication target", "Service %q on host %q and service %q on host %q replicate to overlapping datasets %q and %q on %s; each sender needs its own target.", a.svc, a.host, b.svc, b.host, a.ds, b.ds, strings.TrimPrefix(a.where, "local "))
+		}
+	}
+}
+
+// systemDirs are directories a service dataset must never be mounted on:
+// it would hide the system's own files.
+var systemDirs = []string{"/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", "/mnt", "/nix", "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var", "/var/cache", "/var/empty", "/var/lib", "/var/log", "/var/tmp"}
+
+// systemTrees are trees whose contents belong to the system (the Nix store,
+// kernel file systems, tmpfs): nothing may be mounted anywhere inside them.
+var systemTrees = []string{"/boot", "/dev", "/nix", "/proc", "/run", "/sys", "/tmp"}
+
+func systemMountpointError(mp string) string {
+	if slices.Contains(systemDirs, mp) {
+		return "that is a system directory, and mounting a dataset there would hide its contents"
+	}
+	for _, t := range systemTrees {
+		if within(mp, t, "/") {
+			return fmt.Sprintf("nothing may be mounted inside %s", t)
+		}
+	}
+	return ""
+}
+
 // placed is a service as placed on a host, for collision checks.
 type placed struct {
 	t             *serviceTmpl
@@ -557,6 +612,9 @@ func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map
 			p.mRng = s.MountpointRange
 		}
 		p.dataset, p.mountpoint = svc.Dataset, svc.Mountpoint
+		if msg := systemMountpointError(svc.Mountpoint); msg != "" && (mountOK || set(s.MountpointRange)) && svc.Mountpoint != "/" {
+			c.errorf(p.mRng, "Mountpoint over a system directory", "On host %q, service %q would be mounted at %q: %s.", h.Name, s.Name, svc.Mountpoint, msg)
+		}
 		if parentOK && relativeDatasetError(t.relName) == "" && len(svc.Dataset) > maxDatasetName {
 			c.errorf(p.dsRange, "Dataset name too long", "On host %q the dataset %q is %d bytes long; ZFS allows at most %d.", h.Name, svc.Dataset, len(svc.Dataset), maxDatasetName)
 		}
@@ -578,6 +636,21 @@ func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map
 		}
 		out.Services = append(out.Services, &svc)
 		all = append(all, p)
+	}
+
+	// A local replication target must not land on another service's data.
+	if parentOK {
+		for i, si := range out.Services {
+			r := si.Replication
+			if r == nil || r.TargetHost != "" || r.TargetDataset == "" {
+				continue
+			}
+			for j, sj := range out.Services {
+				if i != j && (within(sj.Dataset, r.TargetDataset, "/") || within(r.TargetDataset, sj.Dataset, "/")) {
+					c.errorf(all[i].t.raw.Replication.TargetRange, "Replication onto another service", "On host %q the local target %q of service %q overlaps the dataset %q of service %q.", h.Name, r.TargetDataset, si.Name, sj.Dataset, sj.Name)
+				}
+			}
+		}
 	}
 
 	// Two services on one host must not share or nest datasets or

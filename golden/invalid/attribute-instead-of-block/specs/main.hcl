@@ -1,0 +1,10 @@
+host "forge" {
+  parent_dataset = "tank/services"
+  parent_mount   = "/srv"
+}
+
+service "sonarr" {
+  dataset = {
+    profile = "sqlite"
+  }
+}

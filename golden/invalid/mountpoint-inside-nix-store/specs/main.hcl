@@ -1,0 +1,6 @@
+host "forge" {
+  parent_dataset = "tank/services"
+  parent_mount   = "/nix/var"
+}
+
+service "sonarr" {}
