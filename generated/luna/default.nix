@@ -8,6 +8,7 @@
     ./datasets.nix
     ./protection.nix
     ./services/home-assistant.nix
+    ./services/radarr.nix
   ];
 
   options.nixgen.helper = lib.mkOption {

@@ -19,11 +19,6 @@
     };
   };
 
-  services.syncoid = {
-    enable = true;
-    interval = "*:0/15";
-  };
-
   # Forget and prune old snapshots of repository "nas" once for all
   # services, so that their backup jobs never wait for its exclusive lock.
   services.restic.backups.nixgen-prune-nas = {

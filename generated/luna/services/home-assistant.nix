@@ -11,9 +11,9 @@
     requires = [ "nixgen-datasets.service" ];
     after = [ "nixgen-datasets.service" "zfs-mount.service" "network-online.target" ];
     before = [ "home-assistant.service" ];
-    path = [ config.boot.zfs.package pkgs.restic pkgs.sanoid pkgs.openssh ];
-    # A restart would propagate to the service through Requires=; the unit
-    # only matters on first start.
+    path = [ config.boot.zfs.package pkgs.restic pkgs.openssh ];
+    # Only the first start matters; a restart on switch would also restart a
+    # service that Requires= this unit.
     restartIfChanged = false;
     unitConfig.RequiresMountsFor = [ "/var/lib/hass" ];
     serviceConfig = {
@@ -59,24 +59,5 @@
   services.sanoid.datasets."rpool/services/home-assistant" = {
     useTemplate = [ "production" ];
     recursive = false;
-  };
-
-  services.syncoid.commands."rpool/services/home-assistant" = {
-    source = "rpool/services/home-assistant";
-    target = "zfs-recv@nas.lan:backup/homelab/home-assistant";
-    # Raw sends keep compression and encryption; received datasets stay unmounted.
-    sendOptions = "w";
-    recvOptions = "u";
-    sshKey = "/run/secrets/syncoid-key";
-    extraArgs = [
-      "--sshoption=ConnectTimeout=10"
-      "--sshoption=ServerAliveInterval=15"
-      "--sshoption=ServerAliveCountMax=4"
-    ];
-    service = {
-      # Never replicate an empty dataset before the preseed restored it.
-      requires = [ "nixgen-preseed-home-assistant.service" ];
-      after = [ "nixgen-preseed-home-assistant.service" ];
-    };
   };
 }

@@ -10,6 +10,8 @@
     repository = "rest:https://user:p\"a$\${ss}@backup.example/''repo\\x";
     passwordFile = "/run/secrets/a b/'quoted' \"double\"/pass";
     environmentFile = "/run/secrets/€nv \${HOME}";
+    # NixOS's restic-<name> wrapper would paste these settings into shell text.
+    createWrapper = false;
     runCheck = true;
     checkOpts = [ "\"--read-data-subset=5%%\"" ];
     timerConfig = {

@@ -4,5 +4,4 @@
 # because NixOS options such as services.sanoid.enable may be defined once.
 { ... }:
 
-{
-}
+{ }

@@ -2,5 +2,4 @@
 # Service "home-assistant" on host "box".
 { config, lib, pkgs, ... }:
 
-{
-}
+{ }

@@ -2,5 +2,4 @@
 # Service "mosquitto" on host "box".
 { config, lib, pkgs, ... }:
 
-{
-}
+{ }

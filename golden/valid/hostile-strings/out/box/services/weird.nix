@@ -7,6 +7,8 @@
     repository = "rest:https://user:p\"a$\${ss}@backup.example/''repo\\x";
     passwordFile = "/run/secrets/a b/'quoted' \"double\"/pass";
     environmentFile = "/run/secrets/€nv \${HOME}";
+    # NixOS's restic-<name> wrapper would paste these settings into shell text.
+    createWrapper = false;
     initialize = true;
     paths = [
       "/srv/weird dir/with 'quotes' and \"dq\""

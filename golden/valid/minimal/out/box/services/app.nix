@@ -2,5 +2,4 @@
 # Service "app" on host "box".
 { config, lib, pkgs, ... }:
 
-{
-}
+{ }

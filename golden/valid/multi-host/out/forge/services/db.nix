@@ -2,5 +2,4 @@
 # Service "db" on host "forge".
 { config, lib, pkgs, ... }:
 
-{
-}
+{ }

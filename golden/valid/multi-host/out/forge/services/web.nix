@@ -2,5 +2,4 @@
 # Service "web" on host "forge".
 { config, lib, pkgs, ... }:
 
-{
-}
+{ }

@@ -2,5 +2,4 @@
 # Service "web" on host "luna".
 { config, lib, pkgs, ... }:
 
-{
-}
+{ }

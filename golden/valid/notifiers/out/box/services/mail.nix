@@ -12,8 +12,8 @@
     after = [ "nixgen-datasets.service" "zfs-mount.service" "network-online.target" ];
     before = [ "mail.service" ];
     path = [ config.boot.zfs.package ];
-    # A restart would propagate to the service through Requires=; the unit
-    # only matters on first start.
+    # Only the first start matters; a restart on switch would also restart a
+    # service that Requires= this unit.
     restartIfChanged = false;
     unitConfig.RequiresMountsFor = [ "/srv/mail" ];
     serviceConfig = {

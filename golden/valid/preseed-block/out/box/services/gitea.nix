@@ -11,9 +11,9 @@
     requires = [ "nixgen-datasets.service" ];
     after = [ "nixgen-datasets.service" "zfs-mount.service" "network-online.target" ];
     before = [ "gitea.service" ];
-    path = [ config.boot.zfs.package pkgs.restic ];
-    # A restart would propagate to the service through Requires=; the unit
-    # only matters on first start.
+    path = [ config.boot.zfs.package pkgs.restic pkgs.openssh ];
+    # Only the first start matters; a restart on switch would also restart a
+    # service that Requires= this unit.
     restartIfChanged = false;
     unitConfig.RequiresMountsFor = [ "/srv/gitea" ];
     serviceConfig = {

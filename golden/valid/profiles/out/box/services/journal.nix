@@ -2,5 +2,4 @@
 # Service "journal" on host "box".
 { config, lib, pkgs, ... }:
 
-{
-}
+{ }

@@ -2,5 +2,4 @@
 # Service "lite" on host "box".
 { config, lib, pkgs, ... }:
 
-{
-}
+{ }

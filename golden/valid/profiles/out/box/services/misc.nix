@@ -2,5 +2,4 @@
 # Service "misc" on host "box".
 { config, lib, pkgs, ... }:
 
-{
-}
+{ }

@@ -2,5 +2,4 @@
 # Service "movies" on host "box".
 { config, lib, pkgs, ... }:
 
-{
-}
+{ }

@@ -2,5 +2,4 @@
 # Service "pg" on host "box".
 { config, lib, pkgs, ... }:
 
-{
-}
+{ }

@@ -2,5 +2,4 @@
 # Service "tmp" on host "box".
 { config, lib, pkgs, ... }:
 
-{
-}
+{ }

@@ -2,5 +2,4 @@
 # Service "dns" on host "luna".
 { config, lib, pkgs, ... }:
 
-{
-}
+{ }
