@@ -28,6 +28,31 @@ type Manifest struct {
 	Services     []Service             `json:"services"` // sorted by name
 	Repositories map[string]Repository `json:"repositories,omitempty"`
 	Notifiers    map[string]Notifier   `json:"notifiers,omitempty"`
+	// Jobs are the generated units whose outcome `nixgen-helper notify`
+	// reports (OnFailure=/OnSuccess= hooks pass only the unit name).
+	Jobs []Job `json:"jobs,omitempty"` // sorted by unit
+}
+
+// Job kinds.
+const (
+	JobBackup      = "backup"      // restic backup of a service
+	JobPrune       = "prune"       // restic forget --prune of a repository
+	JobCheck       = "check"       // restic check of a repository
+	JobDrill       = "drill"       // restore drill of a repository
+	JobSnapshot    = "snapshot"    // sanoid
+	JobReplication = "replication" // syncoid of a service
+)
+
+// Job is one generated unit whose result is reported.
+type Job struct {
+	Unit       string   `json:"unit"` // full unit name, e.g. "restic-backups-sonarr.service"
+	Kind       string   `json:"kind"`
+	Service    string   `json:"service,omitempty"`    // backup, replication
+	Repository string   `json:"repository,omitempty"` // backup, prune, check, drill
+	Notify     []string `json:"notify,omitempty"`     // notifier names
+	// NotifySuccess: success is reported too, for jobs where silence must be
+	// noticed (a backup that stops running is as bad as one that fails).
+	NotifySuccess bool `json:"notify_success,omitempty"`
 }
 
 // Parent is the dataset under which every service dataset lives.
@@ -223,6 +248,30 @@ func (m *Manifest) Validate() error {
 		}
 		if n.TokenFile != "" && !isAbs(n.TokenFile) {
 			bad("notifiers.%s: token_file %q is not absolute", name, n.TokenFile)
+		}
+	}
+	units := map[string]bool{}
+	for i, j := range m.Jobs {
+		where := fmt.Sprintf("jobs[%d] (%s)", i, j.Unit)
+		if j.Unit == "" || units[j.Unit] {
+			bad("%s: missing or duplicate unit", where)
+		}
+		units[j.Unit] = true
+		switch j.Kind {
+		case JobBackup, JobPrune, JobCheck, JobDrill, JobSnapshot, JobReplication:
+		default:
+			bad("%s: unknown kind %q", where, j.Kind)
+		}
+		if j.Service != "" && m.Service(j.Service) == nil {
+			bad("%s: service %q is not in the manifest", where, j.Service)
+		}
+		if _, ok := m.Repositories[j.Repository]; j.Repository != "" && !ok {
+			bad("%s: repository %q is not declared", where, j.Repository)
+		}
+		for _, n := range j.Notify {
+			if _, ok := m.Notifiers[n]; !ok {
+				bad("%s: notifier %q is not declared", where, n)
+			}
 		}
 	}
 	if len(errs) > 0 {
