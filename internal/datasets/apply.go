@@ -63,8 +63,10 @@ func Apply(ctx context.Context, r *zfs.Runner, m *manifest.Manifest, log io.Writ
 
 func carryOut(ctx context.Context, r *zfs.Runner, a Action) (bool, error) {
 	switch a.Kind {
-	case CreateParent, Create:
+	case CreateParent:
 		return true, r.Create(ctx, a.Dataset, a.Props, true)
+	case Create:
+		return true, r.Create(ctx, a.Dataset, a.Props, a.Parents)
 	case Set:
 		return true, r.Set(ctx, a.Dataset, a.Property, a.To)
 	case Mount:

@@ -262,10 +262,19 @@ func TestExistingDatasetIsAdoptedWithoutDataChange(t *testing.T) {
 func TestMissingParentChainIsCreated(t *testing.T) {
 	p := zfstest.NewPool(t)
 	parent := p.Name + "/a/b/services"
-	m := testManifest(p, parent, manifest.Service{Name: "app"})
+	m := testManifest(p, parent, manifest.Service{Name: "app"},
+		manifest.Service{Name: "nested", Dataset: parent + "/group/nested"})
 	res := mustApply(t, &zfs.Runner{}, m)
 	if res.Done[0].Kind != CreateParent {
 		t.Errorf("first action = %+v", res.Done[0])
+	}
+	for _, a := range res.Done {
+		if a.Kind == Create && a.Parents != (a.Service == "nested") {
+			t.Errorf("%s created with -p = %v", a.Dataset, a.Parents)
+		}
+	}
+	if got := p.Prop(t, parent+"/group/nested", "mountpoint"); got != m.Services[1].Mountpoint {
+		t.Errorf("nested mountpoint = %s", got)
 	}
 	if got := p.Prop(t, parent, "mountpoint"); got != "none" {
 		t.Errorf("parent mountpoint = %s", got)

@@ -13,7 +13,11 @@ func Describe(a Action) string {
 	case CreateParent:
 		return fmt.Sprintf("create parent %s (mountpoint=none)", a.Dataset)
 	case Create:
-		return fmt.Sprintf("create %s (%s)", a.Dataset, formatProps(a.Props))
+		p := ""
+		if a.Parents {
+			p = ", with missing ancestors"
+		}
+		return fmt.Sprintf("create %s (%s%s)", a.Dataset, formatProps(a.Props), p)
 	case Set:
 		from := a.From
 		switch {

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,6 +49,7 @@ type Action struct {
 	To       string            `json:"to,omitempty"`       // set, chown, chmod: wanted state
 	Props    map[string]string `json:"props,omitempty"`    // create, create-parent: every -o option
 	Path     string            `json:"path,omitempty"`     // mount, chown, chmod: the mountpoint
+	Parents  bool              `json:"parents,omitempty"`  // create: -p, some ancestor below the parent is missing too
 
 	uid, gid int    // chown
 	mode     uint32 // chmod
@@ -170,6 +172,12 @@ func (p *Plan) decide(m *manifest.Manifest, owners map[string][2]int, stat statF
 	svcs := append([]manifest.Service(nil), m.Services...)
 	sort.Slice(svcs, func(i, j int) bool { return svcs[i].Dataset < svcs[j].Dataset })
 	var after []Action // owner and mode come after every zfs change
+	// -p only where an ancestor is missing: on an existing dataset
+	// `zfs create -p` succeeds silently and would hide a racing creation.
+	exists := map[string]bool{m.Parent.Dataset: true}
+	for name := range tree {
+		exists[name] = true
+	}
 	for _, s := range svcs {
 		d := tree[s.Dataset]
 		if d != nil && d.Type() != "filesystem" {
@@ -186,7 +194,9 @@ func (p *Plan) decide(m *manifest.Manifest, owners map[string][2]int, stat statF
 			for k, v := range s.Properties {
 				props[k] = v
 			}
-			p.Actions = append(p.Actions, Action{Kind: Create, Service: s.Name, Dataset: s.Dataset, Path: s.Mountpoint, Props: props})
+			p.Actions = append(p.Actions, Action{Kind: Create, Service: s.Name, Dataset: s.Dataset, Path: s.Mountpoint, Props: props,
+				Parents: !exists[path.Dir(s.Dataset)]})
+			exists[s.Dataset] = true
 		} else {
 			p.diff(s, d)
 			known = d.Props["mounted"].Value == "yes" && d.Props["mountpoint"].Value == s.Mountpoint
