@@ -30,7 +30,9 @@ type Event struct {
 	Method  string `json:"method,omitempty"` // e.g. "restic"; empty when no method applied
 	Message string `json:"message"`
 	// Failed marks events that need attention: ntfy gets a high priority.
-	Failed   bool      `json:"failed"`
+	Failed bool `json:"failed"`
+	// Priority overrides ntfy's priority (min, low, default, high, urgent).
+	Priority string    `json:"priority,omitempty"`
 	Duration float64   `json:"duration_seconds,omitempty"`
 	Time     time.Time `json:"time"`
 }
@@ -132,6 +134,9 @@ func encode(typ string, ev Event) ([]byte, http.Header, error) {
 		if ev.Failed {
 			prio = "high"
 			tags = append(tags, "warning")
+		}
+		if ev.Priority != "" {
+			prio = ev.Priority
 		}
 		if ev.Method != "" {
 			tags = append(tags, ev.Method)
