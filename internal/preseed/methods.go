@@ -86,10 +86,10 @@ func (r *run) syncoid(ctx context.Context) error {
 	}
 	ds, mp := r.svc.Dataset, r.svc.Mountpoint
 	// zfs-fuse (and a busy OpenZFS) refuses to rename a mounted dataset.
-	if err := r.zfs.Unmount(ctx, ds); err != nil {
+	if err := r.unmountIfMounted(ctx, ds); err != nil {
 		return err
 	}
-	if err := r.zfs.Rename(ctx, ds, r.aside); err != nil {
+	if err := r.rename(ctx, ds, r.aside); err != nil {
 		if merr := r.zfs.Mount(context.WithoutCancel(ctx), ds); merr != nil {
 			r.log.Error("remounting after a failed rename", "err", merr)
 		}
@@ -97,7 +97,7 @@ func (r *run) syncoid(ctx context.Context) error {
 	}
 	err := r.receive(ctx, source, ds, mp)
 	if err == nil {
-		if derr := r.zfs.DestroyRecursive(ctx, r.aside); derr != nil {
+		if derr := r.destroyOwn(ctx, r.aside); derr != nil {
 			// The restore stands; the next run removes the leftover.
 			r.log.Warn("destroying the set-aside empty dataset", "aside", r.aside, "err", derr)
 		}
@@ -144,11 +144,11 @@ func (r *run) putBack(ctx context.Context) error {
 		return err
 	}
 	if _, ok := kids[ds]; ok {
-		if err := r.zfs.DestroyRecursive(ctx, ds); err != nil {
+		if err := r.destroyOwn(ctx, ds); err != nil {
 			return err
 		}
 	}
-	if err := r.zfs.Rename(ctx, r.aside, ds); err != nil {
+	if err := r.rename(ctx, r.aside, ds); err != nil {
 		return err
 	}
 	return r.zfs.Mount(ctx, ds)
@@ -162,7 +162,7 @@ func (r *run) putBack(ctx context.Context) error {
 func (r *run) recoverAside(ctx context.Context, st state) (state, error) {
 	if st.ds != nil && st.ds[PropComplete] == "complete" {
 		r.log.Info("destroying the empty dataset left aside by a finished restore", "aside", r.aside)
-		if err := r.zfs.DestroyRecursive(ctx, r.aside); err != nil {
+		if err := r.destroyOwn(ctx, r.aside); err != nil {
 			return st, err
 		}
 		return r.state(ctx)
@@ -306,4 +306,43 @@ func (r *run) bin(configured, def string) string {
 		return configured
 	}
 	return def
+}
+
+// retryBusy repeats a rename or destroy that zfs refuses as busy, for a
+// few seconds: a just-unmounted zfs-fuse dataset stays busy briefly.
+func retryBusy(ctx context.Context, op func() error) error {
+	var err error
+	for i := 0; i < 25; i++ {
+		if err = op(); err == nil || !zfs.Busy(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+// unmountIfMounted unmounts ds unless zfs says it is not mounted.
+func (r *run) unmountIfMounted(ctx context.Context, ds string) error {
+	err := r.zfs.Unmount(ctx, ds)
+	var e *zfs.Error
+	if errors.As(err, &e) && strings.Contains(e.Stderr, "not currently mounted") {
+		return nil
+	}
+	return err
+}
+
+// destroyOwn destroys a dataset that preseed made (unmounting it first).
+func (r *run) destroyOwn(ctx context.Context, ds string) error {
+	if err := r.unmountIfMounted(ctx, ds); err != nil {
+		return err
+	}
+	return retryBusy(ctx, func() error { return r.zfs.DestroyRecursive(ctx, ds) })
+}
+
+func (r *run) rename(ctx context.Context, from, to string) error {
+	return retryBusy(ctx, func() error { return r.zfs.Rename(ctx, from, to) })
 }

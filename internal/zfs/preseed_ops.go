@@ -3,6 +3,7 @@ package zfs
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -46,4 +47,12 @@ func (r *Runner) ListChildren(ctx context.Context, parent string, props ...strin
 func (r *Runner) DestroyRecursive(ctx context.Context, name string) error {
 	_, err := r.ZFSCmd(ctx, "destroy", "-r", name)
 	return err
+}
+
+// Busy reports whether zfs refused because the dataset is in use — on
+// zfs-fuse this also happens for a moment after an unmount, while the
+// kernel drops its references.
+func Busy(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && strings.Contains(e.Stderr, "is busy")
 }
