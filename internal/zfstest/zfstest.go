@@ -119,3 +119,21 @@ func run(tb testing.TB, bin string, args ...string) string {
 	}
 	return strings.TrimSpace(string(out))
 }
+
+// TryZFS runs the real zfs and reports whether it succeeded (for probing
+// what this zfs supports).
+func (p *Pool) TryZFS(args ...string) bool {
+	return exec.Command("zfs", args...).Run() == nil
+}
+
+// Export exports the pool, so it is "not imported"; it is imported again
+// (from Dir) before the cleanup destroys it.
+func (p *Pool) Export(tb testing.TB) {
+	tb.Helper()
+	run(tb, "zpool", "export", p.Name)
+	tb.Cleanup(func() {
+		if out, err := exec.Command("zpool", "import", "-d", p.Dir, p.Name).CombinedOutput(); err != nil {
+			tb.Errorf("zpool import -d %s %s: %v: %s", p.Dir, p.Name, err, out)
+		}
+	})
+}
