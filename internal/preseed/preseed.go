@@ -93,6 +93,17 @@ type Result struct {
 	Err      error // why the run failed (Outcome == Failed)
 }
 
+// RefusedError is a failed precondition (pool not ONLINE, dataset missing
+// or not mounted, lock held): nothing was touched.
+type RefusedError struct{ Err error }
+
+func (e *RefusedError) Error() string { return e.Err.Error() }
+func (e *RefusedError) Unwrap() error { return e.Err }
+
+func refused(format string, a ...any) error {
+	return &RefusedError{Err: fmt.Errorf(format, a...)}
+}
+
 // errUnavailable marks a method with nothing to restore from.
 var errUnavailable = errors.New("nothing to restore from")
 
@@ -137,6 +148,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	res := &Result{}
 	var lk *lock
 	lk, res.Err = acquireLock(ctx, o.LockDir, svc.Name, o.LockWait)
+	if errors.Is(res.Err, ErrLocked) {
+		res.Err = &RefusedError{Err: res.Err}
+	}
 	if res.Err == nil {
 		r.decide(ctx, res)
 		if err := lk.release(); err != nil {
@@ -302,10 +316,10 @@ func (r *run) state(ctx context.Context) (state, error) {
 	pool, _, _ := strings.Cut(r.svc.Dataset, "/")
 	health, err := r.zfs.PoolHealth(ctx, pool)
 	if err != nil {
-		return state{}, fmt.Errorf("pool %s: %w", pool, err)
+		return state{}, refused("pool %s: %w", pool, err)
 	}
 	if health != "ONLINE" {
-		return state{}, fmt.Errorf("pool %s is %s, not ONLINE: refusing to restore", pool, health)
+		return state{}, refused("pool %s is %s, not ONLINE: refusing to restore", pool, health)
 	}
 	kids, err := r.zfs.ListChildren(ctx, path.Dir(r.svc.Dataset), listProps...)
 	if err != nil {
@@ -317,13 +331,13 @@ func (r *run) state(ctx context.Context) (state, error) {
 func (r *run) checkMounted(st state) error {
 	ds, mp := r.svc.Dataset, r.svc.Mountpoint
 	if st.ds == nil {
-		return fmt.Errorf("dataset %s does not exist (nixgen-datasets creates it): refusing to restore", ds)
+		return refused("dataset %s does not exist (nixgen-datasets creates it): refusing to restore", ds)
 	}
 	if st.ds["mountpoint"] != mp {
-		return fmt.Errorf("dataset %s has mountpoint %s, want %s: refusing to restore", ds, st.ds["mountpoint"], mp)
+		return refused("dataset %s has mountpoint %s, want %s: refusing to restore", ds, st.ds["mountpoint"], mp)
 	}
 	if st.ds["mounted"] != "yes" {
-		return fmt.Errorf("dataset %s is not mounted at %s: refusing to restore into the bare directory", ds, mp)
+		return refused("dataset %s is not mounted at %s: refusing to restore into the bare directory", ds, mp)
 	}
 	// Belt and braces: the directory must be a different file system from
 	// its parent directory, or whatever is there is not the dataset.
@@ -335,7 +349,7 @@ func (r *run) checkMounted(st state) error {
 		return fmt.Errorf("mountpoint parent %s: %w", path.Dir(mp), err)
 	}
 	if a.Dev == b.Dev {
-		return fmt.Errorf("%s is not a mount point although zfs says %s is mounted: refusing to restore", mp, ds)
+		return refused("%s is not a mount point although zfs says %s is mounted: refusing to restore", mp, ds)
 	}
 	return nil
 }
