@@ -25,6 +25,7 @@ const (
 func commands() []*cli.Command {
 	return []*cli.Command{
 		datasetsCommand(),
+		preseedCommand(),
 	}
 }
 

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nixgen/nixgen/internal/manifest"
+	"github.com/nixgen/nixgen/internal/metrics"
+	"github.com/nixgen/nixgen/internal/preseed"
+	"github.com/nixgen/nixgen/internal/zfstest"
+)
+
+func preseedManifest(t *testing.T, p *zfstest.Pool, onFailure string) *manifest.Manifest {
+	m := poolManifest(p, "app")
+	m.Services[0].Preseed = &manifest.Preseed{Methods: []string{"local"}, TimeoutSeconds: 60, OnFailure: onFailure}
+	p.ZFS(t, "create", "-p", "-o", "mountpoint="+m.Services[0].Mountpoint, m.Services[0].Dataset)
+	return m
+}
+
+func TestPreseedCLI(t *testing.T) {
+	p := zfstest.NewPool(t)
+	m := preseedManifest(t, p, "block")
+	mf := writeManifest(t, m)
+	textDir := t.TempDir()
+	common := []string{"--manifest", mf, "--service", "app", "--lock-dir", t.TempDir(), "--textfile-dir", textDir}
+
+	// Empty, no snapshot, block: exit 1, no mark.
+	code, _, stderr := runHelper(t, append([]string{"preseed"}, common...)...)
+	if code != exitFailed || !strings.Contains(stderr, `"outcome":"failed"`) {
+		t.Fatalf("block: code %d, stderr:\n%s", code, stderr)
+	}
+	if v := p.Prop(t, m.Services[0].Dataset, preseed.PropComplete); v == "complete" {
+		t.Fatal("block left the mark")
+	}
+	if _, err := os.Stat(metrics.PreseedFile(textDir, "app")); err != nil {
+		t.Errorf("no metrics file: %v", err)
+	}
+
+	// Data present: adopted, exit 0; status shows it.
+	if err := os.WriteFile(filepath.Join(m.Services[0].Mountpoint, "x"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runHelper(t, append([]string{"preseed"}, common...)...); code != exitOK || !strings.Contains(stderr, `"outcome":"adopted"`) {
+		t.Fatalf("adopt: code %d, stderr:\n%s", code, stderr)
+	}
+	code, stdout, stderr := runHelper(t, "preseed", "status", "--manifest", mf)
+	if code != exitOK || !strings.Contains(stdout, "app") || !strings.Contains(stdout, "complete") || !strings.Contains(stdout, "adopted") {
+		t.Fatalf("status: code %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, _ = runHelper(t, "preseed", "status", "--manifest", mf, "--json")
+	var sts []preseed.Status
+	if err := json.Unmarshal([]byte(stdout), &sts); code != exitOK || err != nil || len(sts) != 1 || !sts[0].Complete || sts[0].Last != "adopted" {
+		t.Fatalf("status --json: code %d, %v, %+v", code, err, sts)
+	}
+
+	// Not mounted: refused, exit 4.
+	p.ZFS(t, "unmount", m.Services[0].Dataset)
+	if code, _, stderr := runHelper(t, append([]string{"preseed"}, common...)...); code != exitRefused || !strings.Contains(stderr, "not mounted") {
+		t.Fatalf("unmounted: code %d, stderr:\n%s", code, stderr)
+	}
+}
+
+func TestPreseedCLIStartEmptyAndUsage(t *testing.T) {
+	p := zfstest.NewPool(t)
+	m := preseedManifest(t, p, "start-empty")
+	mf := writeManifest(t, m)
+	code, _, stderr := runHelper(t, "preseed", "--manifest", mf, "--service", "app", "--lock-dir", t.TempDir(), "--textfile-dir", "")
+	if code != exitOK || !strings.Contains(stderr, `"outcome":"start-empty"`) {
+		t.Fatalf("start-empty: code %d, stderr:\n%s", code, stderr)
+	}
+	if v := p.Prop(t, m.Services[0].Dataset, preseed.PropComplete); v != "complete" {
+		t.Fatalf("start-empty did not mark: %q", v)
+	}
+	if code, _, _ := runHelper(t, "preseed", "--manifest", mf); code != exitUsage {
+		t.Errorf("missing --service: code %d", code)
+	}
+	if code, _, _ := runHelper(t, "preseed", "--manifest", mf, "--service", "nope"); code != exitManifest {
+		t.Errorf("unknown service: code %d", code)
+	}
+}

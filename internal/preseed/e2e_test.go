@@ -1,0 +1,760 @@
+package preseed
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nixgen/nixgen/internal/manifest"
+	"github.com/nixgen/nixgen/internal/metrics"
+	"github.com/nixgen/nixgen/internal/notify"
+	"github.com/nixgen/nixgen/internal/zfs"
+	"github.com/nixgen/nixgen/internal/zfstest"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// requireTool skips without the program, or fails under NIXGEN_E2E=1.
+func requireTool(tb testing.TB, name string) string {
+	tb.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if zfstest.E2E() {
+			tb.Fatalf("%s not found: %v", name, err)
+		}
+		tb.Skipf("%s not found: %v", name, err)
+	}
+	return p
+}
+
+// env is one service on a throw-away pool, with everything preseed needs.
+type env struct {
+	pool    *zfstest.Pool
+	m       *manifest.Manifest
+	svc     *manifest.Service
+	opts    Options
+	repo    string // restic repository directory
+	pwFile  string
+	hits    *hookLog
+	logBuf  *syncBuffer
+	metrics string
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type hookLog struct {
+	mu     sync.Mutex
+	events []notify.Event
+	ntfy   []http.Header
+}
+
+func (h *hookLog) webhook() []notify.Event {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]notify.Event(nil), h.events...)
+}
+
+func newEnv(t testing.TB, methods ...string) *env {
+	t.Helper()
+	pool := zfstest.NewPool(t)
+	e := &env{pool: pool, hits: &hookLog{}, logBuf: &syncBuffer{}, metrics: t.TempDir()}
+	parent := pool.Name + "/services"
+	pool.ZFS(t, "create", parent)
+	ds := parent + "/app"
+	mp := pool.Path("mnt", "app")
+	pool.ZFS(t, "create", "-o", "mountpoint="+mp, ds)
+
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		e.hits.mu.Lock()
+		defer e.hits.mu.Unlock()
+		if r.URL.Path == "/ntfy" {
+			h := r.Header.Clone()
+			h.Set("X-Body", string(b))
+			e.hits.ntfy = append(e.hits.ntfy, h)
+			return
+		}
+		var ev notify.Event
+		if err := json.Unmarshal(b, &ev); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		e.hits.events = append(e.hits.events, ev)
+	}))
+	t.Cleanup(srv.Close)
+	tok := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tok, []byte("tok123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	e.repo = filepath.Join(t.TempDir(), "repo")
+	e.pwFile = filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(e.pwFile, []byte("correct horse\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	envFile := filepath.Join(t.TempDir(), "restic.env")
+	// The repository in the env file must lose to the manifest's.
+	if err := os.WriteFile(envFile, []byte("# from the secrets store\nRESTIC_REPOSITORY='/nonexistent'\nRESTIC_COMPRESSION=off\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.m = &manifest.Manifest{
+		Version: manifest.Version,
+		Host:    "testhost",
+		Parent:  manifest.Parent{Dataset: parent, Pool: pool.Name},
+		Services: []manifest.Service{{
+			Name: "app", Unit: "app.service", Dataset: ds, Mountpoint: mp,
+			User: "nobody", Group: "nogroup", Mode: "0750",
+			Properties:  map[string]string{"atime": "off", "compression": "gzip"},
+			Preseed:     &manifest.Preseed{Methods: methods, TimeoutSeconds: 120, OnFailure: "block"},
+			Backup:      &manifest.Backup{Repository: "local", Paths: []string{mp}},
+			Replication: &manifest.Replication{Target: pool.Name + "/backup/app", Dataset: pool.Name + "/backup/app"},
+			Notify:      []string{"phone", "hook"},
+		}},
+		Repositories: map[string]manifest.Repository{"local": {URL: e.repo, PasswordFile: e.pwFile, EnvironmentFile: envFile}},
+		Notifiers: map[string]manifest.Notifier{
+			"phone": {Type: "ntfy", URL: srv.URL + "/ntfy", TokenFile: tok},
+			"hook":  {Type: "webhook", URL: srv.URL + "/hook"},
+		},
+	}
+	if err := e.m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	e.svc = &e.m.Services[0]
+	e.opts = Options{
+		Manifest: e.m, Service: "app", Hostname: "testhost",
+		LockDir: t.TempDir(), LockWait: time.Minute, TextfileDir: e.metrics,
+		ZFS:    &zfs.Runner{},
+		Log:    slog.New(slog.NewJSONHandler(e.logBuf, nil)),
+		Notify: &notify.Sender{Backoff: time.Millisecond},
+		Grace:  2 * time.Second,
+	}
+	return e
+}
+
+func (e *env) run(t testing.TB) (*Result, error) {
+	t.Helper()
+	res, err := Run(context.Background(), e.opts)
+	if res == nil {
+		t.Fatalf("Run returned no result: %v", err)
+	}
+	return res, err
+}
+
+func (e *env) prop(t testing.TB, p string) string {
+	return e.pool.Prop(t, e.svc.Dataset, p)
+}
+
+// writeData puts a small tree with random content into dir and returns its digest.
+func writeData(t testing.TB, dir string, size int) string {
+	t.Helper()
+	for _, f := range []string{"db/app.sqlite", "config.json", "media/a/b.bin"} {
+		p := filepath.Join(dir, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		b := make([]byte, size)
+		rand.Read(b)
+		if err := os.WriteFile(p, b, 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return digest(t, dir)
+}
+
+// digest hashes relative paths and file contents, ignoring what preseed ignores.
+func digest(t testing.TB, dir string) string {
+	t.Helper()
+	h := sha256.New()
+	var names []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if d.IsDir() && (rel == ".zfs" || rel == "lost+found") {
+			return filepath.SkipDir
+		}
+		if d.Type().IsRegular() {
+			names = append(names, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		b, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(h, "%s\x00%x\x00", n, sha256.Sum256(b))
+	}
+	return fmt.Sprintf("%x/%d", h.Sum(nil), len(names))
+}
+
+func emptyDir(t testing.TB, dir string) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (e *env) restic(t testing.TB, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("restic", args...)
+	cmd.Env = append(os.Environ(), "RESTIC_REPOSITORY="+e.repo, "RESTIC_PASSWORD_FILE="+e.pwFile)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("restic %v: %v: %s", args, err, stderr.String())
+	}
+	return string(out)
+}
+
+// backupAndEmpty writes data into the dataset, backs it up with restic as
+// the host would, and empties the dataset again (a fresh host).
+func (e *env) backupAndEmpty(t testing.TB, size int) string {
+	t.Helper()
+	requireTool(t, "restic")
+	want := writeData(t, e.svc.Mountpoint, size)
+	e.restic(t, "init")
+	e.restic(t, "backup", "--host", "testhost", e.svc.Mountpoint)
+	emptyDir(t, e.svc.Mountpoint)
+	return want
+}
+
+// checkRestored verifies the data, the mark, ownership and properties.
+func (e *env) checkRestored(t testing.TB, res *Result, method, want string) {
+	t.Helper()
+	if res.Outcome != Restored || res.Method != method {
+		t.Fatalf("outcome %s by %q, want restored by %s; attempts %+v; log:\n%s", res.Outcome, res.Method, method, res.Attempts, e.logBuf)
+	}
+	mp := e.svc.Mountpoint
+	if got := digest(t, mp); got != want {
+		t.Errorf("restored data digest %s, want %s", got, want)
+	}
+	if v := e.prop(t, PropComplete); v != "complete" {
+		t.Errorf("%s = %q after restore", PropComplete, v)
+	}
+	if v := e.prop(t, "atime"); v != "off" {
+		t.Errorf("atime = %q, want the declared off", v)
+	}
+	if v := e.prop(t, "mountpoint"); v != mp {
+		t.Errorf("mountpoint = %q, want %q", v, mp)
+	}
+	err := filepath.WalkDir(mp, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if strings.HasPrefix(d.Name(), StagingPrefix) {
+			t.Errorf("staging entry left behind: %s", p)
+		}
+		st, _ := os.Lstat(p)
+		if s := st.Sys().(*syscall.Stat_t); s.Uid != 65534 || s.Gid != 65534 {
+			t.Errorf("%s owned by %d:%d, want nobody:nogroup", p, s.Uid, s.Gid)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(mp); err != nil || st.Mode().Perm() != 0o750 {
+		t.Errorf("mountpoint mode %v (%v), want 0750", st.Mode(), err)
+	}
+	if last := e.prop(t, PropLast); !strings.HasPrefix(last, "restored "+method+" ") {
+		t.Errorf("%s = %q", PropLast, last)
+	}
+}
+
+func TestSkipWhenMarked(t *testing.T) {
+	e := newEnv(t, "restic")
+	e.pool.ZFS(t, "set", PropComplete+"=complete", e.svc.Dataset)
+	// Restic would fail (no repository): a skip must not even try it.
+	res, err := e.run(t)
+	if err != nil || res.Outcome != Skipped || len(res.Attempts) != 0 {
+		t.Fatalf("outcome %s, attempts %v, err %v", res.Outcome, res.Attempts, err)
+	}
+	if last := e.prop(t, PropLast); !strings.HasPrefix(last, "skipped none ") {
+		t.Errorf("%s = %q", PropLast, last)
+	}
+	ev := e.hits.webhook()
+	if len(ev) != 1 || ev[0].Event != "skipped" || ev[0].Service != "app" || ev[0].Host != "testhost" {
+		t.Errorf("webhook events %+v", ev)
+	}
+}
+
+func TestAdoptUnmarkedData(t *testing.T) {
+	e := newEnv(t, "restic")
+	mp := e.svc.Mountpoint
+	if err := os.WriteFile(filepath.Join(mp, "existing.db"), []byte("precious"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.run(t)
+	if err != nil || res.Outcome != Adopted {
+		t.Fatalf("outcome %s, err %v", res.Outcome, err)
+	}
+	if e.prop(t, PropComplete) != "complete" {
+		t.Error("adopted data not marked")
+	}
+	st, err := os.Stat(filepath.Join(mp, "existing.db"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("adopted data touched: %v %v", st, err)
+	}
+	if s := st.Sys().(*syscall.Stat_t); s.Uid != 0 {
+		t.Errorf("adoption changed ownership to %d", s.Uid)
+	}
+}
+
+func TestEmptinessIgnoresOnlyLostFoundZfsAndStaging(t *testing.T) {
+	e := newEnv(t, "local")
+	mp := e.svc.Mountpoint
+	for _, d := range []string{"lost+found", StagingPrefix + "dead/var/lib"} {
+		if err := os.MkdirAll(filepath.Join(mp, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Empty apart from ignored entries: the local method is tried (no
+	// snapshot: unavailable) and block fails.
+	res, err := e.run(t)
+	if err == nil || res.Outcome != Failed || len(res.Attempts) != 1 || res.Attempts[0].Status != "unavailable" {
+		t.Fatalf("outcome %s, attempts %+v, err %v", res.Outcome, res.Attempts, err)
+	}
+	if _, err := os.Stat(filepath.Join(mp, StagingPrefix+"dead")); !os.IsNotExist(err) {
+		t.Errorf("leftover staging not removed: %v", err)
+	}
+	// A hidden file is data.
+	if err := os.WriteFile(filepath.Join(mp, ".hidden"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := e.run(t); err != nil || res.Outcome != Adopted {
+		t.Fatalf("with .hidden: outcome %s, err %v", res.Outcome, err)
+	}
+}
+
+func TestRefuseWhenNotMounted(t *testing.T) {
+	e := newEnv(t, "local")
+	mp := e.svc.Mountpoint
+	writeData(t, mp, 100)
+	e.pool.ZFS(t, "snapshot", e.svc.Dataset+"@autosnap_1")
+	emptyDir(t, mp)
+	e.pool.ZFS(t, "unmount", e.svc.Dataset)
+	res, err := e.run(t)
+	if err == nil || res.Outcome != Failed || !strings.Contains(err.Error(), "not mounted") {
+		t.Fatalf("outcome %s, err %v", res.Outcome, err)
+	}
+	if len(res.Attempts) != 0 {
+		t.Errorf("methods tried on an unmounted dataset: %+v", res.Attempts)
+	}
+	ents, _ := os.ReadDir(mp)
+	if len(ents) != 0 {
+		t.Errorf("something was written into the bare directory: %v", ents)
+	}
+	if v := e.prop(t, PropComplete); v == "complete" {
+		t.Error("marked complete")
+	}
+	// The failure was reported.
+	if ev := e.hits.webhook(); len(ev) != 1 || ev[0].Event != "failed" || !ev[0].Failed {
+		t.Errorf("webhook events %+v", ev)
+	}
+
+	e.pool.ZFS(t, "destroy", "-r", e.svc.Dataset)
+	if _, err := e.run(t); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("missing dataset: err %v", err)
+	}
+}
+
+func TestRestoreSyncoid(t *testing.T) {
+	requireTool(t, "syncoid")
+	e := newEnv(t, "syncoid")
+	// The replica: what syncoid had sent to the backup host, here a second
+	// dataset of the same pool.
+	rep := e.svc.Replication.Dataset
+	e.pool.ZFS(t, "create", "-p", "-o", "mountpoint="+e.pool.Path("replica"), rep)
+	want := writeData(t, e.pool.Path("replica"), 4096)
+	e.pool.ZFS(t, "snapshot", rep+"@autosnap_2026-01-01_00:00:00_daily")
+	res, err := e.run(t)
+	if err != nil {
+		t.Fatalf("%v\nlog:\n%s", err, e.logBuf)
+	}
+	e.checkRestored(t, res, "syncoid", want)
+	if e.pool.Exists(e.svc.Dataset + ".nixgen-aside") {
+		t.Error("the set-aside empty dataset was not destroyed")
+	}
+	if v := e.prop(t, "mounted"); v != "yes" {
+		t.Errorf("mounted = %s", v)
+	}
+}
+
+func TestSyncoidFailurePutsEmptyDatasetBack(t *testing.T) {
+	requireTool(t, "syncoid")
+	e := newEnv(t, "syncoid")
+	rep := e.svc.Replication.Dataset
+	e.pool.ZFS(t, "create", "-p", rep)
+	e.pool.ZFS(t, "snapshot", rep+"@s1")
+	// A syncoid that fails after the rename: the original must come back.
+	e.opts.Syncoid = "false"
+	e.pool.ZFS(t, "set", "nixgen:marker=original", e.svc.Dataset)
+	res, err := e.run(t)
+	if err == nil || res.Attempts[0].Status != "failed" {
+		t.Fatalf("outcome %s, attempts %+v, err %v", res.Outcome, res.Attempts, err)
+	}
+	if v := e.prop(t, "nixgen:marker"); v != "original" {
+		t.Errorf("dataset under the service's name is not the original (marker %q)", v)
+	}
+	if v := e.prop(t, "mounted"); v != "yes" {
+		t.Errorf("original not remounted: mounted = %s", v)
+	}
+	if e.pool.Exists(e.svc.Dataset + ".nixgen-aside") {
+		t.Error("aside dataset left behind")
+	}
+}
+
+func TestRecoverInterruptedSyncoid(t *testing.T) {
+	e := newEnv(t, "local")
+	ds := e.svc.Dataset
+	// What a run killed during the receive leaves: the empty dataset aside,
+	// a partial receive under the service's name with some data.
+	e.pool.ZFS(t, "set", "nixgen:marker=original", ds)
+	e.pool.ZFS(t, "unmount", ds)
+	e.pool.ZFS(t, "rename", ds, ds+".nixgen-aside")
+	e.pool.ZFS(t, "create", "-o", "mountpoint="+e.svc.Mountpoint, ds)
+	writeData(t, e.svc.Mountpoint, 10)
+	res, err := e.run(t)
+	// The partial data must not be adopted; with no snapshot, block fails.
+	if err == nil || res.Outcome != Failed {
+		t.Fatalf("outcome %s, err %v: a partial receive was taken for data", res.Outcome, err)
+	}
+	if v := e.prop(t, "nixgen:marker"); v != "original" {
+		t.Errorf("marker %q: the empty dataset was not put back (err %v)", v, err)
+	}
+	if ok, _ := isEmpty(e.svc.Mountpoint); !ok {
+		t.Error("dataset not empty after recovery")
+	}
+}
+
+func TestRestoreLocal(t *testing.T) {
+	e := newEnv(t, "local")
+	mp := e.svc.Mountpoint
+	want := writeData(t, mp, 4096)
+	snap := e.svc.Dataset + "@autosnap_2026-01-01_00:00:00_hourly"
+	e.pool.ZFS(t, "snapshot", snap)
+	writeData(t, mp, 10) // newer changes, in a newer non-sanoid snapshot
+	e.pool.ZFS(t, "snapshot", e.svc.Dataset+"@manual")
+	emptyDir(t, mp)
+	res, err := e.run(t)
+	if err != nil {
+		t.Fatalf("%v\nlog:\n%s", err, e.logBuf)
+	}
+	e.checkRestored(t, res, "local", want)
+	if v := e.pool.Prop(t, snap, "userrefs"); v != "0" {
+		t.Errorf("hold not released: userrefs = %s", v)
+	}
+}
+
+func TestRestoreRestic(t *testing.T) {
+	e := newEnv(t, "restic")
+	want := e.backupAndEmpty(t, 64<<10)
+	res, err := e.run(t)
+	if err != nil {
+		t.Fatalf("%v\nlog:\n%s", err, e.logBuf)
+	}
+	e.checkRestored(t, res, "restic", want)
+
+	// Notifications: both notifiers, with the token on ntfy.
+	ev := e.hits.webhook()
+	if len(ev) != 1 || ev[0].Event != "restored" || ev[0].Method != "restic" || ev[0].Failed {
+		t.Errorf("webhook events %+v", ev)
+	}
+	e.hits.mu.Lock()
+	ntfy := e.hits.ntfy
+	e.hits.mu.Unlock()
+	if len(ntfy) != 1 || ntfy[0].Get("Authorization") != "Bearer tok123" ||
+		!strings.Contains(ntfy[0].Get("Title"), "app restored") || !strings.Contains(ntfy[0].Get("X-Body"), "restic") {
+		t.Errorf("ntfy requests %v", ntfy)
+	}
+
+	// Metrics: a textfile that parses, with the outcome.
+	f, err := os.Open(metrics.PreseedFile(e.metrics, "app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fams["nixgen_preseed_status"]
+	if st == nil || len(st.Metric) != 1 || st.Metric[0].GetGauge().GetValue() != metrics.StatusRestored {
+		t.Fatalf("nixgen_preseed_status = %v", st)
+	}
+	labels := map[string]string{}
+	for _, l := range st.Metric[0].Label {
+		labels[l.GetName()] = l.GetValue()
+	}
+	if labels["service"] != "app" || labels["method"] != "restic" {
+		t.Errorf("labels %v", labels)
+	}
+	for _, n := range []string{"nixgen_preseed_last_duration_seconds", "nixgen_preseed_last_completion_timestamp_seconds"} {
+		if fams[n] == nil || fams[n].Metric[0].GetGauge().GetValue() <= 0 {
+			t.Errorf("%s = %v", n, fams[n])
+		}
+	}
+
+	// A second run skips, and status shows it all.
+	res, err = e.run(t)
+	if err != nil || res.Outcome != Skipped {
+		t.Fatalf("second run: %s %v", res.Outcome, err)
+	}
+	sts, err := ReadStatus(context.Background(), &zfs.Runner{}, e.m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sts) != 1 || !sts[0].Exists || !sts[0].Mounted || !sts[0].Complete || sts[0].Last != "skipped" {
+		t.Errorf("status %+v", sts)
+	}
+	var tbl bytes.Buffer
+	WriteStatusTable(&tbl, sts)
+	if !strings.Contains(tbl.String(), e.svc.Dataset) || !strings.Contains(tbl.String(), "complete") {
+		t.Errorf("table:\n%s", tbl.String())
+	}
+}
+
+func TestFallbackOrder(t *testing.T) {
+	e := newEnv(t, "syncoid", "local", "restic")
+	want := e.backupAndEmpty(t, 4096)
+	// No replica and no snapshot: both unavailable, restic restores.
+	res, err := e.run(t)
+	if err != nil {
+		t.Fatalf("%v\nlog:\n%s", err, e.logBuf)
+	}
+	e.checkRestored(t, res, "restic", want)
+	got := fmt.Sprint(res.Attempts[0].Status, res.Attempts[1].Status, res.Attempts[2].Status)
+	if got != "unavailableunavailablerestored" {
+		t.Errorf("attempts %+v", res.Attempts)
+	}
+}
+
+func TestResticNoSnapshotForHostIsUnavailable(t *testing.T) {
+	e := newEnv(t, "restic")
+	e.backupAndEmpty(t, 100)
+	e.opts.Hostname = "otherhost"
+	res, err := e.run(t)
+	if err == nil || len(res.Attempts) != 1 || res.Attempts[0].Status != "unavailable" {
+		t.Fatalf("attempts %+v, err %v", res.Attempts, err)
+	}
+}
+
+func TestAllMethodsFail(t *testing.T) {
+	for _, onFailure := range []string{"block", "start-empty"} {
+		t.Run(onFailure, func(t *testing.T) {
+			requireTool(t, "restic")
+			e := newEnv(t, "local", "restic") // no snapshot, no restic repository
+			e.svc.Preseed.OnFailure = onFailure
+			res, err := e.run(t)
+			if len(res.Attempts) != 2 || res.Attempts[0].Status != "unavailable" || res.Attempts[1].Status != "failed" {
+				t.Errorf("attempts %+v", res.Attempts)
+			}
+			mark := e.prop(t, PropComplete)
+			last := e.prop(t, PropLast)
+			if onFailure == "block" {
+				if err == nil || res.Outcome != Failed || mark == "complete" || !strings.HasPrefix(last, "failed ") {
+					t.Fatalf("block: outcome %s, err %v, mark %q, last %q", res.Outcome, err, mark, last)
+				}
+				return
+			}
+			if err != nil || res.Outcome != StartEmpty || mark != "complete" || !strings.HasPrefix(last, "start-empty ") {
+				t.Fatalf("start-empty: outcome %s, err %v, mark %q, last %q", res.Outcome, err, mark, last)
+			}
+			if ev := e.hits.webhook(); len(ev) != 1 || !ev[0].Failed || ev[0].Event != "start-empty" {
+				t.Errorf("webhook %+v", ev)
+			}
+		})
+	}
+}
+
+func TestConcurrentPreseedsRestoreOnce(t *testing.T) {
+	e := newEnv(t, "restic")
+	want := e.backupAndEmpty(t, 64<<10)
+	var wg sync.WaitGroup
+	results := make([]*Result, 2)
+	errs := make([]error, 2)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = Run(context.Background(), e.opts)
+		}()
+	}
+	wg.Wait()
+	outcomes := []string{}
+	for i := range results {
+		if errs[i] != nil {
+			t.Fatalf("run %d: %v\nlog:\n%s", i, errs[i], e.logBuf)
+		}
+		outcomes = append(outcomes, string(results[i].Outcome))
+	}
+	sort.Strings(outcomes)
+	if fmt.Sprint(outcomes) != "[restored skipped]" {
+		t.Fatalf("outcomes %v, want one restore and one skip", outcomes)
+	}
+	if got := digest(t, e.svc.Mountpoint); got != want {
+		t.Errorf("digest %s, want %s", got, want)
+	}
+}
+
+// childEnv makes the test binary run one preseed (TestMain), so that a
+// test can SIGKILL a real helper process in the middle of a restore.
+const childEnv = "NIXGEN_PRESEED_TEST_CHILD"
+
+type childSpec struct {
+	Manifest *manifest.Manifest
+	LockDir  string
+}
+
+func TestMain(m *testing.M) {
+	if p := os.Getenv(childEnv); p != "" {
+		os.Exit(runChild(p))
+	}
+	os.Exit(m.Run())
+}
+
+func runChild(specPath string) int {
+	b, err := os.ReadFile(specPath)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	var cs childSpec
+	if err := json.Unmarshal(b, &cs); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	_, err = Run(context.Background(), Options{Manifest: cs.Manifest, Service: "app", Hostname: "testhost", LockDir: cs.LockDir})
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+func TestResticInterruptedBySIGKILLThenRerun(t *testing.T) {
+	e := newEnv(t, "restic")
+	e.m.Services[0].Notify = nil
+	want := e.backupAndEmpty(t, 12<<20)
+	spec := filepath.Join(t.TempDir(), "child.json")
+	b, _ := json.Marshal(childSpec{Manifest: e.m, LockDir: e.opts.LockDir})
+	if err := os.WriteFile(spec, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), childEnv+"="+spec)
+	var stderr syncBuffer
+	child.Stderr = &stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Kill it once restic has written some of the data into staging.
+	mp := e.svc.Mountpoint
+	killed := false
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		matches, _ := filepath.Glob(filepath.Join(mp, StagingPrefix+"*", mp, "*"))
+		if len(matches) > 0 {
+			child.Process.Signal(syscall.SIGKILL)
+			killed = true
+			break
+		}
+	}
+	child.Wait()
+	if !killed {
+		t.Fatalf("restore never reached staging; child stderr:\n%s", stderr.String())
+	}
+	if v := e.prop(t, PropComplete); v == "complete" {
+		t.Fatal("an interrupted restore left the mark")
+	}
+	// The lock names the dead child; the re-run takes it over, discards
+	// the partial staging and restores everything.
+	res, err := e.run(t)
+	if err != nil {
+		t.Fatalf("%v\nlog:\n%s", err, e.logBuf)
+	}
+	e.checkRestored(t, res, "restic", want)
+}
+
+func TestResumeJournalledMove(t *testing.T) {
+	// A run killed between the journal and its removal: half the entries
+	// moved. The next run must finish the move, not adopt half a tree.
+	dst := t.TempDir()
+	staging := filepath.Join(dst, StagingPrefix+"x")
+	src := filepath.Join(staging, "var/lib/app")
+	for _, f := range []string{"a", "b/c", "d"} {
+		p := filepath.Join(src, f)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(f), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dst, journalName), []byte(StagingPrefix+"x\nvar/lib/app\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(src, "a"), filepath.Join(dst, "a")); err != nil {
+		t.Fatal(err)
+	}
+	done, err := resumeMove(dst)
+	if err != nil || !done {
+		t.Fatalf("resumeMove: %v %v", done, err)
+	}
+	for _, f := range []string{"a", "b/c", "d"} {
+		if b, err := os.ReadFile(filepath.Join(dst, f)); err != nil || string(b) != f {
+			t.Errorf("%s: %q %v", f, b, err)
+		}
+	}
+	ents, _ := os.ReadDir(dst)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), StagingPrefix) {
+			t.Errorf("left behind: %s", e.Name())
+		}
+	}
+	if done, err := resumeMove(dst); done || err != nil {
+		t.Errorf("second resume: %v %v", done, err)
+	}
+}

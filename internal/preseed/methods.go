@@ -1,0 +1,348 @@
+package preseed
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nixgen/nixgen/internal/zfs"
+)
+
+const holdTag = "nixgen-preseed"
+
+// local rolls the dataset back to its newest snapshot — sanoid's autosnap_*
+// preferred — holding the snapshot so that sanoid's pruning cannot destroy it
+// under the rollback.
+func (r *run) local(ctx context.Context) error {
+	snaps, err := r.zfs.Snapshots(ctx, r.svc.Dataset)
+	if err != nil {
+		return err
+	}
+	if len(snaps) == 0 {
+		return unavailable("%s has no snapshots", r.svc.Dataset)
+	}
+	pick := snaps[len(snaps)-1].Name // Snapshots is oldest first
+	for i := len(snaps) - 1; i >= 0; i-- {
+		if strings.HasPrefix(snaps[i].Name, r.svc.Dataset+"@autosnap_") {
+			pick = snaps[i].Name
+			break
+		}
+	}
+	if err := r.zfs.Hold(ctx, holdTag, pick); err != nil {
+		return err
+	}
+	defer func() {
+		// Release even when ctx expired: the hold would otherwise pin the
+		// snapshot forever.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := r.zfs.Release(rctx, holdTag, pick); err != nil {
+			r.log.Warn("releasing snapshot hold", "snapshot", pick, "err", err)
+		}
+	}()
+	r.log.Info("rolling back", "method", "local", "snapshot", pick)
+	if err := r.zfs.Rollback(ctx, pick, true); err != nil {
+		return err
+	}
+	// A snapshot taken while the dataset was still empty restores nothing;
+	// the next method may have the data.
+	if empty, err := isEmpty(r.svc.Mountpoint); err != nil {
+		return err
+	} else if empty {
+		return unavailable("the newest snapshot %s is empty", pick)
+	}
+	return nil
+}
+
+// safeDataset matches what ZFS accepts in a dataset name; anything else is
+// refused before it reaches the remote shell that ssh hands its arguments to.
+var safeDataset = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]*$`)
+
+// syncoid pulls the replica back. syncoid refuses to receive a full stream
+// into an existing dataset, so the freshly created empty one is renamed
+// aside first and put back if anything fails; it is destroyed only once the
+// received dataset is mounted in its place.
+func (r *run) syncoid(ctx context.Context) error {
+	rep := r.svc.Replication
+	if rep == nil {
+		return unavailable("no replication declared")
+	}
+	source := rep.Dataset
+	if rep.Host != "" {
+		source = rep.Host + ":" + rep.Dataset
+		if rep.User != "" {
+			source = rep.User + "@" + source
+		}
+	}
+	if err := r.replicaHasSnapshots(ctx); err != nil {
+		return err
+	}
+	ds, mp := r.svc.Dataset, r.svc.Mountpoint
+	// zfs-fuse (and a busy OpenZFS) refuses to rename a mounted dataset.
+	if err := r.unmountIfMounted(ctx, ds); err != nil {
+		return err
+	}
+	if err := r.rename(ctx, ds, r.aside); err != nil {
+		if merr := r.zfs.Mount(context.WithoutCancel(ctx), ds); merr != nil {
+			r.log.Error("remounting after a failed rename", "err", merr)
+		}
+		return err
+	}
+	err := r.receive(ctx, source, ds, mp)
+	if err == nil {
+		if derr := r.destroyOwn(ctx, r.aside); derr != nil {
+			// The restore stands; the next run removes the leftover.
+			r.log.Warn("destroying the set-aside empty dataset", "aside", r.aside, "err", derr)
+		}
+		return nil
+	}
+	// Put the empty dataset back, whatever the context says.
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+	defer cancel()
+	if rerr := r.putBack(bctx); rerr != nil {
+		return fmt.Errorf("%w; and putting the empty dataset back failed: %v", err, rerr)
+	}
+	return err
+}
+
+func (r *run) receive(ctx context.Context, source, ds, mp string) error {
+	argv := []string{r.bin(r.o.Syncoid, "syncoid"), "--no-sync-snap"}
+	if k := r.svc.Replication.SSHKey; k != "" {
+		argv = append(argv, "--sshkey", k)
+	}
+	argv = append(argv, source, ds)
+	r.log.Info("receiving", "method", "syncoid", "source", source)
+	if _, err := (command{argv: argv, grace: r.o.Grace}).run(ctx); err != nil {
+		return err
+	}
+	if err := r.zfs.Set(ctx, ds, "mountpoint", mp); err != nil {
+		return err
+	}
+	kids, err := r.zfs.ListChildren(ctx, filepath.Dir(ds), "mounted")
+	if err != nil {
+		return err
+	}
+	if kids[ds]["mounted"] != "yes" {
+		return r.zfs.Mount(ctx, ds)
+	}
+	return nil
+}
+
+// putBack undoes a failed receive: whatever partial dataset syncoid left is
+// ours to destroy, then the empty dataset returns under its name and mounts.
+func (r *run) putBack(ctx context.Context) error {
+	ds := r.svc.Dataset
+	kids, err := r.zfs.ListChildren(ctx, filepath.Dir(ds), "mounted")
+	if err != nil {
+		return err
+	}
+	if _, ok := kids[ds]; ok {
+		if err := r.destroyOwn(ctx, ds); err != nil {
+			return err
+		}
+	}
+	if err := r.rename(ctx, r.aside, ds); err != nil {
+		return err
+	}
+	return r.zfs.Mount(ctx, ds)
+}
+
+// recoverAside handles a set-aside dataset left by a run that died during a
+// syncoid restore. If the service dataset is marked complete the restore had
+// finished and only the cleanup is missing. Otherwise the dataset under the
+// service's name is a receive that never completed: it is destroyed and the
+// empty dataset put back, and the decision starts again from there.
+func (r *run) recoverAside(ctx context.Context, st state) (state, error) {
+	if st.ds != nil && st.ds[PropComplete] == "complete" {
+		r.log.Info("destroying the empty dataset left aside by a finished restore", "aside", r.aside)
+		if err := r.destroyOwn(ctx, r.aside); err != nil {
+			return st, err
+		}
+		return r.state(ctx)
+	}
+	r.log.Warn("an earlier syncoid restore was interrupted: discarding its partial receive", "aside", r.aside)
+	if err := r.putBack(ctx); err != nil {
+		return st, fmt.Errorf("recovering from an interrupted syncoid restore: %w", err)
+	}
+	return r.state(ctx)
+}
+
+// replicaHasSnapshots returns nil when the replication target has at least
+// one snapshot, an "unavailable" error when it has none or does not exist.
+func (r *run) replicaHasSnapshots(ctx context.Context) error {
+	rep := r.svc.Replication
+	if rep.Host == "" {
+		snaps, err := r.zfs.Snapshots(ctx, rep.Dataset)
+		if zfs.NotExist(err) {
+			return unavailable("replica %s does not exist", rep.Dataset)
+		}
+		if err != nil {
+			return err
+		}
+		if len(snaps) == 0 {
+			return unavailable("replica %s has no snapshots", rep.Dataset)
+		}
+		return nil
+	}
+	if !safeDataset.MatchString(rep.Dataset) || strings.HasPrefix(rep.Host, "-") || strings.HasPrefix(rep.User, "-") {
+		return fmt.Errorf("replication target %q is not a plain host and dataset name", rep.Target)
+	}
+	dest := rep.Host
+	if rep.User != "" {
+		dest = rep.User + "@" + dest
+	}
+	argv := []string{r.bin(r.o.SSH, "ssh"), "-o", "BatchMode=yes"}
+	if rep.SSHKey != "" {
+		argv = append(argv, "-i", rep.SSHKey)
+	}
+	argv = append(argv, "--", dest, "zfs", "list", "-H", "-t", "snapshot", "-o", "name", "-d", "1", rep.Dataset)
+	out, err := (command{argv: argv, grace: r.o.Grace}).run(ctx)
+	var ee *ExecError
+	if errors.As(err, &ee) && strings.Contains(ee.Stderr, "does not exist") {
+		return unavailable("replica %s on %s does not exist", rep.Dataset, rep.Host)
+	}
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(string(out)) == "" {
+		return unavailable("replica %s on %s has no snapshots", rep.Dataset, rep.Host)
+	}
+	return nil
+}
+
+// resticSnapshot is the part of `restic snapshots --json` that preseed reads.
+type resticSnapshot struct {
+	ID    string    `json:"id"`
+	Time  time.Time `json:"time"`
+	Host  string    `json:"hostname"`
+	Paths []string  `json:"paths"`
+}
+
+// restic restores the newest snapshot of this host's backup paths into a
+// staging directory on the dataset, then moves it into place.
+func (r *run) restic(ctx context.Context) error {
+	b := r.svc.Backup
+	if b == nil {
+		return unavailable("no backup declared")
+	}
+	repo, ok := r.o.Manifest.Repositories[b.Repository]
+	if !ok {
+		return fmt.Errorf("repository %q is not declared", b.Repository)
+	}
+	if r.o.Hostname == "" {
+		return errors.New("no host name for restic --host")
+	}
+	env := os.Environ()
+	if repo.EnvironmentFile != "" {
+		fileEnv, err := readEnvFile(repo.EnvironmentFile)
+		if err != nil {
+			return err
+		}
+		env = append(env, fileEnv...)
+	}
+	// The manifest's repository and password file win over the env file.
+	env = append(env, "RESTIC_REPOSITORY="+repo.URL, "RESTIC_PASSWORD_FILE="+repo.PasswordFile)
+	restic := r.bin(r.o.Restic, "restic")
+	rc := func(args ...string) command {
+		return command{argv: append([]string{restic}, args...), env: env, grace: r.o.Grace}
+	}
+
+	if _, err := rc("cat", "config").run(ctx); err != nil {
+		return fmt.Errorf("repository %s is not usable: %w", b.Repository, err)
+	}
+	args := []string{"snapshots", "--json", "--host", r.o.Hostname}
+	for _, p := range b.Paths {
+		args = append(args, "--path", p)
+	}
+	out, err := rc(args...).run(ctx)
+	if err != nil {
+		return err
+	}
+	var snaps []resticSnapshot
+	if err := json.Unmarshal(out, &snaps); err != nil {
+		return fmt.Errorf("restic snapshots --json: %w", err)
+	}
+	if len(snaps) == 0 {
+		return unavailable("repository %s has no snapshot of %s for host %s", b.Repository, strings.Join(b.Paths, ", "), r.o.Hostname)
+	}
+	// "latest" for this host and these paths, pinned by ID so that a backup
+	// finishing meanwhile cannot change what is restored.
+	sort.Slice(snaps, func(i, j int) bool { return snaps[i].Time.Before(snaps[j].Time) })
+	snap := snaps[len(snaps)-1]
+
+	mp := r.svc.Mountpoint
+	staging, err := os.MkdirTemp(mp, StagingPrefix)
+	if err != nil {
+		return err
+	}
+	r.log.Info("restoring", "method", "restic", "snapshot", snap.ID, "staging", staging)
+	if _, err := rc("restore", snap.ID, "--target", staging).run(ctx); err != nil {
+		// exit code 3 ("snapshot incomplete") is a failure like any other.
+		if rerr := os.RemoveAll(staging); rerr != nil {
+			r.log.Warn("removing staging", "err", rerr)
+		}
+		return err
+	}
+	// restic recreates the absolute paths below the target: the dataset's
+	// content is at <staging>/<mountpoint>. Paths outside the dataset are
+	// not this dataset's data and stay out of it.
+	src := filepath.Join(staging, mp)
+	if _, err := os.Stat(src); err != nil {
+		os.RemoveAll(staging)
+		return fmt.Errorf("snapshot %s holds nothing below %s (paths %v)", snap.ID, mp, snap.Paths)
+	}
+	return moveIntoPlace(mp, staging, src)
+}
+
+func (r *run) bin(configured, def string) string {
+	if configured != "" {
+		return configured
+	}
+	return def
+}
+
+// retryBusy repeats a rename or destroy that zfs refuses as busy, for a
+// few seconds: a just-unmounted zfs-fuse dataset stays busy briefly.
+func retryBusy(ctx context.Context, op func() error) error {
+	var err error
+	for i := 0; i < 25; i++ {
+		if err = op(); err == nil || !zfs.Busy(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+// unmountIfMounted unmounts ds unless zfs says it is not mounted.
+func (r *run) unmountIfMounted(ctx context.Context, ds string) error {
+	err := r.zfs.Unmount(ctx, ds)
+	var e *zfs.Error
+	if errors.As(err, &e) && strings.Contains(e.Stderr, "not currently mounted") {
+		return nil
+	}
+	return err
+}
+
+// destroyOwn destroys a dataset that preseed made (unmounting it first).
+func (r *run) destroyOwn(ctx context.Context, ds string) error {
+	if err := r.unmountIfMounted(ctx, ds); err != nil {
+		return err
+	}
+	return retryBusy(ctx, func() error { return r.zfs.DestroyRecursive(ctx, ds) })
+}
+
+func (r *run) rename(ctx context.Context, from, to string) error {
+	return retryBusy(ctx, func() error { return r.zfs.Rename(ctx, from, to) })
+}

@@ -1,0 +1,102 @@
+package preseed
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestReadEnvFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "env")
+	content := "# comment\n; also comment\n\nAWS_ACCESS_KEY_ID=AKIA\nexport B = 'single $HOME quoted'\nC=\"double \\\"esc\\\" \\$x\"\nD=\nE=a=b\n"
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readEnvFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"AWS_ACCESS_KEY_ID=AKIA", "B=single $HOME quoted", `C=double "esc" $x`, "D=", "E=a=b"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+	for _, bad := range []string{"NOEQUALS\n", "1X=2\n", "A='open\n", "A=\"open\n", "A=\"x\"y\n", "$(rm)=x\n"} {
+		if err := os.WriteFile(p, []byte("OK=1\n"+bad), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := readEnvFile(p)
+		if err == nil || !strings.Contains(err.Error(), p+":2:") {
+			t.Errorf("%q: err = %v, want one naming line 2", bad, err)
+		}
+	}
+}
+
+func TestLockExclusiveAndStale(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	l, err := acquireLock(ctx, dir, "svc", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readPid(l.path); got != os.Getpid() {
+		t.Fatalf("lock holds pid %d, want %d", got, os.Getpid())
+	}
+	if _, err := acquireLock(ctx, dir, "svc", 0); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second acquire: err = %v, want ErrLocked", err)
+	}
+	// Waiting succeeds once the owner releases.
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		l.release()
+	}()
+	l2, err := acquireLock(ctx, dir, "svc", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2.release()
+
+	// A lock left by a dead process is taken over.
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dead := cmd.Process.Pid
+	if pidAlive(dead) {
+		t.Skip("pid of an exited child still present")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "preseed-svc.lock"), []byte(strconv.Itoa(dead)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l3, err := acquireLock(ctx, dir, "svc", 0)
+	if err != nil {
+		t.Fatalf("stale lock not taken over: %v", err)
+	}
+	if err := l3.release(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(l3.path); !os.IsNotExist(err) {
+		t.Fatalf("lock file still there after release: %v", err)
+	}
+}
+
+func TestCommandTimeoutKillsGroup(t *testing.T) {
+	// The shell ignores SIGTERM, so only the SIGKILL after the grace ends it.
+	c := command{argv: []string{"sh", "-c", "trap '' TERM; sleep 30 & wait"}, grace: 200 * time.Millisecond}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.run(ctx)
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want deadline exceeded", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("run returned after %v: the group was not killed", d)
+	}
+}
