@@ -31,6 +31,15 @@ type Manifest struct {
 	// Jobs are the generated units whose outcome `nixgen-helper notify`
 	// reports (OnFailure=/OnSuccess= hooks pass only the unit name).
 	Jobs []Job `json:"jobs,omitempty"` // sorted by unit
+	// Replicas are datasets that other hosts of the specs replicate into
+	// this host; `datasets apply` keeps them canmount=noauto.
+	Replicas []Replica `json:"replicas,omitempty"` // sorted by dataset
+}
+
+// Replica is a dataset received from another host by syncoid.
+type Replica struct {
+	Dataset string `json:"dataset"` // on this host
+	Source  string `json:"source"`  // "host:dataset" it comes from
 }
 
 // Job kinds.
@@ -248,6 +257,11 @@ func (m *Manifest) Validate() error {
 		}
 		if n.TokenFile != "" && !isAbs(n.TokenFile) {
 			bad("notifiers.%s: token_file %q is not absolute", name, n.TokenFile)
+		}
+	}
+	for i, r := range m.Replicas {
+		if r.Dataset == "" || strings.HasPrefix(r.Dataset, "/") || strings.HasSuffix(r.Dataset, "/") {
+			bad("replicas[%d]: dataset %q is not a dataset name", i, r.Dataset)
 		}
 	}
 	units := map[string]bool{}
