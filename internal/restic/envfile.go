@@ -1,4 +1,4 @@
-package preseed
+package restic
 
 import (
 	"bufio"
@@ -11,13 +11,13 @@ import (
 
 var envKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// readEnvFile parses a restic environment file the way systemd's
+// ReadEnvFile parses a restic environment file the way systemd's
 // EnvironmentFile= reads the common subset, without ever handing it to a
 // shell: KEY=VALUE lines, blank lines and lines starting with # or ;
 // ignored, an optional "export " prefix, and a value optionally wrapped in
 // single quotes (taken literally) or double quotes (\" \\ \$ \` escapes).
 // Anything else is an error naming the line, never a guess.
-func readEnvFile(path string) ([]string, error) {
+func ReadEnvFile(path string) ([]string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("environment file: %w", err)

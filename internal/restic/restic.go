@@ -1,0 +1,157 @@
+// Package restic runs the restic program against a repository of the
+// manifest: the environment comes from the repository's settings (its
+// environment file parsed without a shell, then the manifest's URL and
+// password file, which win), every call is an argument vector, and a
+// timeout or cancellation reaches restic and its children (rclone, ssh)
+// through their process group: SIGTERM first, SIGKILL after a grace period.
+//
+// restic's exit code 3 ("some source data could not be read" for backup,
+// "some files could not be restored" for restore) is an error like any other
+// here: a backup or restore that is incomplete must never look successful.
+package restic
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nixgen/nixgen/internal/manifest"
+)
+
+// ExitIncomplete is restic's exit code for a run that finished but could not
+// read (backup) or write (restore) some files.
+const ExitIncomplete = 3
+
+// DefaultGrace is the time between SIGTERM and SIGKILL after a timeout.
+const DefaultGrace = 10 * time.Second
+
+// Runner runs restic for one repository.
+type Runner struct {
+	// Command is the program and any leading arguments; restic's own
+	// arguments follow. Default: "restic" on PATH.
+	Command []string
+	Env     []string // full environment of the process
+	Grace   time.Duration
+}
+
+// New returns a Runner for repo: the current environment, then the
+// repository's environment file, then RESTIC_REPOSITORY and
+// RESTIC_PASSWORD_FILE from the manifest.
+func New(repo manifest.Repository, command ...string) (*Runner, error) {
+	env := os.Environ()
+	if repo.EnvironmentFile != "" {
+		fileEnv, err := ReadEnvFile(repo.EnvironmentFile)
+		if err != nil {
+			return nil, err
+		}
+		env = append(env, fileEnv...)
+	}
+	env = append(env, "RESTIC_REPOSITORY="+repo.URL, "RESTIC_PASSWORD_FILE="+repo.PasswordFile)
+	return &Runner{Command: command, Env: env}, nil
+}
+
+// Error is a failed restic call.
+type Error struct {
+	Argv     []string
+	ExitCode int // -1 when restic did not exit normally (signal, not started)
+	Stderr   string
+	Err      error
+}
+
+func (e *Error) Error() string {
+	msg := fmt.Sprintf("%s: %v", strings.Join(e.Argv, " "), e.Err)
+	if e.ExitCode == ExitIncomplete {
+		msg += " (exit code 3: incomplete, some files could not be read or written)"
+	}
+	if e.Stderr != "" {
+		msg += fmt.Sprintf(": %q", e.Stderr)
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Incomplete reports whether err is a restic run that exited with code 3.
+func Incomplete(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.ExitCode == ExitIncomplete
+}
+
+// Output runs restic with args and returns its standard output.
+func (r *Runner) Output(ctx context.Context, args ...string) ([]byte, error) {
+	var out bytes.Buffer
+	err := r.Run(ctx, &out, args...)
+	if err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+const stderrKeep = 4096
+
+// Run runs restic with args, its standard output going to stdout (nil
+// discards it). Any exit code other than 0, 3 included, is an *Error.
+func (r *Runner) Run(ctx context.Context, stdout io.Writer, args ...string) error {
+	argv := append(append([]string{}, r.Command...), args...)
+	if len(r.Command) == 0 {
+		argv = append([]string{"restic"}, args...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = r.Env
+	// Setpgid so a timeout reaches rclone/ssh children; Pdeathsig so a
+	// killed helper does not leave restic running behind it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	var stderr bytes.Buffer
+	cmd.Stdout = stdout
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return &Error{Argv: argv, ExitCode: -1, Err: err}
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		pg := cmd.Process.Pid
+		_ = syscall.Kill(-pg, syscall.SIGTERM)
+		grace := r.Grace
+		if grace <= 0 {
+			grace = DefaultGrace
+		}
+		select {
+		case err = <-done:
+		case <-time.After(grace):
+			_ = syscall.Kill(-pg, syscall.SIGKILL)
+			err = <-done
+		}
+		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+	}
+	if err == nil {
+		return nil
+	}
+	e := &Error{Argv: argv, ExitCode: -1, Err: err, Stderr: tail(stderr.Bytes())}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ctx.Err() == nil {
+		e.ExitCode = ee.ExitCode()
+	}
+	return e
+}
+
+func tail(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > stderrKeep {
+		s = "…" + s[len(s)-stderrKeep:]
+	}
+	return s
+}
