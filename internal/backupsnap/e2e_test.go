@@ -349,4 +349,3 @@ func TestForRefusesCollidingNames(t *testing.T) {
 		t.Fatalf("got %+v", got)
 	}
 }
-
