@@ -26,6 +26,9 @@ func commands() []*cli.Command {
 	return []*cli.Command{
 		datasetsCommand(),
 		preseedCommand(),
+		backupSnapshotCommand(),
+		notifyCommand(),
+		restoreTestCommand(),
 	}
 }
 

@@ -37,6 +37,10 @@ const (
 // DefaultRunDir is where the clones are mounted, one directory per service.
 const DefaultRunDir = "/run/nixgen/backup"
 
+// ErrForeign marks a dataset with the clone's name that is not a clone of
+// the reserved snapshot: it is left alone and the run refused.
+var ErrForeign = errors.New("not nixgen's backup clone")
+
 // Target is what one service's backup snapshot is made of.
 type Target struct {
 	Dataset  string // the service's dataset
@@ -140,7 +144,7 @@ func Release(ctx context.Context, z *zfs.Runner, t Target) error {
 			return fmt.Errorf("zfs get printed nothing for %s", t.Clone)
 		}
 		if origin := d.Props["origin"].Value; origin != t.Snapshot {
-			return fmt.Errorf("%s exists but is not nixgen's backup clone (origin %q, want %s); not touching it", t.Clone, origin, t.Snapshot)
+			return fmt.Errorf("%s exists but is %w (origin %q, want %s); not touching it", t.Clone, ErrForeign, origin, t.Snapshot)
 		}
 		if d.Props["mounted"].Value == "yes" {
 			if err := unmount(ctx, z, t.Clone); err != nil {

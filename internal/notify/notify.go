@@ -32,9 +32,14 @@ type Event struct {
 	// Failed marks events that need attention: ntfy gets a high priority.
 	Failed bool `json:"failed"`
 	// Priority overrides ntfy's priority (min, low, default, high, urgent).
-	Priority string    `json:"priority,omitempty"`
-	Duration float64   `json:"duration_seconds,omitempty"`
-	Time     time.Time `json:"time"`
+	Priority string  `json:"priority,omitempty"`
+	Duration float64 `json:"duration_seconds,omitempty"`
+	// Job results (nixgen-helper notify): the unit, its kind, and the
+	// repository for jobs that belong to a repository rather than a service.
+	Unit       string    `json:"unit,omitempty"`
+	Kind       string    `json:"kind,omitempty"`
+	Repository string    `json:"repository,omitempty"`
+	Time       time.Time `json:"time"`
 }
 
 // Sender posts events. The zero value is usable; tests shorten Backoff.
@@ -128,7 +133,7 @@ func encode(typ string, ev Event) ([]byte, http.Header, error) {
 		// ntfy takes the message as the body and the rest as headers; header
 		// values must stay on one line, so control characters are dropped.
 		h.Set("Content-Type", "text/plain; charset=utf-8")
-		h.Set("Title", oneLine(fmt.Sprintf("%s: %s %s", ev.Host, ev.Service, ev.Event)))
+		h.Set("Title", oneLine(fmt.Sprintf("%s: %s %s", ev.Host, ev.subject(), ev.Event)))
 		prio := "default"
 		tags := []string{"nixgen", ev.Event}
 		if ev.Failed {
@@ -141,6 +146,9 @@ func encode(typ string, ev Event) ([]byte, http.Header, error) {
 		if ev.Method != "" {
 			tags = append(tags, ev.Method)
 		}
+		if ev.Kind != "" {
+			tags = append(tags, ev.Kind)
+		}
 		sort.Strings(tags)
 		h.Set("Priority", prio)
 		h.Set("Tags", oneLine(strings.Join(tags, ",")))
@@ -152,6 +160,18 @@ func encode(typ string, ev Event) ([]byte, http.Header, error) {
 	default:
 		return nil, nil, fmt.Errorf("unknown notifier type %q", typ)
 	}
+}
+
+// subject is what the event is about: the service, else the repository
+// (prune, check and drill belong to a repository), else the unit.
+func (ev Event) subject() string {
+	switch {
+	case ev.Service != "":
+		return ev.Service
+	case ev.Repository != "":
+		return "repository " + ev.Repository
+	}
+	return ev.Unit
 }
 
 func oneLine(s string) string {

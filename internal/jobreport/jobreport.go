@@ -1,0 +1,214 @@
+// Package jobreport reports the result of a generated unit (restic backup,
+// prune, check, restore drill, sanoid, syncoid): systemd's OnFailure= and
+// OnSuccess= hooks start `nixgen-helper notify --unit U --result R`, which
+// lands here. The job is looked up in the manifest by its unit name; the
+// result goes to the job's notifiers (failures always, successes only for
+// jobs marked notify_success) with the last lines of the unit's journal,
+// and into a Prometheus textfile per unit.
+//
+// Notifier failures are returned for logging but never fail the report: the
+// hook runs after the fact and a failing hook would only hide the result.
+package jobreport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nixgen/nixgen/internal/manifest"
+	"github.com/nixgen/nixgen/internal/metrics"
+	"github.com/nixgen/nixgen/internal/notify"
+)
+
+// Options configure one report.
+type Options struct {
+	Manifest    *manifest.Manifest
+	Unit        string
+	Success     bool
+	Host        string // default: the manifest's host
+	TextfileDir string // "" writes no metrics
+
+	Journalctl string // default "journalctl"
+	Systemctl  string // default "systemctl"
+	// CallTimeout bounds each journalctl/systemctl call (default 15s).
+	CallTimeout time.Duration
+	Notify      *notify.Sender   // default: a zero Sender
+	Now         func() time.Time // default time.Now
+}
+
+// ErrUnknownUnit is returned for a unit the manifest does not list.
+var ErrUnknownUnit = errors.New("unit is not a job in the manifest")
+
+// Report is what was done.
+type Report struct {
+	Job       manifest.Job
+	Notified  bool  // an event was sent (or attempted)
+	NotifyErr error // notifiers that could not be reached; logged only
+	Duration  time.Duration
+	Excerpt   string
+}
+
+// excerptLines and excerptBytes bound the journal excerpt (ntfy accepts
+// 4096 bytes of message).
+const (
+	excerptLines = 40
+	excerptBytes = 3000
+)
+
+// Run reports one result. Its error is non-nil only for an unknown unit or
+// when the metrics file could not be written.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	var job *manifest.Job
+	for i := range o.Manifest.Jobs {
+		if o.Manifest.Jobs[i].Unit == o.Unit {
+			job = &o.Manifest.Jobs[i]
+		}
+	}
+	if job == nil {
+		return nil, fmt.Errorf("%q: %w", o.Unit, ErrUnknownUnit)
+	}
+	host := o.Host
+	if host == "" {
+		host = o.Manifest.Host
+	}
+	now := time.Now
+	if o.Now != nil {
+		now = o.Now
+	}
+	finished := now()
+	rep := &Report{Job: *job, Duration: o.mainDuration(ctx)}
+
+	if !o.Success || job.NotifySuccess {
+		rep.Notified = true
+		rep.Excerpt = o.journal(ctx)
+		sender := o.Notify
+		if sender == nil {
+			sender = &notify.Sender{}
+		}
+		ev := event(host, *job, o.Success, rep, finished)
+		rep.NotifyErr = sender.SendAll(ctx, o.Manifest.Notifiers, job.Notify, ev)
+	}
+
+	if o.TextfileDir != "" {
+		err := metrics.WriteJob(o.TextfileDir, metrics.Job{
+			Kind: job.Kind, Host: host, Unit: job.Unit, Service: job.Service,
+			Repository: job.Repository, Success: o.Success, Finished: finished, Duration: rep.Duration,
+		})
+		if err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+func event(host string, j manifest.Job, success bool, rep *Report, at time.Time) notify.Event {
+	result := "failure"
+	if success {
+		result = "success"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s job %s on %s: %s", j.Kind, j.Unit, host, result)
+	if j.Service != "" {
+		fmt.Fprintf(&b, "\nservice: %s", j.Service)
+	}
+	if j.Repository != "" {
+		fmt.Fprintf(&b, "\nrepository: %s", j.Repository)
+	}
+	if rep.Duration > 0 {
+		fmt.Fprintf(&b, "\nduration: %s", rep.Duration.Round(time.Second))
+	}
+	fmt.Fprintf(&b, "\n\nlast journal lines:\n%s", rep.Excerpt)
+	return notify.Event{
+		Host: host, Service: j.Service, Repository: j.Repository, Unit: j.Unit, Kind: j.Kind,
+		Event: result, Failed: !success, Message: b.String(),
+		Duration: rep.Duration.Seconds(), Time: at.UTC(),
+	}
+}
+
+func (o Options) call(ctx context.Context, prog, def string, args ...string) ([]byte, error) {
+	if prog == "" {
+		prog = def
+	}
+	d := o.CallTimeout
+	if d <= 0 {
+		d = 15 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, prog, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		if msg := strings.TrimSpace(stderr.String()); msg != "" {
+			err = fmt.Errorf("%w: %s", err, firstLine(msg))
+		}
+		return nil, fmt.Errorf("%s %s: %w", prog, strings.Join(args, " "), err)
+	}
+	return out, nil
+}
+
+// journal returns the unit's last journal lines, or a line saying why
+// there are none: a report goes out either way.
+func (o Options) journal(ctx context.Context) string {
+	out, err := o.call(ctx, o.Journalctl, "journalctl", "-u", o.Unit, "-n", strconv.Itoa(excerptLines), "--no-pager", "-o", "cat")
+	if err != nil {
+		return fmt.Sprintf("(journal not available: %v)", err)
+	}
+	s := strings.TrimSpace(string(out))
+	if s == "" {
+		return "(the journal has no lines for this unit)"
+	}
+	if len(s) > excerptBytes {
+		s = "…" + s[len(s)-excerptBytes:]
+	}
+	return s
+}
+
+// mainDuration is the run time of the unit's main process from systemd's
+// monotonic timestamps; 0 when systemd does not know it.
+func (o Options) mainDuration(ctx context.Context) time.Duration {
+	out, err := o.call(ctx, o.Systemctl, "systemctl", "show", o.Unit,
+		"-p", "ExecMainStartTimestampMonotonic", "-p", "ExecMainExitTimestampMonotonic")
+	if err != nil {
+		return 0
+	}
+	return ParseMainDuration(out)
+}
+
+// ParseMainDuration reads `systemctl show -p ExecMainStartTimestampMonotonic
+// -p ExecMainExitTimestampMonotonic` (microseconds); 0 when either is
+// missing or zero, or the exit is not after the start (a run in progress).
+func ParseMainDuration(out []byte) time.Duration {
+	var start, exit int64
+	for _, line := range strings.Split(string(out), "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			continue
+		}
+		switch k {
+		case "ExecMainStartTimestampMonotonic":
+			start = n
+		case "ExecMainExitTimestampMonotonic":
+			exit = n
+		}
+	}
+	if start <= 0 || exit <= start {
+		return 0
+	}
+	return time.Duration(exit-start) * time.Microsecond
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
