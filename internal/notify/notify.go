@@ -32,14 +32,15 @@ type Event struct {
 	// Failed marks events that need attention: ntfy gets a high priority.
 	Failed bool `json:"failed"`
 	// Priority overrides ntfy's priority (min, low, default, high, urgent).
-	Priority string  `json:"priority,omitempty"`
-	Duration float64 `json:"duration_seconds,omitempty"`
+	Priority string    `json:"priority,omitempty"`
+	Duration float64   `json:"duration_seconds,omitempty"`
+	Time     time.Time `json:"time"`
+
 	// Job results (nixgen-helper notify): the unit, its kind, and the
 	// repository for jobs that belong to a repository rather than a service.
-	Unit       string    `json:"unit,omitempty"`
-	Kind       string    `json:"kind,omitempty"`
-	Repository string    `json:"repository,omitempty"`
-	Time       time.Time `json:"time"`
+	Unit       string `json:"unit,omitempty"`
+	Kind       string `json:"kind,omitempty"`
+	Repository string `json:"repository,omitempty"`
 }
 
 // Sender posts events. The zero value is usable; tests shorten Backoff.
