@@ -57,6 +57,9 @@ func WriteText(w io.Writer, p *Plan) {
 	for _, r := range p.Refused {
 		fmt.Fprintf(w, "  refuse: %s\n", DescribeRefusal(r))
 	}
+	for _, r := range p.MissingReplicas {
+		fmt.Fprintf(w, "  skip: replica %s has not been received yet\n", r)
+	}
 	if len(p.Actions) == 0 {
 		fmt.Fprintln(w, "no changes")
 	} else {

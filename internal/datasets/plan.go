@@ -72,6 +72,8 @@ type Plan struct {
 	Parent     string    `json:"parent"`
 	Actions    []Action  `json:"actions"`
 	Refused    []Refusal `json:"refused"`
+	// MissingReplicas are manifest replicas not received yet (skipped).
+	MissingReplicas []string `json:"missing_replicas"`
 
 	tree   zfs.Tree          // the state the plan was made from
 	owners map[string][2]int // service name -> uid, gid
@@ -150,6 +152,9 @@ func Make(ctx context.Context, r *zfs.Runner, m *manifest.Manifest) (*Plan, erro
 	problems = append(problems, p.decide(m, owners, rootStat(mounts))...)
 	if len(problems) > 0 {
 		return nil, &PreconditionError{Problems: problems}
+	}
+	if err := p.planReplicas(ctx, r, m); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
