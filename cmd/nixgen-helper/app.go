@@ -36,7 +36,7 @@ func commands() []*cli.Command {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := &cli.App{
 		Name:      "nixgen-helper",
-		Usage:     "host-side work for nixgen: datasets and preseed restores",
+		Usage:     "host-side work for nixgen: datasets, preseed restores, backup snapshots, restore drills and job reports",
 		Reader:    stdin,
 		Writer:    stdout,
 		ErrWriter: stderr,
