@@ -95,7 +95,9 @@ func Create(ctx context.Context, z *zfs.Runner, t Target) error {
 		return err
 	}
 	err := func() error {
-		props := map[string]string{"readonly": "on", "mountpoint": t.Dir, "canmount": "on"}
+		// canmount=noauto: a clone left by a crash is not mounted at boot;
+		// it is mounted here explicitly.
+		props := map[string]string{"readonly": "on", "mountpoint": t.Dir, "canmount": "noauto"}
 		if err := z.Clone(ctx, t.Snapshot, t.Clone, props); err != nil {
 			return err
 		}
@@ -104,7 +106,7 @@ func Create(ctx context.Context, z *zfs.Runner, t Target) error {
 			return err
 		}
 		if src != t.Clone {
-			// Some zfs versions do not mount a new clone themselves.
+			// (zfs-fuse mounts a new clone whatever canmount says.)
 			if err := z.Mount(ctx, t.Clone); err != nil {
 				return err
 			}
