@@ -314,8 +314,8 @@ func TestSkipWhenMarked(t *testing.T) {
 	if err != nil || res.Outcome != Skipped || len(res.Attempts) != 0 {
 		t.Fatalf("outcome %s, attempts %v, err %v", res.Outcome, res.Attempts, err)
 	}
-	if last := e.prop(t, PropLast); !strings.HasPrefix(last, "skipped none ") {
-		t.Errorf("%s = %q", PropLast, last)
+	if last := e.prop(t, PropLast); last != "-" {
+		t.Errorf("a skip rewrote %s: %q", PropLast, last)
 	}
 	ev := e.hits.webhook()
 	if len(ev) != 1 || ev[0].Event != "skipped" || ev[0].Service != "app" || ev[0].Host != "testhost" {
@@ -550,7 +550,7 @@ func TestRestoreRestic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sts) != 1 || !sts[0].Exists || !sts[0].Mounted || !sts[0].Complete || sts[0].Last != "skipped" {
+	if len(sts) != 1 || !sts[0].Exists || !sts[0].Mounted || !sts[0].Complete || sts[0].Last != "restored" || sts[0].LastMethod != "restic" {
 		t.Errorf("status %+v", sts)
 	}
 	var tbl bytes.Buffer
