@@ -758,3 +758,74 @@ func TestResumeJournalledMove(t *testing.T) {
 		t.Errorf("second resume: %v %v", done, err)
 	}
 }
+
+func TestMethodTimeoutTermThenKill(t *testing.T) {
+	e := newEnv(t, "syncoid", "local")
+	rep := e.svc.Replication.Dataset
+	e.pool.ZFS(t, "create", "-p", rep)
+	e.pool.ZFS(t, "snapshot", rep+"@s1")
+	// A syncoid that ignores SIGTERM: only the SIGKILL after the grace
+	// period ends it.
+	script := filepath.Join(t.TempDir(), "syncoid")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\ntrap '' TERM\nsleep 60\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e.opts.Syncoid = script
+	e.opts.Grace = 500 * time.Millisecond
+	e.svc.Preseed.TimeoutSeconds = 1
+	e.pool.ZFS(t, "set", "nixgen:marker=original", e.svc.Dataset)
+	start := time.Now()
+	res, err := e.run(t)
+	if err == nil || len(res.Attempts) != 2 || res.Attempts[0].Status != "failed" ||
+		!strings.Contains(res.Attempts[0].Error, "deadline exceeded") || res.Attempts[1].Status != "unavailable" {
+		t.Fatalf("attempts %+v, err %v", res.Attempts, err)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("took %v: the timed-out syncoid was not killed", d)
+	}
+	if v := e.prop(t, "nixgen:marker"); v != "original" {
+		t.Errorf("marker %q: the empty dataset was not put back", v)
+	}
+}
+
+func TestNotifierFailureDoesNotChangeOutcome(t *testing.T) {
+	e := newEnv(t, "restic")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusInternalServerError)
+	}))
+	defer srv.Close()
+	e.m.Notifiers["hook"] = manifest.Notifier{Type: "webhook", URL: srv.URL}
+	e.m.Notifiers["phone"] = manifest.Notifier{Type: "ntfy", URL: "http://127.0.0.1:1/unreachable"}
+	e.pool.ZFS(t, "set", PropComplete+"=complete", e.svc.Dataset)
+	res, err := e.run(t)
+	if err != nil || res.Outcome != Skipped {
+		t.Fatalf("outcome %s, err %v", res.Outcome, err)
+	}
+	if !strings.Contains(e.logBuf.String(), `"msg":"notifying"`) || !strings.Contains(e.logBuf.String(), "500") {
+		t.Errorf("notifier failure not logged:\n%s", e.logBuf)
+	}
+}
+
+func TestRunFinishesJournalledMove(t *testing.T) {
+	e := newEnv(t, "local")
+	mp := e.svc.Mountpoint
+	// A restic restore killed while moving: staging complete, journal
+	// written, one entry already moved.
+	staging := filepath.Join(mp, StagingPrefix+"k1")
+	src := filepath.Join(staging, mp)
+	want := writeData(t, src, 1000)
+	if err := os.WriteFile(filepath.Join(mp, journalName), []byte(StagingPrefix+"k1\n"+strings.TrimPrefix(mp, "/")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(src, "config.json"), filepath.Join(mp, "config.json")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.run(t)
+	if err != nil {
+		t.Fatalf("%v\nlog:\n%s", err, e.logBuf)
+	}
+	e.checkRestored(t, res, "restic", want)
+	if len(res.Attempts) != 0 {
+		t.Errorf("methods tried although a finished restore was pending: %+v", res.Attempts)
+	}
+}
