@@ -125,8 +125,8 @@ func newEnv(t testing.TB, methods ...string) *env {
 		t.Fatal(err)
 	}
 	envFile := filepath.Join(t.TempDir(), "restic.env")
-	// The repository in the env file must lose to the manifest's.
-	if err := os.WriteFile(envFile, []byte("# from the secrets store\nRESTIC_REPOSITORY='/nonexistent'\nRESTIC_COMPRESSION=off\n"), 0o600); err != nil {
+	// The repository and password command in the env file must lose to the manifest's.
+	if err := os.WriteFile(envFile, []byte("# from the secrets store\nRESTIC_REPOSITORY='/nonexistent'\nRESTIC_PASSWORD_COMMAND=\"false\"\nRESTIC_COMPRESSION=off\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	e.m = &manifest.Manifest{

@@ -242,15 +242,18 @@ func (r *run) restic(ctx context.Context) error {
 	if r.o.Hostname == "" {
 		return errors.New("no host name for restic --host")
 	}
-	env := os.Environ()
+	var env []string
 	if repo.EnvironmentFile != "" {
 		fileEnv, err := readEnvFile(repo.EnvironmentFile)
 		if err != nil {
 			return err
 		}
-		env = append(env, fileEnv...)
+		env = fileEnv
 	}
-	// The manifest's repository and password file win over the env file.
+	// The manifest names the repository and the password file: other ways
+	// of giving them, from the helper's environment or the env file, would
+	// compete with them (restic refuses a password file and command together).
+	env = append(withoutResticRepoVars(os.Environ()), withoutResticRepoVars(env)...)
 	env = append(env, "RESTIC_REPOSITORY="+repo.URL, "RESTIC_PASSWORD_FILE="+repo.PasswordFile)
 	restic := r.bin(r.o.Restic, "restic")
 	rc := func(args ...string) command {
@@ -391,4 +394,17 @@ func (r *run) destroyOwn(ctx context.Context, ds string) error {
 
 func (r *run) rename(ctx context.Context, from, to string) error {
 	return retryBusy(ctx, func() error { return r.zfs.Rename(ctx, from, to) })
+}
+
+func withoutResticRepoVars(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "RESTIC_REPOSITORY", "RESTIC_REPOSITORY_FILE", "RESTIC_PASSWORD", "RESTIC_PASSWORD_FILE", "RESTIC_PASSWORD_COMMAND":
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
 }
