@@ -322,6 +322,9 @@ func (r *run) state(ctx context.Context) (state, error) {
 		return state{}, refused("pool %s is %s, not ONLINE: refusing to restore", pool, health)
 	}
 	kids, err := r.zfs.ListChildren(ctx, path.Dir(r.svc.Dataset), listProps...)
+	if zfs.NotExist(err) {
+		return state{}, refused("dataset %s does not exist, nor its parent (nixgen-datasets creates them): refusing to restore", r.svc.Dataset)
+	}
 	if err != nil {
 		return state{}, err
 	}
