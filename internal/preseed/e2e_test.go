@@ -829,3 +829,41 @@ func TestRunFinishesJournalledMove(t *testing.T) {
 		t.Errorf("methods tried although a finished restore was pending: %+v", res.Attempts)
 	}
 }
+
+func TestRemoteReplicaAvailabilityOverSSH(t *testing.T) {
+	e := newEnv(t, "syncoid")
+	rep := e.svc.Replication
+	rep.User, rep.Host, rep.SSHKey = "zfs-recv", "backuphost", "/etc/nixgen/id_ed25519"
+	rep.Target = "zfs-recv@backuphost:" + rep.Dataset
+	// A stand-in for ssh that records its arguments and runs the remote
+	// command here, on the test pool.
+	dir := t.TempDir()
+	argsFile := filepath.Join(dir, "args")
+	fake := filepath.Join(dir, "ssh")
+	script := "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$SSH_ARGS_FILE\"\nwhile [ \"$1\" != -- ]; do shift; done\nshift 2\nexec \"$@\"\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SSH_ARGS_FILE", argsFile)
+	e.opts.SSH = fake
+	res, err := e.run(t)
+	if err == nil || len(res.Attempts) != 1 || res.Attempts[0].Status != "unavailable" {
+		t.Fatalf("attempts %+v, err %v", res.Attempts, err)
+	}
+	b, _ := os.ReadFile(argsFile)
+	want := "-o\nBatchMode=yes\n-i\n/etc/nixgen/id_ed25519\n--\nzfs-recv@backuphost\nzfs\nlist\n-H\n-t\nsnapshot\n-o\nname\n-d\n1\n" + rep.Dataset + "\n"
+	if string(b) != want {
+		t.Errorf("ssh argv:\n%s\nwant:\n%s", b, want)
+	}
+	// A replica without snapshots is unavailable too; with one, syncoid is
+	// reached (and fails here: the host does not exist).
+	e.pool.ZFS(t, "create", "-p", rep.Dataset)
+	if res, _ := e.run(t); res.Attempts[0].Status != "unavailable" {
+		t.Errorf("no snapshots: %+v", res.Attempts)
+	}
+	e.pool.ZFS(t, "snapshot", rep.Dataset+"@s1")
+	e.opts.Syncoid = "false"
+	if res, _ := e.run(t); res.Attempts[0].Status != "failed" {
+		t.Errorf("with a snapshot: %+v", res.Attempts)
+	}
+}
