@@ -284,19 +284,22 @@ func (r *run) restic(ctx context.Context) error {
 		out []byte
 		err error
 	}
-	start := func(ctx context.Context, args ...string) <-chan result {
+	start := func(ctx context.Context, nice int, args ...string) <-chan result {
 		ch := make(chan result, 1)
 		go func() {
-			out, err := rc(args...).run(ctx)
+			c := rc(args...)
+			c.nice = nice
+			out, err := c.run(ctx)
 			ch <- result{out, err}
 		}()
 		return ch
 	}
 	rctx, cancelRestore := context.WithCancel(ctx)
 	defer cancelRestore()
-	cfgC := start(ctx, "cat", "config")
-	snapC := start(ctx, append([]string{"snapshots", "--json"}, filter...)...)
-	restoreC := start(rctx, append([]string{"restore", "latest", "--target", staging}, filter...)...)
+	// The two checks yield the CPU to the restore, which does the real work.
+	cfgC := start(ctx, 10, "cat", "config")
+	snapC := start(ctx, 10, append([]string{"snapshots", "--json"}, filter...)...)
+	restoreC := start(rctx, 0, append([]string{"restore", "latest", "--target", staging}, filter...)...)
 	abort := func(err error) error {
 		cancelRestore()
 		<-restoreC
