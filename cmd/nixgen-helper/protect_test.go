@@ -141,8 +141,14 @@ func TestBackupSnapshotCommand(t *testing.T) {
 	if code, _, _ := runHelper(t, "backup-snapshot", "create", "--manifest", mf, "--service", "nope", "--run-dir", runDir); code != exitManifest {
 		t.Errorf("unknown service: exit %d", code)
 	}
-	if code, _, _ := runHelper(t, "backup-snapshot", "create", "--manifest", mf, "--run-dir", runDir); code != exitUsage {
-		t.Errorf("no --service: exit %d", code)
+	for _, args := range [][]string{
+		{"backup-snapshot", "create", "--manifest", mf, "--run-dir", runDir},
+		{"backup-snapshot"},
+		{"backup-snapshot", "take", "--manifest", mf},
+	} {
+		if code, _, _ := runHelper(t, args...); code != exitUsage {
+			t.Errorf("%q: exit %d, want %d", args, code, exitUsage)
+		}
 	}
 	p.ZFS(t, "create", "-o", "mountpoint=none", ds+backupsnap.CloneSuffix)
 	if code, _, stderr := runHelper(t, "backup-snapshot", "create", "--manifest", mf, "--service", "app", "--run-dir", runDir); code != exitRefused {
