@@ -140,6 +140,9 @@ type serviceTmpl struct {
 	relName string        // dataset name below the parent
 	// pathRanges are the source ranges of svc.Backup.Paths.
 	pathRanges []hcl.Range
+	// mountOK is false when an explicit mountpoint is invalid, so checks
+	// that compare against it are skipped rather than piling up.
+	mountOK bool
 }
 
 func resolve(c *checker, raw *rawFile) *model.Spec {
@@ -338,8 +341,13 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 			svc.Mode = m
 		}
 	}
-	if set(s.MountpointRange) && c.absPath(s.Mountpoint, s.MountpointRange, "mountpoint") && s.Mountpoint == "/" {
-		c.errorf(s.MountpointRange, "Invalid mountpoint", "A service dataset cannot be mounted at \"/\".")
+	t.mountOK = true
+	if set(s.MountpointRange) {
+		t.mountOK = c.absPath(s.Mountpoint, s.MountpointRange, "mountpoint")
+		if t.mountOK && s.Mountpoint == "/" {
+			c.errorf(s.MountpointRange, "Invalid mountpoint", "A service dataset cannot be mounted at \"/\".")
+			t.mountOK = false
+		}
 	}
 
 	props := map[string]string{}
@@ -612,7 +620,8 @@ func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map
 			p.mRng = s.MountpointRange
 		}
 		p.dataset, p.mountpoint = svc.Dataset, svc.Mountpoint
-		if msg := systemMountpointError(svc.Mountpoint); msg != "" && (mountOK || set(s.MountpointRange)) && svc.Mountpoint != "/" {
+		mpOK := t.mountOK && (mountOK || set(s.MountpointRange))
+		if msg := systemMountpointError(svc.Mountpoint); msg != "" && mpOK {
 			c.errorf(p.mRng, "Mountpoint over a system directory", "On host %q, service %q would be mounted at %q: %s.", h.Name, s.Name, svc.Mountpoint, msg)
 		}
 		if parentOK && relativeDatasetError(t.relName) == "" && len(svc.Dataset) > maxDatasetName {
@@ -621,7 +630,7 @@ func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map
 		if b := svc.Backup; b != nil {
 			if b.Paths == nil {
 				b.Paths = []string{svc.Mountpoint}
-			} else if mountOK || set(s.MountpointRange) {
+			} else if mpOK {
 				for i, bp := range b.Paths {
 					if strings.HasPrefix(bp, "/") && !within(bp, svc.Mountpoint, "/") {
 						c.errorf(t.pathRanges[i], "Backup path outside the dataset", "On host %q, %q is not inside the service's mountpoint %q; preseed restores backups into the dataset, so every path must be below it.", h.Name, bp, svc.Mountpoint)
@@ -659,6 +668,9 @@ func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map
 		for i := range all {
 			for j := range i {
 				a, b := all[j], all[i]
+				if relativeDatasetError(a.t.relName) != "" || relativeDatasetError(b.t.relName) != "" {
+					continue
+				}
 				if within(a.dataset, b.dataset, "/") || within(b.dataset, a.dataset, "/") {
 					at := laterExplicit(a.dsRange, b.dsRange, a.t.raw.Dataset != nil && set(a.t.raw.Dataset.NameRange), b.t.raw.Dataset != nil && set(b.t.raw.Dataset.NameRange))
 					c.errorf(at, "Overlapping datasets", "On host %q, services %q and %q use the datasets %q and %q; each service needs its own dataset, not one inside another.", h.Name, a.t.svc.Name, b.t.svc.Name, a.dataset, b.dataset)
@@ -670,6 +682,9 @@ func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map
 		for i := range all {
 			for j := range i {
 				a, b := all[j], all[i]
+				if !a.t.mountOK || !b.t.mountOK {
+					continue
+				}
 				if within(a.mountpoint, b.mountpoint, "/") || within(b.mountpoint, a.mountpoint, "/") {
 					at := laterExplicit(a.mRng, b.mRng, set(a.t.raw.MountpointRange), set(b.t.raw.MountpointRange))
 					c.errorf(at, "Overlapping mountpoints", "On host %q, services %q and %q use the mountpoints %q and %q; each service needs its own mountpoint, not one inside another.", h.Name, a.t.svc.Name, b.t.svc.Name, a.mountpoint, b.mountpoint)
