@@ -482,4 +482,3 @@ func resolvePreseed(c *checker, p *rawPreseed, svc *model.Service) *model.Presee
 	}
 	return out
 }
-
