@@ -2,7 +2,11 @@ module github.com/nixgen/nixgen
 
 go 1.26.8
 
-require github.com/hashicorp/hcl/v2 v2.25.0
+require (
+	github.com/hashicorp/hcl/v2 v2.25.0
+	github.com/sebdah/goldie/v2 v2.8.0
+	github.com/zclconf/go-cty v1.20.0
+)
 
 require (
 	github.com/agext/levenshtein v1.2.1 // indirect
@@ -11,9 +15,7 @@ require (
 	github.com/google/go-cmp v0.6.0 // indirect
 	github.com/mitchellh/go-wordwrap v1.0.1 // indirect
 	github.com/pmezard/go-difflib v1.0.0 // indirect
-	github.com/sebdah/goldie/v2 v2.8.0 // indirect
 	github.com/sergi/go-diff v1.0.0 // indirect
-	github.com/zclconf/go-cty v1.20.0 // indirect
 	golang.org/x/mod v0.29.0 // indirect
 	golang.org/x/sync v0.18.0 // indirect
 	golang.org/x/text v0.31.0 // indirect
