@@ -110,6 +110,9 @@ func datasetsApply(c *cli.Context) error {
 		}
 	}
 	if err != nil {
+		if res != nil && c.Bool("json") {
+			writeJSON(c, res) // what was done before the failure, for tools
+		}
 		if res != nil && len(res.Done) > 0 {
 			fmt.Fprintf(c.App.ErrWriter, "%d change(s) made before the failure; run apply again once the cause is fixed\n", len(res.Done))
 		}

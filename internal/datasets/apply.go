@@ -33,8 +33,16 @@ func Apply(ctx context.Context, r *zfs.Runner, m *manifest.Manifest, log io.Writ
 		return nil, err
 	}
 	res := &Result{Plan: p, Done: []Action{}, Skipped: []Action{}}
+	var stat statFunc // read once the zfs changes (which mount) are done
 	for _, a := range p.Actions {
-		done, err := carryOut(ctx, r, a)
+		if (a.Kind == Chown || a.Kind == Chmod) && stat == nil {
+			mounts, err := zfs.Mounts()
+			if err != nil {
+				return res, err
+			}
+			stat = rootStat(mounts)
+		}
+		done, err := carryOut(ctx, r, a, stat)
 		if err != nil {
 			return res, fmt.Errorf("%s: %w", Describe(a), err)
 		}
@@ -55,13 +63,13 @@ func Apply(ctx context.Context, r *zfs.Runner, m *manifest.Manifest, log io.Writ
 			return res, fmt.Errorf("verifying datasets under %s: %w", m.Parent.Dataset, err)
 		}
 	}
-	if err := verify(m, tree); err != nil {
+	if err := verify(m, tree, p.owners); err != nil {
 		return res, err
 	}
 	return res, nil
 }
 
-func carryOut(ctx context.Context, r *zfs.Runner, a Action) (bool, error) {
+func carryOut(ctx context.Context, r *zfs.Runner, a Action, stat statFunc) (bool, error) {
 	switch a.Kind {
 	case CreateParent:
 		return true, r.Create(ctx, a.Dataset, a.Props, true)
@@ -79,7 +87,7 @@ func carryOut(ctx context.Context, r *zfs.Runner, a Action) (bool, error) {
 		}
 		return err == nil, err
 	case Chown, Chmod:
-		st, err := statRoot(a.Path, a.Dataset)
+		st, err := stat(a.Path, a.Dataset)
 		if err != nil {
 			return false, err
 		}
@@ -101,8 +109,13 @@ func carryOut(ctx context.Context, r *zfs.Runner, a Action) (bool, error) {
 	return false, fmt.Errorf("unknown action kind %q", a.Kind)
 }
 
-// verify checks the declared end state; it runs no zfs command.
-func verify(m *manifest.Manifest, tree zfs.Tree) error {
+// verify checks the declared end state; it runs no process.
+func verify(m *manifest.Manifest, tree zfs.Tree, owners map[string][2]int) error {
+	mounts, err := zfs.Mounts()
+	if err != nil {
+		return err
+	}
+	stat := rootStat(mounts)
 	var problems []string
 	for _, s := range m.Services {
 		d := tree[s.Dataset]
@@ -120,16 +133,12 @@ func verify(m *manifest.Manifest, tree zfs.Tree) error {
 			problems = append(problems, fmt.Sprintf("%s is not mounted", s.Dataset))
 			continue
 		}
-		st, err := statRoot(s.Mountpoint, s.Dataset)
+		st, err := stat(s.Mountpoint, s.Dataset)
 		if err != nil {
 			problems = append(problems, err.Error())
 			continue
 		}
-		uid, gid, err := lookupOwner(s.User, s.Group)
-		if err != nil {
-			problems = append(problems, err.Error())
-			continue
-		}
+		uid, gid := owners[s.Name][0], owners[s.Name][1] // Make resolved them all
 		var mode uint32
 		fmt.Sscanf(s.Mode, "%o", &mode)
 		if int(st.Uid) != uid || int(st.Gid) != gid || st.Mode&07777 != mode {

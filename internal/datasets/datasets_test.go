@@ -369,3 +369,30 @@ func TestRealVolume(t *testing.T) {
 		t.Errorf("changing calls: %q", c)
 	}
 }
+
+func TestUnmountedDatasetsAreMounted(t *testing.T) {
+	p := zfstest.NewPool(t)
+	parent := p.Name + "/services"
+	m := testManifest(p, parent, manifest.Service{Name: "nomount"}, manifest.Service{Name: "unmounted"})
+	p.ZFS(t, "create", "-p", "-o", "mountpoint=none", parent+"/nomount")
+	p.ZFS(t, "create", "-o", "mountpoint="+m.Services[1].Mountpoint, parent+"/unmounted")
+	p.ZFS(t, "unmount", parent+"/unmounted")
+
+	res := mustApply(t, &zfs.Runner{}, m)
+	var zfsDone []string
+	for _, a := range res.Done {
+		if a.Kind != Chown && a.Kind != Chmod {
+			zfsDone = append(zfsDone, string(a.Kind)+" "+a.Service+" "+a.Property)
+		}
+	}
+	// Setting the mountpoint may mount by itself; then the mount is skipped.
+	got := strings.Join(zfsDone, ",")
+	if got != "set nomount mountpoint,mount nomount ,mount unmounted " && got != "set nomount mountpoint,mount unmounted " {
+		t.Errorf("zfs actions done = %q", got)
+	}
+	for _, s := range m.Services {
+		if src, _ := zfs.MountSource(s.Mountpoint); src != s.Dataset {
+			t.Errorf("%s: mounted %q", s.Mountpoint, src)
+		}
+	}
+}

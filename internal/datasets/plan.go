@@ -73,7 +73,8 @@ type Plan struct {
 	Actions    []Action  `json:"actions"`
 	Refused    []Refusal `json:"refused"`
 
-	tree zfs.Tree // the state the plan was made from
+	tree   zfs.Tree          // the state the plan was made from
+	owners map[string][2]int // service name -> uid, gid
 }
 
 // ZFSActions counts the actions that run zfs.
@@ -141,15 +142,19 @@ func Make(ctx context.Context, r *zfs.Runner, m *manifest.Manifest) (*Plan, erro
 	case err != nil:
 		return nil, fmt.Errorf("reading datasets under %s: %w", m.Parent.Dataset, err)
 	}
-	p.tree = tree
-	problems = append(problems, p.decide(m, owners, statRoot)...)
+	p.tree, p.owners = tree, owners
+	mounts, err := zfs.Mounts()
+	if err != nil {
+		return nil, err
+	}
+	problems = append(problems, p.decide(m, owners, rootStat(mounts))...)
 	if len(problems) > 0 {
 		return nil, &PreconditionError{Problems: problems}
 	}
 	return p, nil
 }
 
-// statFunc reads the owner and mode of a mountpoint root (statRoot; tests
+// statFunc reads the owner and mode of a mountpoint root (rootStat; tests
 // substitute their own).
 type statFunc func(path, dataset string) (*syscall.Stat_t, error)
 
@@ -319,23 +324,21 @@ func ownerName(uid, gid uint32) string {
 	return un + ":" + gn
 }
 
-// statRoot stats the mountpoint after making sure the dataset is what is
-// mounted there, so owner and mode are never read from or applied to the
-// directory underneath.
-func statRoot(path, dataset string) (*syscall.Stat_t, error) {
-	src, err := zfs.MountSource(path)
-	if err != nil {
-		return nil, err
-	}
-	if src != dataset {
-		if src == "" {
-			return nil, fmt.Errorf("%s is not mounted at %s", dataset, path)
+// rootStat returns a statFunc that stats the mountpoint after making sure
+// (in mounts, from zfs.Mounts) that the dataset is what is mounted there, so
+// owner and mode are never read from or applied to the directory underneath.
+func rootStat(mounts map[string]string) statFunc {
+	return func(path, dataset string) (*syscall.Stat_t, error) {
+		if src := mounts[path]; src != dataset {
+			if src == "" {
+				return nil, fmt.Errorf("%s is not mounted at %s", dataset, path)
+			}
+			return nil, fmt.Errorf("%s is mounted at %s, not %s", src, path, dataset)
 		}
-		return nil, fmt.Errorf("%s is mounted at %s, not %s", src, path, dataset)
+		var st syscall.Stat_t
+		if err := syscall.Lstat(path, &st); err != nil {
+			return nil, &os.PathError{Op: "lstat", Path: path, Err: err}
+		}
+		return &st, nil
 	}
-	var st syscall.Stat_t
-	if err := syscall.Lstat(path, &st); err != nil {
-		return nil, &os.PathError{Op: "lstat", Path: path, Err: err}
-	}
-	return &st, nil
 }

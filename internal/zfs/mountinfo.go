@@ -14,12 +14,23 @@ import (
 // It lets callers make sure a directory really is the dataset before they
 // write into it or change its owner.
 func MountSource(path string) (string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	m, err := Mounts()
 	if err != nil {
 		return "", err
 	}
+	return m[path], nil
+}
+
+// Mounts maps every mount point to its source (topmost mount wins), read
+// once from /proc/self/mountinfo: callers checking many datasets should use
+// it rather than MountSource, which rereads the table each time.
+func Mounts() (map[string]string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
 	defer f.Close()
-	src := ""
+	mounts := map[string]string{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -38,14 +49,12 @@ func MountSource(path string) (string, error) {
 		if sep < 0 || sep+2 >= len(fields) {
 			continue
 		}
-		if unescapeMount(fields[4]) == path {
-			src = unescapeMount(fields[sep+2])
-		}
+		mounts[unescapeMount(fields[4])] = unescapeMount(fields[sep+2])
 	}
 	if err := sc.Err(); err != nil {
-		return "", fmt.Errorf("reading /proc/self/mountinfo: %w", err)
+		return nil, fmt.Errorf("reading /proc/self/mountinfo: %w", err)
 	}
-	return src, nil
+	return mounts, nil
 }
 
 // unescapeMount undoes the kernel's octal escapes (\040 for space, ...).

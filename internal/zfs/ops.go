@@ -18,8 +18,10 @@ type Prop struct {
 	Source string
 }
 
-// Local reports whether the property is set on the dataset itself.
-func (p Prop) Local() bool { return p.Source == "local" || p.Source == "received" }
+// Local reports whether the property is set locally on the dataset. A
+// "received" value (from zfs receive) is not local: a later receive may
+// replace it.
+func (p Prop) Local() bool { return p.Source == "local" }
 
 // Dataset is the properties read for one dataset.
 type Dataset struct {

@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -46,7 +45,6 @@ type Runner struct {
 	// noTypeFilter is set once `zfs get -t` was refused (zfs-fuse and other
 	// old implementations); GetTree then filters snapshots itself.
 	noTypeFilter atomic.Bool
-	mu           sync.Mutex // serialises the one-time -t probe
 }
 
 // Started is the number of processes this Runner has started.

@@ -95,17 +95,38 @@ func TestRunnerErrorQuotesStderr(t *testing.T) {
 	}
 }
 
-func TestRunnerTimeoutSendsTERMThenKILL(t *testing.T) {
-	marker := filepath.Join(t.TempDir(), "term")
+func TestRunnerCancelSendsTERMThenKILL(t *testing.T) {
+	dir := t.TempDir()
+	ready, marker := filepath.Join(dir, "ready"), filepath.Join(dir, "term")
 	// Ignores SIGTERM after noting it, so only SIGKILL ends it.
-	bin := script(t, "trap 'echo term > "+marker+"' TERM\nwhile :; do sleep 0.05; done\n")
-	r := &zfs.Runner{ZFS: bin, Timeout: 300 * time.Millisecond, Grace: 300 * time.Millisecond}
-	_, err := r.ZFSCmd(context.Background(), "list")
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("err = %v, want deadline exceeded", err)
+	bin := script(t, "trap 'echo term > "+marker+"' TERM\ntouch "+ready+"\nwhile :; do sleep 0.05; done\n")
+	r := &zfs.Runner{ZFS: bin, Grace: time.Second}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		// Cancel only once the trap is installed, however slow the machine.
+		for {
+			if _, err := os.Stat(ready); err == nil {
+				cancel()
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	_, err := r.ZFSCmd(ctx, "list")
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want canceled", err)
 	}
 	if _, statErr := os.Stat(marker); statErr != nil {
 		t.Errorf("program never saw SIGTERM before being killed: %v", statErr)
+	}
+}
+
+func TestRunnerTimeout(t *testing.T) {
+	r := &zfs.Runner{ZFS: script(t, "exec sleep 30\n"), Timeout: 200 * time.Millisecond, Grace: 200 * time.Millisecond}
+	_, err := r.ZFSCmd(context.Background(), "list")
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want deadline exceeded", err)
 	}
 }
 
