@@ -231,7 +231,12 @@ func resolveRepo(c *checker, r *rawRepo) *model.Repository {
 		CheckSubset:     DefaultCheckSubset,
 	}
 	c.nonEmpty(r.URL, r.URLRange, "repository URL")
-	c.absPath(r.PasswordFile, r.PasswordFileRange, "password_file")
+	if c.absPath(r.PasswordFile, r.PasswordFileRange, "password_file") {
+		c.unitPath(r.PasswordFile, r.PasswordFileRange, "password_file")
+	}
+	if out.EnvironmentFile != "" {
+		c.unitPath(r.EnvironmentFile, r.EnvironmentFileRange, "environment_file")
+	}
 	if set(r.CheckSubsetRange) {
 		out.CheckSubset = r.CheckSubset
 		if c.nonEmpty(r.CheckSubset, r.CheckSubsetRange, "check_subset") {
@@ -400,6 +405,9 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 				c.errorf(r.TargetRange, "Invalid replication target", "%q is not \"[user@]host:pool/dataset\" or a local \"pool/dataset\": %s.", r.Target, problem)
 			}
 			svc.Replication.TargetUser, svc.Replication.TargetHost, svc.Replication.TargetDataset = u, h, d
+		}
+		if svc.Replication.SSHKey != "" {
+			c.unitPath(r.SSHKey, r.SSHKeyRange, "ssh_key")
 		}
 		if svc.Replication.TargetHost == "" && set(r.SSHKeyRange) {
 			c.errorf(r.SSHKeyRange, "ssh_key without a remote target", "A local replication target does not use ssh; remove ssh_key or name a host in the target.")
