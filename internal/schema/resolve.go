@@ -183,6 +183,7 @@ func resolve(c *checker, raw *rawFile) *model.Spec {
 		spec.Hosts = append(spec.Hosts, h)
 	}
 	checkSharedTargets(c, spec.Hosts, tmpls)
+	checkRemoteTargets(c, spec.Hosts, tmpls)
 	for _, name := range slices.Sorted(maps.Keys(services)) {
 		if !used[name] && !unknownHosts {
 			s := services[name]
@@ -271,6 +272,9 @@ func resolveNotifier(c *checker, n *rawNotifier) *model.Notifier {
 }
 
 func resolvePolicy(c *checker, p *rawPolicy) *model.SnapshotPolicy {
+	if strings.HasPrefix(p.Name, "nixgen-") {
+		c.errorf(p.NameRange, "Reserved name", "Snapshot policy names starting with \"nixgen-\" are reserved for the templates nixgen generates (nixgen-replica-<policy> on hosts that receive replicas); rename %q.", p.Name)
+	}
 	c.nonNegative(p.Frequently, p.FrequentlyRange, "frequently count")
 	c.nonNegative(p.Hourly, p.HourlyRange, "hourly count")
 	c.nonNegative(p.Daily, p.DailyRange, "daily count")
@@ -519,6 +523,41 @@ func checkSharedTargets(c *checker, hosts []*model.Host, tmpls map[string]*servi
 				continue
 			}
 			c.errorf(b.targetRange, "Shared replication target", "Service %q on host %q and service %q on host %q replicate to overlapping datasets %q and %q on %s; each sender needs its own target.", a.svc, a.host, b.svc, b.host, a.ds, b.ds, strings.TrimPrefix(a.where, "local "))
+		}
+	}
+}
+
+// checkRemoteTargets reports remote replication targets on a host of the
+// specs (matched by name) that land on that host's own data: one of its
+// service datasets, or its parent dataset or an ancestor of it. syncoid would
+// roll the receiving service's data back to the sender's.
+func checkRemoteTargets(c *checker, hosts []*model.Host, tmpls map[string]*serviceTmpl) {
+	for _, g := range hosts {
+		for _, s := range g.Services {
+			r := s.Replication
+			if r == nil || r.TargetHost == "" || r.TargetDataset == "" {
+				continue
+			}
+			rng := tmpls[s.Name].raw.Replication.TargetRange
+			for _, h := range hosts {
+				if h.Name != r.TargetHost {
+					continue
+				}
+				if within(h.ParentDataset, r.TargetDataset, "/") {
+					c.errorf(rng, "Replication onto a host's parent dataset", "Service %q on host %q replicates to %q on host %q, which holds the parent dataset %q of all its services; replicate to a dataset outside it.", s.Name, g.Name, r.TargetDataset, h.Name, h.ParentDataset)
+					continue
+				}
+				for _, o := range h.Services {
+					if !within(o.Dataset, r.TargetDataset, "/") && !within(r.TargetDataset, o.Dataset, "/") {
+						continue
+					}
+					if h == g && o == s {
+						c.errorf(rng, "Replication onto itself", "Service %q on host %q replicates over ssh to its own dataset %q; replicate to a dataset outside it.", s.Name, g.Name, o.Dataset)
+					} else {
+						c.errorf(rng, "Replication onto another service", "Service %q on host %q replicates to %q on host %q, which overlaps the dataset %q of service %q there.", s.Name, g.Name, r.TargetDataset, h.Name, o.Dataset, o.Name)
+					}
+				}
+			}
 		}
 	}
 }
