@@ -453,6 +453,32 @@ func TestHostileRoundTrip(t *testing.T) {
 			Notify:      s.Notify,
 		})
 	}
+	jobs := map[string]manifest.Job{}
+	for _, j := range m.Jobs {
+		jobs[j.Unit] = j
+	}
+	for _, s := range h.Services {
+		expectGo(t, s.Name+" backup job", jobs["restic-backups-"+s.Name+".service"], manifest.Job{
+			Unit: "restic-backups-" + s.Name + ".service", Kind: manifest.JobBackup, Service: s.Name,
+			Repository: s.Backup.Repository, Notify: s.Notify, NotifySuccess: true})
+		if s.Replication != nil {
+			u := syncoidUnit(s.Name) + ".service"
+			expectGo(t, s.Name+" replication job", jobs[u], manifest.Job{Unit: u, Kind: manifest.JobReplication, Service: s.Name, Notify: s.Notify})
+		}
+	}
+	for _, r := range spec.Repositories {
+		notify := union(h.Services, func(s *model.Service) bool { return s.Backup.Repository == r.Name })
+		for unit, kind := range map[string]string{
+			"restic-backups-nixgen-prune-" + r.Name + ".service": manifest.JobPrune,
+			"restic-backups-nixgen-check-" + r.Name + ".service": manifest.JobCheck,
+			"nixgen-drill-" + r.Name + ".service":                manifest.JobDrill,
+		} {
+			expectGo(t, unit+" job", jobs[unit], manifest.Job{Unit: unit, Kind: kind, Repository: r.Name, Notify: notify, NotifySuccess: kind == manifest.JobDrill})
+		}
+	}
+	if len(m.Jobs) != len(jobs) || len(jobs) < 4*len(h.Services) {
+		t.Errorf("%d jobs (%d distinct units) for %d services", len(m.Jobs), len(jobs), len(h.Services))
+	}
 	for _, n := range spec.Notifiers {
 		expectGo(t, n.Name+" manifest notifier", m.Notifiers[n.Name], manifest.Notifier{Type: n.Type, URL: n.URL, TokenFile: n.TokenFile})
 	}

@@ -130,6 +130,11 @@ func optionPaths(prefix string, v any, used map[string]bool) {
 func TestTemplatesUseDeclaredOptions(t *testing.T) {
 	spec := mixedSpec()
 	spec.Repositories[0].URL = "rest:https://backup host/forge" // needs createWrapper = false
+	// A URL with "%" goes through repositoryFile.
+	pct := *spec.Repositories[0]
+	pct.Name, pct.URL = "pct", "rest:https://u:p%40ss@backup/forge"
+	spec.Repositories = append(spec.Repositories, &pct)
+	spec.Hosts[0].Services[1].Backup.Repository = "pct"
 	out, err := Render(spec)
 	if err != nil {
 		t.Fatal(err)
