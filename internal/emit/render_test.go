@@ -235,6 +235,21 @@ func TestRenderErrors(t *testing.T) {
 		"newline in mountpoint": {func(s *model.Spec) { s.Hosts[0].Services[0].Mountpoint = "/a\nb" }, "control character"},
 		"job name clash":        {func(s *model.Spec) { s.Hosts[0].Services[1].Name = "nixgen-check-nas" }, "maintenance job"},
 		"bad on_failure":        {func(s *model.Spec) { s.Hosts[0].Services[0].Preseed.OnFailure = "retry" }, `on_failure "retry"`},
+		"% in password file":    {func(s *model.Spec) { s.Repositories[0].PasswordFile = "/run/%i" }, "specifier"},
+		"% in environment file": {func(s *model.Spec) { s.Repositories[0].EnvironmentFile = "/run/%H.env" }, "specifier"},
+		"syncoid unit clash": {func(s *model.Spec) {
+			s.Hosts[0].Services[0].Name, s.Hosts[0].Services[1].Name = "a b", "a+b"
+		}, "syncoid-a-b.service"},
+		"control character in backed-up service name": {func(s *model.Spec) {
+			s.Hosts[0].Services[0].Name, s.Hosts[0].Services[0].Replication = "a\x01", nil
+		}, "control character"},
+		"reserved policy on a receiving host": {func(s *model.Spec) {
+			clash := *s.Policies[0]
+			clash.Name = "nixgen-replica-production"
+			s.Policies = append(s.Policies, &clash)
+			s.Hosts[0].Services[1].Snapshots.Policy = clash.Name
+			s.Hosts[0].Services[0].Replication = &model.Replication{Target: "backup/x", TargetDataset: "backup/x", Schedule: "hourly"}
+		}, "generated replica template"},
 	} {
 		spec := richSpec(2)
 		tc.edit(spec)
