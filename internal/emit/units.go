@@ -15,7 +15,6 @@ import (
 const (
 	backupRunDir = "/run/nixgen/backup" // helper's backup-snapshot --run-dir default
 	lockDir      = "/run/nixgen/locks"  // flock files serialising backup and replication
-	lockRuntime  = "nixgen/locks"       // lockDir as a RuntimeDirectory= value
 )
 
 // resticUnit is the unit NixOS's restic module creates for job name.
