@@ -81,7 +81,9 @@ var declaredOptions = map[string]bool{
 	// nixos/modules/services/backup/syncoid.nix: enable,
 	// commands.<name>.{source,target,sendOptions,recvOptions,sshKey,extraArgs,service}
 	// (service is types.attrs, mkMerge'd after the module's own unit, which sets
-	// startAt = cfg.interval: lib.mkForce [ ] removes that timer). The unit is
+	// startAt = cfg.interval: lib.mkForce [ ] removes that timer; startAt is
+	// serviceOptions' `either str (listOf str)`, default [ ], in
+	// nixos/lib/systemd-unit-options.nix, and no timer is made for [ ]). The unit is
 	// "syncoid-${escapeUnitName name}" (runs of [^a-zA-Z0-9_.-] become "-").
 	// sanoid.nix defines systemd.services.sanoid.
 	"services.syncoid.enable":                      true,
