@@ -11,6 +11,9 @@
   # notify writes its metrics and tells the notifiers of the services behind it.
   systemd.services."nixgen-notify-failure@" = {
     description = "nixgen: report the failure of %i";
+    # Notifiers are reached over the network.
+    wants = [ "network-online.target" ];
+    after = [ "network-online.target" ];
     serviceConfig = {
       Type = "oneshot";
       ExecStart = "${config.nixgen.helper}/bin/nixgen-helper notify --manifest ${./manifest.json} --unit %i --result failure";
@@ -19,6 +22,9 @@
 
   systemd.services."nixgen-notify-success@" = {
     description = "nixgen: report the success of %i";
+    # Notifiers are reached over the network.
+    wants = [ "network-online.target" ];
+    after = [ "network-online.target" ];
     serviceConfig = {
       Type = "oneshot";
       ExecStart = "${config.nixgen.helper}/bin/nixgen-helper notify --manifest ${./manifest.json} --unit %i --result success";
