@@ -123,17 +123,21 @@ func noCtl(s string) string {
 func hostileSpec() *model.Spec {
 	spec := &model.Spec{}
 	h := &model.Host{Name: "ho\"st ${x}", ParentDataset: "tank/svc", ParentMount: "/srv"}
+	syncoidUnits := map[string]bool{}
 	for i, s := range hostile {
 		repo := "repo" + s
 		policy := "pol" + s
+		// Secret file paths with "%" are rejected (systemd would expand them).
+		noPct := strings.ReplaceAll(s, "%", "")
 		spec.Repositories = append(spec.Repositories, &model.Repository{
-			Name: repo, URL: "s3:" + s, PasswordFile: "/pw" + s, EnvironmentFile: "/env" + s,
+			Name: repo, URL: "s3:" + s, PasswordFile: "/pw" + noPct, EnvironmentFile: "/env" + noPct,
 			Retention:     &model.Retention{Last: i + 1, Daily: 7},
-			PruneSchedule: "prune" + s, CheckSchedule: "check" + s, CheckSubset: s,
+			PruneSchedule: "prune" + s, CheckSchedule: "check" + s, CheckSubset: s, DrillSchedule: "drill" + s,
 		})
 		spec.Policies = append(spec.Policies, &model.SnapshotPolicy{Name: policy, Frequently: i % 2, Hourly: i, Autosnap: true})
 		spec.Notifiers = append(spec.Notifiers, &model.Notifier{Name: "n" + s, Type: "webhook", URL: "https://x/" + s, TokenFile: "/tok" + s})
-		name := "svc" + s
+		// Service names reach systemd paths (the backup bind mount), which cannot hold control characters.
+		name := "svc" + noCtl(s)
 		h.Services = append(h.Services, &model.Service{
 			Name: name, Unit: name + ".service", User: "u" + s, Group: "g" + s, Mode: "0750",
 			Dataset: "tank/svc/" + s, Mountpoint: "/srv/m" + noCtl(s),
@@ -145,6 +149,14 @@ func hostileSpec() *model.Spec {
 			Preseed:     &model.Preseed{Methods: []string{"syncoid", "local", "restic"}, Timeout: time.Duration(i+1) * time.Minute, OnFailure: []string{"block", "start-empty"}[i%2]},
 			Notify:      []string{"n" + s},
 		})
+		// NixOS names syncoid units after an escaped command name; replicate
+		// only the services whose units stay distinct.
+		if u := syncoidUnit(name); syncoidUnits[u] {
+			last := h.Services[len(h.Services)-1]
+			last.Replication, last.Preseed.Methods = nil, []string{"local", "restic"}
+		} else {
+			syncoidUnits[u] = true
+		}
 	}
 	sort.Slice(h.Services, func(i, j int) bool { return h.Services[i].Name < h.Services[j].Name })
 	spec.Hosts = []*model.Host{h}
@@ -170,13 +182,19 @@ const driver = `
 let
   lib = {
     mkOption = attrs: attrs;
-    mkForce = value: value;
+    mkForce = value: { _force = value; };
+    mkBefore = value: { _before = value; };
+    mkAfter = value: { _after = value; };
     types.package = "package";
   };
   args = {
     inherit lib;
-    pkgs = { restic = "restic"; sanoid = "sanoid"; openssh = "openssh"; rclone = "rclone"; };
-    config = { nixgen.helper = "/helper"; boot.zfs.package = "zfs"; };
+    pkgs = {
+      restic = "restic"; sanoid = "sanoid"; openssh = "openssh"; rclone = "rclone";
+      util-linux = "/util-linux";
+      writeText = name: text: { _writeText = name; inherit text; };
+    };
+    config = { nixgen.helper = "/helper"; boot.zfs.package = "zfs"; systemd.package = "/systemd"; };
   };
   dir = ./h0;
 in {
@@ -298,7 +316,7 @@ func TestHostileRoundTrip(t *testing.T) {
 		expect(t, s.Name+" RequiresMountsFor", get(t, pre, "unitConfig", "RequiresMountsFor"),
 			[]string{mustSd(t, sdPathArg, s.Mountpoint)})
 		expect(t, s.Name+" TimeoutStartSec", get(t, pre, "serviceConfig", "TimeoutStartSec"),
-			int64(3*s.Preseed.Timeout/time.Second)+int64(preseedMargin/time.Second))
+			int64(len(s.Preseed.Methods))*int64(s.Preseed.Timeout/time.Second)+int64(preseedMargin/time.Second))
 		exe := get(t, pre, "serviceConfig", "ExecStart").(string)
 		head, tail, ok := strings.Cut(exe, " --service ")
 		mp, _ := strings.CutPrefix(head, "/helper/bin/nixgen-helper preseed --manifest ")
@@ -319,34 +337,83 @@ func TestHostileRoundTrip(t *testing.T) {
 			args = append(args, "--tag", mustSd(t, sdExecArg, tag))
 		}
 		wantJob := map[string]any{
-			"repository": r.URL, "passwordFile": r.PasswordFile, "environmentFile": r.EnvironmentFile,
+			"passwordFile": r.PasswordFile, "environmentFile": r.EnvironmentFile,
 			"initialize": true, "paths": s.Backup.Paths, "exclude": s.Backup.Exclude,
-			"extraBackupArgs": args,
-			"timerConfig":     map[string]any{"OnCalendar": s.Backup.Schedule, "RandomizedDelaySec": "15m", "Persistent": true},
+			"extraBackupArgs": args, "timerConfig": nil,
 		}
+		setRepository(wantJob, r)
 		if shellUnsafe(r) {
 			wantJob["createWrapper"] = false
 		}
 		expect(t, s.Name+" restic job", job, wantJob)
-		expect(t, s.Name+" restic after preseed", get(t, mod, "systemd", "services", "restic-backups-"+s.Name, "after"),
-			[]string{"nixgen-preseed-" + s.Name + ".service"})
+		unit := get(t, mod, "systemd", "services", "restic-backups-"+s.Name)
+		expect(t, s.Name+" restic after preseed", get(t, unit, "after"), []string{"nixgen-preseed-" + s.Name + ".service"})
+		expect(t, s.Name+" restic notify", get(t, unit, "unitConfig"), notifyHooks)
+		sc := get(t, unit, "serviceConfig")
+		for k, verb := range map[string]string{"ExecStartPre": "create", "ExecStopPost": "release"} {
+			order := map[string]string{"ExecStartPre": "_before", "ExecStopPost": "_after"}[k]
+			cmds := get(t, sc, k, order).([]any)
+			head, tail, ok := strings.Cut(cmds[0].(string), " --service ")
+			mp, _ := strings.CutPrefix(head, "+/helper/bin/nixgen-helper backup-snapshot "+verb+" --manifest ")
+			if len(cmds) != 1 || !ok || !storePath.MatchString(mp) {
+				t.Errorf("%s %s = %q", s.Name, k, cmds)
+			}
+			if back, err := sdExecUnquote(tail); err != nil || back != s.Name {
+				t.Errorf("%s %s service argument %q reads back as %q, %v", s.Name, k, tail, back, err)
+			}
+		}
+		bind := get(t, sc, "BindReadOnlyPaths").([]any)
+		if src, dst, err := sdBindUnquote(bind[0].(string)); len(bind) != 1 || err != nil || src != "/run/nixgen/backup/"+s.Name || dst != s.Mountpoint {
+			t.Errorf("%s BindReadOnlyPaths %q reads back as %q:%q, %v", s.Name, bind, src, dst, err)
+		}
+		checkWrapper(t, s.Name, get(t, mod, "systemd", "services", "nixgen-backup-"+s.Name), "restic-backups-"+s.Name+".service")
+		expect(t, s.Name+" backup timer", get(t, mod, "systemd", "timers", "nixgen-backup-"+s.Name, "timerConfig"),
+			map[string]any{"OnCalendar": s.Backup.Schedule, "RandomizedDelaySec": "15m", "Persistent": true})
+
 		expect(t, s.Name+" sanoid", get(t, mod, "services", "sanoid", "datasets", s.Dataset),
 			map[string]any{"useTemplate": []string{s.Snapshots.Policy}, "recursive": false})
-		cmd := get(t, mod, "services", "syncoid", "commands", s.Dataset)
+		if s.Replication == nil {
+			continue
+		}
+		cmd := get(t, mod, "services", "syncoid", "commands", s.Name)
 		for k, want := range map[string]any{"source": s.Dataset, "target": s.Replication.Target, "sshKey": s.Replication.SSHKey} {
 			expect(t, s.Name+" syncoid "+k, get(t, cmd, k), want)
 		}
-		if s.Replication.Schedule != get(t, v, "protection", "services", "syncoid", "interval") {
-			expect(t, s.Name+" syncoid startAt", get(t, cmd, "service", "startAt"), s.Replication.Schedule)
+		expect(t, s.Name+" syncoid startAt", get(t, cmd, "service", "startAt"), map[string]any{"_force": []string{}})
+		expect(t, s.Name+" syncoid notify", get(t, cmd, "service", "unitConfig"), notifyHooks)
+		checkWrapper(t, s.Name, get(t, mod, "systemd", "services", "nixgen-replicate-"+s.Name), syncoidUnit(s.Name)+".service")
+		expect(t, s.Name+" replication timer", get(t, mod, "systemd", "timers", "nixgen-replicate-"+s.Name, "timerConfig"),
+			map[string]any{"OnCalendar": s.Replication.Schedule, "RandomizedDelaySec": "5m", "Persistent": true})
+	}
+	for _, r := range []string{"failure", "success"} {
+		exe := get(t, v, "protection", "systemd", "services", "nixgen-notify-"+r+"@", "serviceConfig", "ExecStart").(string)
+		mp, rest, _ := strings.Cut(strings.TrimPrefix(exe, "/helper/bin/nixgen-helper notify --manifest "), " ")
+		if !storePath.MatchString(mp) || rest != "--unit %i --result "+r {
+			t.Errorf("notify %s ExecStart = %q", r, exe)
 		}
 	}
+	expect(t, "sanoid notify", get(t, v, "protection", "systemd", "services", "sanoid", "unitConfig"), notifyHooks)
 	for _, r := range spec.Repositories {
 		prune := get(t, v, "protection", "services", "restic", "backups", "nixgen-prune-"+r.Name)
 		wantPrune := map[string]any{
-			"repository": r.URL, "passwordFile": r.PasswordFile, "environmentFile": r.EnvironmentFile,
+			"passwordFile": r.PasswordFile, "environmentFile": r.EnvironmentFile,
 			"pruneOpts":   pruneOpts(r.Retention),
 			"timerConfig": map[string]any{"OnCalendar": r.PruneSchedule, "RandomizedDelaySec": "1h", "Persistent": true},
 		}
+		setRepository(wantPrune, r)
+		for _, job := range []string{"nixgen-prune-", "nixgen-check-"} {
+			expect(t, r.Name+" "+job+" notify", get(t, v, "protection", "systemd", "services", "restic-backups-"+job+r.Name, "unitConfig"), notifyHooks)
+		}
+		drill := get(t, v, "protection", "systemd", "services", "nixgen-drill-"+r.Name)
+		expect(t, r.Name+" drill notify", get(t, drill, "unitConfig"), notifyHooks)
+		exe := get(t, drill, "serviceConfig", "ExecStart").(string)
+		head, tail, ok := strings.Cut(exe, " --repository ")
+		mp, _ := strings.CutPrefix(head, "/helper/bin/nixgen-helper restore-test --manifest ")
+		if back, err := sdExecUnquote(tail); !ok || !storePath.MatchString(mp) || err != nil || back != r.Name {
+			t.Errorf("%s drill ExecStart %q: repository reads back as %q, %v", r.Name, exe, back, err)
+		}
+		expect(t, r.Name+" drill timer", get(t, v, "protection", "systemd", "timers", "nixgen-drill-"+r.Name, "timerConfig"),
+			map[string]any{"OnCalendar": r.DrillSchedule, "RandomizedDelaySec": "1h", "Persistent": true})
 		if shellUnsafe(r) {
 			wantPrune["createWrapper"] = false
 		}
@@ -380,12 +447,37 @@ func TestHostileRoundTrip(t *testing.T) {
 		expectGo(t, s.Name+" manifest", ms, manifest.Service{
 			Name: s.Name, Unit: s.Unit, Dataset: s.Dataset, Mountpoint: s.Mountpoint, User: s.User, Group: s.Group, Mode: s.Mode,
 			Properties: map[string]string{"user:prop": s.Properties[0].Value, "utf8only": "on"}, CreateOnly: []string{"utf8only"},
-			Preseed: &manifest.Preseed{Methods: s.Preseed.Methods, TimeoutSeconds: int64(s.Preseed.Timeout / time.Second), OnFailure: s.Preseed.OnFailure},
-			Backup:  &manifest.Backup{Repository: s.Backup.Repository, Paths: s.Backup.Paths, Tags: s.Backup.Tags},
-			Replication: &manifest.Replication{Target: s.Replication.Target, User: s.Replication.TargetUser, Host: s.Replication.TargetHost,
-				Dataset: s.Replication.TargetDataset, SSHKey: s.Replication.SSHKey},
-			Notify: s.Notify,
+			Preseed:     &manifest.Preseed{Methods: s.Preseed.Methods, TimeoutSeconds: int64(s.Preseed.Timeout / time.Second), OnFailure: s.Preseed.OnFailure},
+			Backup:      &manifest.Backup{Repository: s.Backup.Repository, Paths: s.Backup.Paths, Tags: s.Backup.Tags},
+			Replication: manifestReplication(s.Replication),
+			Notify:      s.Notify,
 		})
+	}
+	jobs := map[string]manifest.Job{}
+	for _, j := range m.Jobs {
+		jobs[j.Unit] = j
+	}
+	for _, s := range h.Services {
+		expectGo(t, s.Name+" backup job", jobs["restic-backups-"+s.Name+".service"], manifest.Job{
+			Unit: "restic-backups-" + s.Name + ".service", Kind: manifest.JobBackup, Service: s.Name,
+			Repository: s.Backup.Repository, Notify: s.Notify, NotifySuccess: true})
+		if s.Replication != nil {
+			u := syncoidUnit(s.Name) + ".service"
+			expectGo(t, s.Name+" replication job", jobs[u], manifest.Job{Unit: u, Kind: manifest.JobReplication, Service: s.Name, Notify: s.Notify})
+		}
+	}
+	for _, r := range spec.Repositories {
+		notify := union(h.Services, func(s *model.Service) bool { return s.Backup.Repository == r.Name })
+		for unit, kind := range map[string]string{
+			"restic-backups-nixgen-prune-" + r.Name + ".service": manifest.JobPrune,
+			"restic-backups-nixgen-check-" + r.Name + ".service": manifest.JobCheck,
+			"nixgen-drill-" + r.Name + ".service":                manifest.JobDrill,
+		} {
+			expectGo(t, unit+" job", jobs[unit], manifest.Job{Unit: unit, Kind: kind, Repository: r.Name, Notify: notify, NotifySuccess: kind == manifest.JobDrill})
+		}
+	}
+	if len(m.Jobs) != len(jobs) || len(jobs) < 4*len(h.Services) {
+		t.Errorf("%d jobs (%d distinct units) for %d services", len(m.Jobs), len(jobs), len(h.Services))
 	}
 	for _, n := range spec.Notifiers {
 		expectGo(t, n.Name+" manifest notifier", m.Notifiers[n.Name], manifest.Notifier{Type: n.Type, URL: n.URL, TokenFile: n.TokenFile})
@@ -393,4 +485,39 @@ func TestHostileRoundTrip(t *testing.T) {
 	for _, r := range spec.Repositories {
 		expectGo(t, r.Name+" manifest repository", m.Repositories[r.Name], manifest.Repository{URL: r.URL, PasswordFile: r.PasswordFile, EnvironmentFile: r.EnvironmentFile})
 	}
+}
+
+// notifyHooks is the unitConfig of every job unit.
+var notifyHooks = map[string]any{
+	"OnFailure": []string{"nixgen-notify-failure@%n.service"},
+	"OnSuccess": []string{"nixgen-notify-success@%n.service"},
+}
+
+// setRepository adds the repository setting a restic job must have: the URL
+// itself, or a file holding it when systemd would expand a "%" in it.
+func setRepository(job map[string]any, r *model.Repository) {
+	if strings.Contains(r.URL, "%") {
+		job["repositoryFile"] = map[string]any{"_writeText": "restic-repository", "text": r.URL}
+	} else {
+		job["repository"] = r.URL
+	}
+}
+
+// checkWrapper checks a unit that starts target under the dataset's lock.
+func checkWrapper(t *testing.T, svc string, unit any, target string) {
+	t.Helper()
+	sc := get(t, unit, "serviceConfig")
+	expect(t, svc+" wrapper lock dir", []any{get(t, sc, "RuntimeDirectory"), get(t, sc, "RuntimeDirectoryPreserve")}, []any{"nixgen/locks", true})
+	words, err := sdExecSplit(get(t, sc, "ExecStart").(string))
+	want := []string{"/util-linux/bin/flock", "/run/nixgen/locks/" + svc + ".lock", "/systemd/bin/systemctl", "start", "--wait", target}
+	if err != nil || !reflect.DeepEqual(words, want) {
+		t.Errorf("%s wrapper ExecStart reads back as %q, %v; want %q", svc, words, err, want)
+	}
+}
+
+func manifestReplication(r *model.Replication) *manifest.Replication {
+	if r == nil {
+		return nil
+	}
+	return &manifest.Replication{Target: r.Target, User: r.TargetUser, Host: r.TargetHost, Dataset: r.TargetDataset, SSHKey: r.SSHKey}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nixgen/nixgen/internal/manifest"
 	"github.com/nixgen/nixgen/internal/model"
 )
 
@@ -102,20 +103,119 @@ func TestRenderPreseedToolPath(t *testing.T) {
 	}
 }
 
-func TestRenderSyncoidInterval(t *testing.T) {
+func TestRenderReplicationSchedules(t *testing.T) {
 	out, err := Render(richSpec(6)) // schedules: 4x hourly, 2x */30
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(out["forge/protection.nix"]), `interval = "hourly";`) {
-		t.Errorf("host interval is not the most common schedule:\n%s", out["forge/protection.nix"])
+	if strings.Contains(string(out["forge/protection.nix"]), "interval") {
+		t.Errorf("protection.nix sets a host-wide syncoid or sanoid interval:\n%s", out["forge/protection.nix"])
 	}
 	for i := 0; i < 6; i++ {
 		f := string(out[fmt.Sprintf("forge/services/svc%05d.nix", i)])
-		override := strings.Contains(f, `startAt = lib.mkForce "*:0/30";`)
-		if want := i%3 == 2; override != want {
-			t.Errorf("svc%05d: startAt override = %v, want %v", i, override, want)
+		want := "hourly"
+		if i%3 == 2 {
+			want = "*:0/30"
 		}
+		timer := fmt.Sprintf("systemd.timers.nixgen-replicate-svc%05d = {\n    wantedBy = [ \"timers.target\" ];\n    timerConfig = {\n      OnCalendar = %q;", i, want)
+		if !strings.Contains(f, timer) || !strings.Contains(f, "startAt = lib.mkForce [ ];") {
+			t.Errorf("svc%05d: no wrapper timer on %s, or syncoid keeps its own timer:\n%s", i, want, f)
+		}
+	}
+}
+
+// jobUnits evaluates a tree and returns the unitConfig and serviceConfig of
+// every systemd service it defines, syncoid's by their unit names.
+func jobUnits(t *testing.T, spec *model.Spec) (unitConfig, serviceConfig map[string]any, m *manifest.Manifest) {
+	t.Helper()
+	out, err := Render(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := evalTree(t, spec, out)
+	unitConfig, serviceConfig = map[string]any{}, map[string]any{}
+	mods := []any{get(t, v, "protection")}
+	for _, mod := range get(t, v, "services").(map[string]any) {
+		mods = append(mods, mod)
+	}
+	for _, mod := range mods {
+		units := sub(mod, "systemd", "services")
+		for name, u := range units {
+			for key, dst := range map[string]map[string]any{"unitConfig": unitConfig, "serviceConfig": serviceConfig} {
+				if c, ok := u.(map[string]any)[key]; ok {
+					dst[name+".service"] = c
+				}
+			}
+		}
+		for name, c := range sub(mod, "services", "syncoid", "commands") {
+			if uc, ok := sub(c, "service")["unitConfig"]; ok {
+				unitConfig[syncoidUnit(name)+".service"] = uc
+			}
+		}
+	}
+	m, err = manifest.Decode(bytes.NewReader(out[spec.Hosts[0].Name+"/manifest.json"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return unitConfig, serviceConfig, m
+}
+
+// Every job unit reports its failure and success through the notify
+// templates, and every unit that does is a job the helper can look up.
+func TestEveryJobReportsThroughNotify(t *testing.T) {
+	spec := mixedSpec()
+	// forge also receives a replica from the second host, so it runs sanoid for it.
+	spec.Hosts[1].Services[0].Replication = &model.Replication{Target: "forge:tank/replicas/web", TargetHost: "forge", TargetDataset: "tank/replicas/web", Schedule: "daily"}
+	unitConfig, _, m := jobUnits(t, spec)
+	kinds := map[string]int{}
+	for _, j := range m.Jobs {
+		kinds[j.Kind]++
+		expect(t, j.Unit+" unitConfig", unitConfig[j.Unit], notifyHooks)
+	}
+	for _, k := range []string{manifest.JobBackup, manifest.JobPrune, manifest.JobCheck, manifest.JobDrill, manifest.JobSnapshot, manifest.JobReplication} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s job in the manifest: %+v", k, m.Jobs)
+		}
+	}
+	for unit, uc := range unitConfig {
+		if _, hooked := uc.(map[string]any)["OnFailure"]; hooked && !slices.ContainsFunc(m.Jobs, func(j manifest.Job) bool { return j.Unit == unit }) {
+			t.Errorf("%s reports through notify but is not a manifest job", unit)
+		}
+	}
+	if len(m.Replicas) != 1 || m.Replicas[0] != (manifest.Replica{Dataset: "tank/replicas/web", Source: "bare:rpool/web"}) {
+		t.Errorf("replicas = %+v", m.Replicas)
+	}
+}
+
+// restic exit code 3 (some files could not be read) must stay a failure, and
+// every unit that creates a backup snapshot releases it after any outcome.
+func TestBackupUnitsFailOnPartialReadsAndReleaseSnapshots(t *testing.T) {
+	_, serviceConfig, m := jobUnits(t, richSpec(3))
+	pairs := 0
+	for unit, sc := range serviceConfig {
+		sc := sc.(map[string]any)
+		if v, ok := sc["SuccessExitStatus"]; ok && strings.Contains(fmt.Sprint(v), "3") {
+			t.Errorf("%s: SuccessExitStatus %v counts restic's exit code 3 as success", unit, v)
+		}
+		pre := fmt.Sprint(sc["ExecStartPre"])
+		if !strings.Contains(pre, "backup-snapshot create") {
+			continue
+		}
+		pairs++
+		post := fmt.Sprint(sc["ExecStopPost"])
+		svc := pre[strings.Index(pre, "--service "):]
+		if !strings.Contains(post, "backup-snapshot release") || !strings.Contains(post, svc) {
+			t.Errorf("%s creates a snapshot (%s) but ExecStopPost %s does not release it", unit, pre, post)
+		}
+	}
+	backups := 0
+	for _, j := range m.Jobs {
+		if j.Kind == manifest.JobBackup {
+			backups++
+		}
+	}
+	if pairs != 3 || backups != 3 {
+		t.Errorf("%d units create backup snapshots, %d backup jobs; want 3 each", pairs, backups)
 	}
 }
 
@@ -135,6 +235,21 @@ func TestRenderErrors(t *testing.T) {
 		"newline in mountpoint": {func(s *model.Spec) { s.Hosts[0].Services[0].Mountpoint = "/a\nb" }, "control character"},
 		"job name clash":        {func(s *model.Spec) { s.Hosts[0].Services[1].Name = "nixgen-check-nas" }, "maintenance job"},
 		"bad on_failure":        {func(s *model.Spec) { s.Hosts[0].Services[0].Preseed.OnFailure = "retry" }, `on_failure "retry"`},
+		"% in password file":    {func(s *model.Spec) { s.Repositories[0].PasswordFile = "/run/%i" }, "specifier"},
+		"% in environment file": {func(s *model.Spec) { s.Repositories[0].EnvironmentFile = "/run/%H.env" }, "specifier"},
+		"syncoid unit clash": {func(s *model.Spec) {
+			s.Hosts[0].Services[0].Name, s.Hosts[0].Services[1].Name = "a b", "a+b"
+		}, "syncoid-a-b.service"},
+		"control character in backed-up service name": {func(s *model.Spec) {
+			s.Hosts[0].Services[0].Name, s.Hosts[0].Services[0].Replication = "a\x01", nil
+		}, "control character"},
+		"reserved policy on a receiving host": {func(s *model.Spec) {
+			clash := *s.Policies[0]
+			clash.Name = "nixgen-replica-production"
+			s.Policies = append(s.Policies, &clash)
+			s.Hosts[0].Services[1].Snapshots.Policy = clash.Name
+			s.Hosts[0].Services[0].Replication = &model.Replication{Target: "backup/x", TargetDataset: "backup/x", Schedule: "hourly"}
+		}, "generated replica template"},
 	} {
 		spec := richSpec(2)
 		tc.edit(spec)
@@ -157,4 +272,14 @@ func BenchmarkRender(b *testing.B) {
 			}
 		})
 	}
+}
+
+// sub walks nested attribute sets; nil where one is missing.
+func sub(v any, path ...string) map[string]any {
+	for _, p := range path {
+		m, _ := v.(map[string]any)
+		v = m[p]
+	}
+	m, _ := v.(map[string]any)
+	return m
 }

@@ -239,3 +239,38 @@ func laterExplicit(a, b hcl.Range, aSet, bSet bool) hcl.Range {
 		return b
 	}
 }
+
+// checkRemoteTargets reports remote replication targets on a host of the
+// specs (matched by name) that land on that host's own data: one of its
+// service datasets, or its parent dataset or an ancestor of it. syncoid would
+// roll the receiving service's data back to the sender's.
+func checkRemoteTargets(c *checker, hosts []*model.Host, tmpls map[string]*serviceTmpl) {
+	for _, g := range hosts {
+		for _, s := range g.Services {
+			r := s.Replication
+			if r == nil || r.TargetHost == "" || r.TargetDataset == "" {
+				continue
+			}
+			rng := tmpls[s.Name].raw.Replication.TargetRange
+			for _, h := range hosts {
+				if h.Name != r.TargetHost {
+					continue
+				}
+				if within(h.ParentDataset, r.TargetDataset, "/") {
+					c.errorf(rng, "Replication onto a host's parent dataset", "Service %q on host %q replicates to %q on host %q, which holds the parent dataset %q of all its services; replicate to a dataset outside it.", s.Name, g.Name, r.TargetDataset, h.Name, h.ParentDataset)
+					continue
+				}
+				for _, o := range h.Services {
+					if !within(o.Dataset, r.TargetDataset, "/") && !within(r.TargetDataset, o.Dataset, "/") {
+						continue
+					}
+					if h == g && o == s {
+						c.errorf(rng, "Replication onto itself", "Service %q on host %q replicates over ssh to its own dataset %q; replicate to a dataset outside it.", s.Name, g.Name, o.Dataset)
+					} else {
+						c.errorf(rng, "Replication onto another service", "Service %q on host %q replicates to %q on host %q, which overlaps the dataset %q of service %q there.", s.Name, g.Name, r.TargetDataset, h.Name, o.Dataset, o.Name)
+					}
+				}
+			}
+		}
+	}
+}

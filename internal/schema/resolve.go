@@ -185,6 +185,7 @@ func resolve(c *checker, raw *rawFile) *model.Spec {
 		spec.Hosts = append(spec.Hosts, h)
 	}
 	checkSharedTargets(c, spec.Hosts, tmpls)
+	checkRemoteTargets(c, spec.Hosts, tmpls)
 	for _, name := range slices.Sorted(maps.Keys(services)) {
 		if !used[name] && !unknownHosts {
 			s := services[name]
@@ -233,7 +234,12 @@ func resolveRepo(c *checker, r *rawRepo) *model.Repository {
 		CheckSubset:     DefaultCheckSubset,
 	}
 	c.nonEmpty(r.URL, r.URLRange, "repository URL")
-	c.absPath(r.PasswordFile, r.PasswordFileRange, "password_file")
+	if c.absPath(r.PasswordFile, r.PasswordFileRange, "password_file") {
+		c.unitPath(r.PasswordFile, r.PasswordFileRange, "password_file")
+	}
+	if out.EnvironmentFile != "" {
+		c.unitPath(r.EnvironmentFile, r.EnvironmentFileRange, "environment_file")
+	}
 	if set(r.CheckSubsetRange) {
 		out.CheckSubset = r.CheckSubset
 		if c.nonEmpty(r.CheckSubset, r.CheckSubsetRange, "check_subset") {
@@ -268,6 +274,9 @@ func resolveNotifier(c *checker, n *rawNotifier) *model.Notifier {
 }
 
 func resolvePolicy(c *checker, p *rawPolicy) *model.SnapshotPolicy {
+	if strings.HasPrefix(p.Name, "nixgen-") {
+		c.errorf(p.NameRange, "Reserved name", "Snapshot policy names starting with \"nixgen-\" are reserved for the templates nixgen generates (nixgen-replica-<policy> on hosts that receive replicas); rename %q.", p.Name)
+	}
 	c.nonNegative(p.Frequently, p.FrequentlyRange, "frequently count")
 	c.nonNegative(p.Hourly, p.HourlyRange, "hourly count")
 	c.nonNegative(p.Daily, p.DailyRange, "daily count")
@@ -407,6 +416,9 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 				c.errorf(r.TargetRange, "Invalid replication target", "%q is not \"[user@]host:pool/dataset\" or a local \"pool/dataset\": %s.", r.Target, problem)
 			}
 			svc.Replication.TargetUser, svc.Replication.TargetHost, svc.Replication.TargetDataset = u, h, d
+		}
+		if svc.Replication.SSHKey != "" {
+			c.unitPath(r.SSHKey, r.SSHKeyRange, "ssh_key")
 		}
 		if svc.Replication.TargetHost == "" && set(r.SSHKeyRange) {
 			c.errorf(r.SSHKeyRange, "ssh_key without a remote target", "A local replication target does not use ssh; remove ssh_key or name a host in the target.")
