@@ -125,8 +125,8 @@ func newEnv(t testing.TB, methods ...string) *env {
 		t.Fatal(err)
 	}
 	envFile := filepath.Join(t.TempDir(), "restic.env")
-	// The repository in the env file must lose to the manifest's.
-	if err := os.WriteFile(envFile, []byte("# from the secrets store\nRESTIC_REPOSITORY='/nonexistent'\nRESTIC_COMPRESSION=off\n"), 0o600); err != nil {
+	// The repository and password command in the env file must lose to the manifest's.
+	if err := os.WriteFile(envFile, []byte("# from the secrets store\nRESTIC_REPOSITORY='/nonexistent'\nRESTIC_PASSWORD_COMMAND=\"false\"\nRESTIC_COMPRESSION=off\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	e.m = &manifest.Manifest{
@@ -314,8 +314,8 @@ func TestSkipWhenMarked(t *testing.T) {
 	if err != nil || res.Outcome != Skipped || len(res.Attempts) != 0 {
 		t.Fatalf("outcome %s, attempts %v, err %v", res.Outcome, res.Attempts, err)
 	}
-	if last := e.prop(t, PropLast); !strings.HasPrefix(last, "skipped none ") {
-		t.Errorf("%s = %q", PropLast, last)
+	if last := e.prop(t, PropLast); last != "-" {
+		t.Errorf("a skip rewrote %s: %q", PropLast, last)
 	}
 	ev := e.hits.webhook()
 	if len(ev) != 1 || ev[0].Event != "skipped" || ev[0].Service != "app" || ev[0].Host != "testhost" {
@@ -550,7 +550,7 @@ func TestRestoreRestic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sts) != 1 || !sts[0].Exists || !sts[0].Mounted || !sts[0].Complete || sts[0].Last != "skipped" {
+	if len(sts) != 1 || !sts[0].Exists || !sts[0].Mounted || !sts[0].Complete || sts[0].Last != "restored" || sts[0].LastMethod != "restic" {
 		t.Errorf("status %+v", sts)
 	}
 	var tbl bytes.Buffer
@@ -756,5 +756,114 @@ func TestResumeJournalledMove(t *testing.T) {
 	}
 	if done, err := resumeMove(dst); done || err != nil {
 		t.Errorf("second resume: %v %v", done, err)
+	}
+}
+
+func TestMethodTimeoutTermThenKill(t *testing.T) {
+	e := newEnv(t, "syncoid", "local")
+	rep := e.svc.Replication.Dataset
+	e.pool.ZFS(t, "create", "-p", rep)
+	e.pool.ZFS(t, "snapshot", rep+"@s1")
+	// A syncoid that ignores SIGTERM: only the SIGKILL after the grace
+	// period ends it.
+	script := filepath.Join(t.TempDir(), "syncoid")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\ntrap '' TERM\nsleep 60\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e.opts.Syncoid = script
+	e.opts.Grace = 500 * time.Millisecond
+	e.svc.Preseed.TimeoutSeconds = 1
+	e.pool.ZFS(t, "set", "nixgen:marker=original", e.svc.Dataset)
+	start := time.Now()
+	res, err := e.run(t)
+	if err == nil || len(res.Attempts) != 2 || res.Attempts[0].Status != "failed" ||
+		!strings.Contains(res.Attempts[0].Error, "deadline exceeded") || res.Attempts[1].Status != "unavailable" {
+		t.Fatalf("attempts %+v, err %v", res.Attempts, err)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("took %v: the timed-out syncoid was not killed", d)
+	}
+	if v := e.prop(t, "nixgen:marker"); v != "original" {
+		t.Errorf("marker %q: the empty dataset was not put back", v)
+	}
+}
+
+func TestNotifierFailureDoesNotChangeOutcome(t *testing.T) {
+	e := newEnv(t, "restic")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusInternalServerError)
+	}))
+	defer srv.Close()
+	e.m.Notifiers["hook"] = manifest.Notifier{Type: "webhook", URL: srv.URL}
+	e.m.Notifiers["phone"] = manifest.Notifier{Type: "ntfy", URL: "http://127.0.0.1:1/unreachable"}
+	e.pool.ZFS(t, "set", PropComplete+"=complete", e.svc.Dataset)
+	res, err := e.run(t)
+	if err != nil || res.Outcome != Skipped {
+		t.Fatalf("outcome %s, err %v", res.Outcome, err)
+	}
+	if !strings.Contains(e.logBuf.String(), `"msg":"notifying"`) || !strings.Contains(e.logBuf.String(), "500") {
+		t.Errorf("notifier failure not logged:\n%s", e.logBuf)
+	}
+}
+
+func TestRunFinishesJournalledMove(t *testing.T) {
+	e := newEnv(t, "local")
+	mp := e.svc.Mountpoint
+	// A restic restore killed while moving: staging complete, journal
+	// written, one entry already moved.
+	staging := filepath.Join(mp, StagingPrefix+"k1")
+	src := filepath.Join(staging, mp)
+	want := writeData(t, src, 1000)
+	if err := os.WriteFile(filepath.Join(mp, journalName), []byte(StagingPrefix+"k1\n"+strings.TrimPrefix(mp, "/")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(src, "config.json"), filepath.Join(mp, "config.json")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.run(t)
+	if err != nil {
+		t.Fatalf("%v\nlog:\n%s", err, e.logBuf)
+	}
+	e.checkRestored(t, res, "restic", want)
+	if len(res.Attempts) != 0 {
+		t.Errorf("methods tried although a finished restore was pending: %+v", res.Attempts)
+	}
+}
+
+func TestRemoteReplicaAvailabilityOverSSH(t *testing.T) {
+	e := newEnv(t, "syncoid")
+	rep := e.svc.Replication
+	rep.User, rep.Host, rep.SSHKey = "zfs-recv", "backuphost", "/etc/nixgen/id_ed25519"
+	rep.Target = "zfs-recv@backuphost:" + rep.Dataset
+	// A stand-in for ssh that records its arguments and runs the remote
+	// command here, on the test pool.
+	dir := t.TempDir()
+	argsFile := filepath.Join(dir, "args")
+	fake := filepath.Join(dir, "ssh")
+	script := "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$SSH_ARGS_FILE\"\nwhile [ \"$1\" != -- ]; do shift; done\nshift 2\nexec \"$@\"\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SSH_ARGS_FILE", argsFile)
+	e.opts.SSH = fake
+	res, err := e.run(t)
+	if err == nil || len(res.Attempts) != 1 || res.Attempts[0].Status != "unavailable" {
+		t.Fatalf("attempts %+v, err %v", res.Attempts, err)
+	}
+	b, _ := os.ReadFile(argsFile)
+	want := "-o\nBatchMode=yes\n-i\n/etc/nixgen/id_ed25519\n--\nzfs-recv@backuphost\nzfs\nlist\n-H\n-t\nsnapshot\n-o\nname\n-d\n1\n" + rep.Dataset + "\n"
+	if string(b) != want {
+		t.Errorf("ssh argv:\n%s\nwant:\n%s", b, want)
+	}
+	// A replica without snapshots is unavailable too; with one, syncoid is
+	// reached (and fails here: the host does not exist).
+	e.pool.ZFS(t, "create", "-p", rep.Dataset)
+	if res, _ := e.run(t); res.Attempts[0].Status != "unavailable" {
+		t.Errorf("no snapshots: %+v", res.Attempts)
+	}
+	e.pool.ZFS(t, "snapshot", rep.Dataset+"@s1")
+	e.opts.Syncoid = "false"
+	if res, _ := e.run(t); res.Attempts[0].Status != "failed" {
+		t.Errorf("with a snapshot: %+v", res.Attempts)
 	}
 }

@@ -65,6 +65,9 @@ func (r *run) local(ctx context.Context) error {
 // refused before it reaches the remote shell that ssh hands its arguments to.
 var safeDataset = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]*$`)
 
+// restoredID reads the snapshot that `restic restore` names on stdout.
+var restoredID = regexp.MustCompile(`(?m)^restoring <Snapshot ([0-9a-f]+) of `)
+
 // syncoid pulls the replica back. syncoid refuses to receive a full stream
 // into an existing dataset, so the freshly created empty one is renamed
 // aside first and put back if anything fails; it is destroyed only once the
@@ -239,56 +242,105 @@ func (r *run) restic(ctx context.Context) error {
 	if r.o.Hostname == "" {
 		return errors.New("no host name for restic --host")
 	}
-	env := os.Environ()
+	var env []string
 	if repo.EnvironmentFile != "" {
 		fileEnv, err := readEnvFile(repo.EnvironmentFile)
 		if err != nil {
 			return err
 		}
-		env = append(env, fileEnv...)
+		env = fileEnv
 	}
-	// The manifest's repository and password file win over the env file.
+	// The manifest names the repository and the password file: other ways
+	// of giving them, from the helper's environment or the env file, would
+	// compete with them (restic refuses a password file and command together).
+	env = append(withoutResticRepoVars(os.Environ()), withoutResticRepoVars(env)...)
 	env = append(env, "RESTIC_REPOSITORY="+repo.URL, "RESTIC_PASSWORD_FILE="+repo.PasswordFile)
 	restic := r.bin(r.o.Restic, "restic")
 	rc := func(args ...string) command {
 		return command{argv: append([]string{restic}, args...), env: env, grace: r.o.Grace}
 	}
 
-	if _, err := rc("cat", "config").run(ctx); err != nil {
-		return fmt.Errorf("repository %s is not usable: %w", b.Repository, err)
-	}
-	args := []string{"snapshots", "--json", "--host", r.o.Hostname}
-	for _, p := range b.Paths {
-		args = append(args, "--path", p)
-	}
-	out, err := rc(args...).run(ctx)
-	if err != nil {
-		return err
-	}
-	var snaps []resticSnapshot
-	if err := json.Unmarshal(out, &snaps); err != nil {
-		return fmt.Errorf("restic snapshots --json: %w", err)
-	}
-	if len(snaps) == 0 {
-		return unavailable("repository %s has no snapshot of %s for host %s", b.Repository, strings.Join(b.Paths, ", "), r.o.Hostname)
-	}
-	// "latest" for this host and these paths, pinned by ID so that a backup
-	// finishing meanwhile cannot change what is restored.
-	sort.Slice(snaps, func(i, j int) bool { return snaps[i].Time.Before(snaps[j].Time) })
-	snap := snaps[len(snaps)-1]
-
 	mp := r.svc.Mountpoint
 	staging, err := os.MkdirTemp(mp, StagingPrefix)
 	if err != nil {
 		return err
 	}
-	r.log.Info("restoring", "method", "restic", "snapshot", snap.ID, "staging", staging)
-	if _, err := rc("restore", snap.ID, "--target", staging).run(ctx); err != nil {
-		// exit code 3 ("snapshot incomplete") is a failure like any other.
+	fail := func(err error) error {
 		if rerr := os.RemoveAll(staging); rerr != nil {
 			r.log.Warn("removing staging", "err", rerr)
 		}
 		return err
+	}
+	// Every restic process spends most of a second deriving the key from
+	// the password, so the preflight, the snapshot query and the restore of
+	// "latest" for this host and paths start together and are judged in
+	// that order; the restore only ever writes into staging, and is
+	// cancelled when an earlier step says no.
+	filter := []string{"--host", r.o.Hostname}
+	for _, p := range b.Paths {
+		filter = append(filter, "--path", p)
+	}
+	type result struct {
+		out []byte
+		err error
+	}
+	start := func(ctx context.Context, nice int, args ...string) <-chan result {
+		ch := make(chan result, 1)
+		go func() {
+			c := rc(args...)
+			c.nice = nice
+			out, err := c.run(ctx)
+			ch <- result{out, err}
+		}()
+		return ch
+	}
+	rctx, cancelRestore := context.WithCancel(ctx)
+	defer cancelRestore()
+	// The two checks yield the CPU to the restore, which does the real work.
+	cfgC := start(ctx, 10, "cat", "config")
+	snapC := start(ctx, 10, append([]string{"snapshots", "--json"}, filter...)...)
+	restoreC := start(rctx, 0, append([]string{"restore", "latest", "--target", staging}, filter...)...)
+	abort := func(err error) error {
+		cancelRestore()
+		<-restoreC
+		return fail(err)
+	}
+
+	if res := <-cfgC; res.err != nil {
+		return abort(fmt.Errorf("repository %s is not usable: %w", b.Repository, res.err))
+	}
+	snapRes := <-snapC
+	if snapRes.err != nil {
+		return abort(snapRes.err)
+	}
+	var snaps []resticSnapshot
+	if err := json.Unmarshal(snapRes.out, &snaps); err != nil {
+		return abort(fmt.Errorf("restic snapshots --json: %w", err))
+	}
+	if len(snaps) == 0 {
+		return abort(unavailable("repository %s has no snapshot of %s for host %s", b.Repository, strings.Join(b.Paths, ", "), r.o.Hostname))
+	}
+	sort.Slice(snaps, func(i, j int) bool { return snaps[i].Time.Before(snaps[j].Time) })
+	snap := snaps[len(snaps)-1]
+	r.log.Info("restoring", "method", "restic", "snapshot", snap.ID, "staging", staging)
+	res := <-restoreC
+	if res.err != nil {
+		// exit code 3 ("snapshot incomplete") is a failure like any other.
+		return fail(res.err)
+	}
+	// A backup that finished between the query and the restore would make
+	// "latest" differ from the snapshot chosen: restore exactly that one.
+	if m := restoredID.FindSubmatch(res.out); m == nil || !strings.HasPrefix(snap.ID, string(m[1])) {
+		r.log.Info("latest moved during the restore; restoring the chosen snapshot again", "snapshot", snap.ID)
+		if err := os.RemoveAll(staging); err != nil {
+			return err
+		}
+		if err := os.Mkdir(staging, 0o700); err != nil {
+			return err
+		}
+		if _, err := rc("restore", snap.ID, "--target", staging).run(ctx); err != nil {
+			return fail(err)
+		}
 	}
 	// restic recreates the absolute paths below the target: the dataset's
 	// content is at <staging>/<mountpoint>. Paths outside the dataset are
@@ -345,4 +397,17 @@ func (r *run) destroyOwn(ctx context.Context, ds string) error {
 
 func (r *run) rename(ctx context.Context, from, to string) error {
 	return retryBusy(ctx, func() error { return r.zfs.Rename(ctx, from, to) })
+}
+
+func withoutResticRepoVars(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "RESTIC_REPOSITORY", "RESTIC_REPOSITORY_FILE", "RESTIC_PASSWORD", "RESTIC_PASSWORD_FILE", "RESTIC_PASSWORD_COMMAND":
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
 }

@@ -322,6 +322,9 @@ func (r *run) state(ctx context.Context) (state, error) {
 		return state{}, refused("pool %s is %s, not ONLINE: refusing to restore", pool, health)
 	}
 	kids, err := r.zfs.ListChildren(ctx, path.Dir(r.svc.Dataset), listProps...)
+	if zfs.NotExist(err) {
+		return state{}, refused("dataset %s does not exist, nor its parent (nixgen-datasets creates them): refusing to restore", r.svc.Dataset)
+	}
 	if err != nil {
 		return state{}, err
 	}
@@ -371,9 +374,11 @@ func (r *run) report(ctx context.Context, res *Result, haveLock bool) {
 
 	now := time.Now()
 	// The last outcome stays on the dataset for `preseed status`. Not when
-	// the lock was refused: that run did not look at the dataset, and the
-	// owner of the lock reports its own outcome.
-	if haveLock {
+	// the lock was refused (that run did not look at the dataset; the owner
+	// reports its own outcome), and not for a skip: every boot skips, and
+	// the skip path stays at two zfs processes; status then shows the run
+	// that decided, and the metrics show every run.
+	if haveLock && res.Outcome != Skipped {
 		method := res.Method
 		if method == "" {
 			method = "none"
