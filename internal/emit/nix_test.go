@@ -13,23 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nixgen/nixgen/internal/e2e"
 	"github.com/nixgen/nixgen/internal/manifest"
 	"github.com/nixgen/nixgen/internal/model"
 )
-
-// nixInstantiate returns the nix-instantiate binary, skipping the test when
-// it is missing unless NIXGEN_E2E=1 demands it.
-func nixInstantiate(t testing.TB) string {
-	t.Helper()
-	p, err := exec.LookPath("nix-instantiate")
-	if err != nil {
-		if os.Getenv("NIXGEN_E2E") == "1" {
-			t.Fatal("nix-instantiate not found and NIXGEN_E2E=1")
-		}
-		t.Skip("nix-instantiate not found")
-	}
-	return p
-}
 
 // writeTree writes a rendered tree under dir, renaming each host directory
 // to its index so the Nix driver needs no quoting of its own.
@@ -520,4 +507,10 @@ func manifestReplication(r *model.Replication) *manifest.Replication {
 		return nil
 	}
 	return &manifest.Replication{Target: r.Target, User: r.TargetUser, Host: r.TargetHost, Dataset: r.TargetDataset, SSHKey: r.SSHKey}
+}
+
+// nixInstantiate returns the nix-instantiate binary (see package e2e).
+func nixInstantiate(t testing.TB) string {
+	t.Helper()
+	return e2e.Tool(t, "nix-instantiate")
 }

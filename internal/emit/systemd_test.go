@@ -7,28 +7,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// systemdAnalyze returns systemd-analyze, skipping the test when it is
-// missing unless NIXGEN_E2E=1 demands it.
-func systemdAnalyze(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		if os.Getenv("NIXGEN_E2E") == "1" {
-			t.Fatal("systemd-analyze not found and NIXGEN_E2E=1")
-		}
-		t.Skip("systemd-analyze not found")
-	}
-	return p
-}
+	"github.com/nixgen/nixgen/internal/e2e"
+)
 
 // TestSystemdReadsBindPaths has systemd itself parse the BindReadOnlyPaths=
 // entries the templates write (NixOS writes one line per list item, as is)
 // and checks that every source and destination comes back unchanged.
 // `systemd-analyze verify` with debug logging dumps the parsed unit.
 func TestSystemdReadsBindPaths(t *testing.T) {
-	analyze := systemdAnalyze(t)
+	analyze := e2e.Tool(t, "systemd-analyze")
 	dsts := []string{"/srv/plain", "/srv/a:b", "/srv/sp ace", `/srv/"q"`, `/srv/back\slash`, `/srv/end\`, "/srv/pct%i%%", "/srv/'s' and \"d\""}
 	for _, s := range hostile {
 		dsts = append(dsts, "/srv/m"+noCtl(s))
