@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/nixgen/nixgen/internal/nixeval"
 )
 
 // declaredOptions is every NixOS option the templates set, with where nixpkgs
@@ -141,12 +143,12 @@ func TestTemplatesUseDeclaredOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := evalTree(t, spec, out)
+	v := nixeval.Host(t, spec, out)
 	used := map[string]bool{}
 	for _, f := range []string{"default", "datasets", "protection"} {
-		optionPaths("", get(t, v, f), used)
+		optionPaths("", nixeval.Get(t, v, f), used)
 	}
-	for _, mod := range get(t, v, "services").(map[string]any) {
+	for _, mod := range nixeval.Get(t, v, "services").(map[string]any) {
 		optionPaths("", mod, used)
 	}
 	var undeclared []string
