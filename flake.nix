@@ -20,7 +20,7 @@
 
       # The NAR hash of `go mod vendor`. Kept in step with go.mod by
       # `go run ./cmd/vendorhash -write` (null when go.mod requires nothing).
-      vendorHash = "sha256-A7ZIDg6yz4YSpeDPn8Z0flsLdV2S6a8hpp7S+N96dkY=";
+      vendorHash = "sha256-ll6F+hwMu4QXGcE7AOI3CjyZwtiywzwA4tqVK5oY3Xo=";
 
       version = "0.0.0-${self.shortRev or self.dirtyShortRev or "dirty"}";
 

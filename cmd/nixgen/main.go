@@ -78,6 +78,6 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			cli.ShowAppHelp(c)
 			return exitf(exitUsage, "")
 		},
-		Commands: []*cli.Command{renderCommand(), checkCommand(), validateCommand(), fmtCommand()},
+		Commands: []*cli.Command{renderCommand(), checkCommand(), validateCommand(), fmtCommand(), docsCommand()},
 	}
 }

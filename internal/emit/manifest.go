@@ -75,9 +75,53 @@ func buildManifest(spec *model.Spec, h *model.Host, services []*model.Service) (
 		}
 		m.Services = append(m.Services, ms)
 	}
+	m.Jobs = jobsFor(spec, h, services)
+	for _, r := range replicasOn(spec, h) {
+		m.Replicas = append(m.Replicas, manifest.Replica{Dataset: r.Dataset, Source: r.Source})
+	}
 	// The helper refuses an invalid manifest at run time; fail at render time instead.
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
 	return manifest.Marshal(m)
+}
+
+// jobsFor lists the units whose OnFailure=/OnSuccess= run nixgen-helper
+// notify, with the notifiers each reports to: a service's own for its backup
+// and replication, the union over the services behind a repository or sanoid.
+func jobsFor(spec *model.Spec, h *model.Host, services []*model.Service) []manifest.Job {
+	var jobs []manifest.Job
+	repos := map[string]bool{}
+	snapshots := false
+	for _, s := range services {
+		if b := s.Backup; b != nil {
+			repos[b.Repository] = true
+			jobs = append(jobs, manifest.Job{Unit: resticUnit(s.Name) + ".service", Kind: manifest.JobBackup,
+				Service: s.Name, Repository: b.Repository, Notify: s.Notify, NotifySuccess: true})
+		}
+		if s.Replication != nil {
+			jobs = append(jobs, manifest.Job{Unit: syncoidUnit(s.Name) + ".service", Kind: manifest.JobReplication,
+				Service: s.Name, Notify: s.Notify})
+		}
+		snapshots = snapshots || s.Snapshots != nil
+	}
+	for _, name := range sortedKeys(repos) {
+		r := spec.Repository(name)
+		notify := union(services, func(s *model.Service) bool { return s.Backup != nil && s.Backup.Repository == name })
+		if len(pruneOpts(r.Retention)) > 0 && r.PruneSchedule != "" {
+			jobs = append(jobs, manifest.Job{Unit: resticUnit(pruneJob(name)) + ".service", Kind: manifest.JobPrune, Repository: name, Notify: notify})
+		}
+		if r.CheckSchedule != "" {
+			jobs = append(jobs, manifest.Job{Unit: resticUnit(checkJob(name)) + ".service", Kind: manifest.JobCheck, Repository: name, Notify: notify})
+		}
+		if r.DrillSchedule != "" {
+			jobs = append(jobs, manifest.Job{Unit: drillUnit(name) + ".service", Kind: manifest.JobDrill, Repository: name, Notify: notify, NotifySuccess: true})
+		}
+	}
+	if snapshots || len(replicasOn(spec, h)) > 0 {
+		jobs = append(jobs, manifest.Job{Unit: "sanoid.service", Kind: manifest.JobSnapshot,
+			Notify: union(services, func(s *model.Service) bool { return s.Snapshots != nil })})
+	}
+	sort.Slice(jobs, func(i, j int) bool { return jobs[i].Unit < jobs[j].Unit })
+	return jobs
 }

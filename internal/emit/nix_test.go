@@ -13,48 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nixgen/nixgen/internal/e2e"
 	"github.com/nixgen/nixgen/internal/manifest"
 	"github.com/nixgen/nixgen/internal/model"
+	"github.com/nixgen/nixgen/internal/nixeval"
 )
-
-// nixInstantiate returns the nix-instantiate binary, skipping the test when
-// it is missing unless NIXGEN_E2E=1 demands it.
-func nixInstantiate(t testing.TB) string {
-	t.Helper()
-	p, err := exec.LookPath("nix-instantiate")
-	if err != nil {
-		if os.Getenv("NIXGEN_E2E") == "1" {
-			t.Fatal("nix-instantiate not found and NIXGEN_E2E=1")
-		}
-		t.Skip("nix-instantiate not found")
-	}
-	return p
-}
-
-// writeTree writes a rendered tree under dir, renaming each host directory
-// to its index so the Nix driver needs no quoting of its own.
-func writeTree(t testing.TB, dir string, spec *model.Spec, out map[string][]byte) {
-	t.Helper()
-	for k, v := range out {
-		host, rest, _ := strings.Cut(k, "/")
-		idx := -1
-		for i, h := range spec.Hosts {
-			if h.Name == host {
-				idx = i
-			}
-		}
-		if idx < 0 {
-			t.Fatalf("output %q belongs to no host", k)
-		}
-		p := filepath.Join(dir, "h"+string(rune('0'+idx)), filepath.FromSlash(rest))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, v, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 func TestRenderedNixParses(t *testing.T) {
 	nix := nixInstantiate(t)
@@ -69,7 +32,7 @@ func TestRenderedNixParses(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		dir := t.TempDir()
-		writeTree(t, dir, spec, out)
+		nixeval.WriteTree(t, dir, spec, out)
 		var files []string
 		filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 			if err == nil && strings.HasSuffix(p, ".nix") {
@@ -123,17 +86,21 @@ func noCtl(s string) string {
 func hostileSpec() *model.Spec {
 	spec := &model.Spec{}
 	h := &model.Host{Name: "ho\"st ${x}", ParentDataset: "tank/svc", ParentMount: "/srv"}
+	syncoidUnits := map[string]bool{}
 	for i, s := range hostile {
 		repo := "repo" + s
 		policy := "pol" + s
+		// Secret file paths with "%" are rejected (systemd would expand them).
+		noPct := strings.ReplaceAll(s, "%", "")
 		spec.Repositories = append(spec.Repositories, &model.Repository{
-			Name: repo, URL: "s3:" + s, PasswordFile: "/pw" + s, EnvironmentFile: "/env" + s,
+			Name: repo, URL: "s3:" + s, PasswordFile: "/pw" + noPct, EnvironmentFile: "/env" + noPct,
 			Retention:     &model.Retention{Last: i + 1, Daily: 7},
-			PruneSchedule: "prune" + s, CheckSchedule: "check" + s, CheckSubset: s,
+			PruneSchedule: "prune" + s, CheckSchedule: "check" + s, CheckSubset: s, DrillSchedule: "drill" + s,
 		})
 		spec.Policies = append(spec.Policies, &model.SnapshotPolicy{Name: policy, Frequently: i % 2, Hourly: i, Autosnap: true})
 		spec.Notifiers = append(spec.Notifiers, &model.Notifier{Name: "n" + s, Type: "webhook", URL: "https://x/" + s, TokenFile: "/tok" + s})
-		name := "svc" + s
+		// Service names reach systemd paths (the backup bind mount), which cannot hold control characters.
+		name := "svc" + noCtl(s)
 		h.Services = append(h.Services, &model.Service{
 			Name: name, Unit: name + ".service", User: "u" + s, Group: "g" + s, Mode: "0750",
 			Dataset: "tank/svc/" + s, Mountpoint: "/srv/m" + noCtl(s),
@@ -145,6 +112,14 @@ func hostileSpec() *model.Spec {
 			Preseed:     &model.Preseed{Methods: []string{"syncoid", "local", "restic"}, Timeout: time.Duration(i+1) * time.Minute, OnFailure: []string{"block", "start-empty"}[i%2]},
 			Notify:      []string{"n" + s},
 		})
+		// NixOS names syncoid units after an escaped command name; replicate
+		// only the services whose units stay distinct.
+		if u := syncoidUnit(name); syncoidUnits[u] {
+			last := h.Services[len(h.Services)-1]
+			last.Replication, last.Preseed.Methods = nil, []string{"local", "restic"}
+		} else {
+			syncoidUnits[u] = true
+		}
 	}
 	sort.Slice(h.Services, func(i, j int) bool { return h.Services[i].Name < h.Services[j].Name })
 	spec.Hosts = []*model.Host{h}
@@ -162,76 +137,6 @@ func mixedSpec() *model.Spec {
 	s[3].Unit = "srv-svc00003.mount"
 	spec.Hosts = append(spec.Hosts, plainSpec().Hosts[0])
 	return spec
-}
-
-// driver evaluates every generated file of host h0 with a minimal stand-in
-// for the NixOS module arguments and returns the values as JSON.
-const driver = `
-let
-  lib = {
-    mkOption = attrs: attrs;
-    mkForce = value: value;
-    types.package = "package";
-  };
-  args = {
-    inherit lib;
-    pkgs = { restic = "restic"; sanoid = "sanoid"; openssh = "openssh"; rclone = "rclone"; };
-    config = { nixgen.helper = "/helper"; boot.zfs.package = "zfs"; };
-  };
-  dir = ./h0;
-in {
-  # toString keeps import paths as paths on disk: copying them to the store
-  # (as JSON output would) rejects the characters hostile names contain.
-  default = let d = import (dir + "/default.nix") args; in d // { imports = map toString d.imports; };
-  datasets = import (dir + "/datasets.nix") args;
-  protection = import (dir + "/protection.nix") args;
-  services = builtins.mapAttrs (file: _: import (dir + "/services/${file}") args)
-    (builtins.readDir (dir + "/services"));
-}
-`
-
-func evalTree(t *testing.T, spec *model.Spec, out map[string][]byte) map[string]any {
-	t.Helper()
-	nix := nixInstantiate(t)
-	dir := t.TempDir()
-	writeTree(t, dir, spec, out)
-	drv := filepath.Join(dir, "driver.nix")
-	if err := os.WriteFile(drv, []byte(driver), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	// --readonly-mode computes store paths for ./manifest.json without copying.
-	cmd := exec.Command(nix, "--eval", "--strict", "--json", "--readonly-mode", drv)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("nix-instantiate --eval: %v\n%s", err, stderr.String())
-	}
-	var v map[string]any
-	if err := json.Unmarshal(stdout.Bytes(), &v); err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-// get walks nested JSON objects.
-func get(t *testing.T, v any, path ...string) any {
-	t.Helper()
-	for _, p := range path {
-		m, ok := v.(map[string]any)
-		if !ok {
-			t.Fatalf("at %q: %T is not an attribute set", p, v)
-		}
-		v, ok = m[p]
-		if !ok {
-			keys := make([]string, 0, len(m))
-			for k := range m {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			t.Fatalf("attribute %q missing; have %q", p, keys)
-		}
-	}
-	return v
 }
 
 // jsonValue converts a Go value to what encoding/json decodes, for comparison.
@@ -276,11 +181,11 @@ func TestHostileRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := evalTree(t, spec, out)
+	v := nixeval.Host(t, spec, out)
 	h := spec.Hosts[0]
 
 	var imports []string
-	for _, p := range get(t, v, "default", "imports").([]any) {
+	for _, p := range nixeval.Get(t, v, "default", "imports").([]any) {
 		rel := p.(string)[strings.Index(p.(string), "/h0/")+4:]
 		imports = append(imports, rel)
 	}
@@ -292,14 +197,14 @@ func TestHostileRoundTrip(t *testing.T) {
 	storePath := regexp.MustCompile(`^/nix/store/[0-9a-z]{32}-manifest\.json$`)
 	for _, s := range h.Services {
 		file := s.Name + ".nix"
-		mod := get(t, v, "services", file)
-		pre := get(t, mod, "systemd", "services", "nixgen-preseed-"+s.Name)
-		expect(t, s.Name+" before", get(t, pre, "before"), []string{s.Unit})
-		expect(t, s.Name+" RequiresMountsFor", get(t, pre, "unitConfig", "RequiresMountsFor"),
+		mod := nixeval.Get(t, v, "services", file)
+		pre := nixeval.Get(t, mod, "systemd", "services", "nixgen-preseed-"+s.Name)
+		expect(t, s.Name+" before", nixeval.Get(t, pre, "before"), []string{s.Unit})
+		expect(t, s.Name+" RequiresMountsFor", nixeval.Get(t, pre, "unitConfig", "RequiresMountsFor"),
 			[]string{mustSd(t, sdPathArg, s.Mountpoint)})
-		expect(t, s.Name+" TimeoutStartSec", get(t, pre, "serviceConfig", "TimeoutStartSec"),
-			int64(3*s.Preseed.Timeout/time.Second)+int64(preseedMargin/time.Second))
-		exe := get(t, pre, "serviceConfig", "ExecStart").(string)
+		expect(t, s.Name+" TimeoutStartSec", nixeval.Get(t, pre, "serviceConfig", "TimeoutStartSec"),
+			int64(len(s.Preseed.Methods))*int64(s.Preseed.Timeout/time.Second)+int64(preseedMargin/time.Second))
+		exe := nixeval.Get(t, pre, "serviceConfig", "ExecStart").(string)
 		head, tail, ok := strings.Cut(exe, " --service ")
 		mp, _ := strings.CutPrefix(head, "/helper/bin/nixgen-helper preseed --manifest ")
 		if !ok || !storePath.MatchString(mp) {
@@ -309,60 +214,109 @@ func TestHostileRoundTrip(t *testing.T) {
 			t.Errorf("%s ExecStart service argument %q reads back as %q, %v", s.Name, tail, back, err)
 		}
 		dep := map[string]string{"block": "requires", "start-empty": "wants"}[s.Preseed.OnFailure]
-		main := get(t, mod, "systemd", "services", strings.TrimSuffix(s.Unit, ".service"))
-		expect(t, s.Name+" main "+dep, get(t, main, dep), []string{"nixgen-preseed-" + s.Name + ".service"})
+		main := nixeval.Get(t, mod, "systemd", "services", strings.TrimSuffix(s.Unit, ".service"))
+		expect(t, s.Name+" main "+dep, nixeval.Get(t, main, dep), []string{"nixgen-preseed-" + s.Name + ".service"})
 
 		r := spec.Repository(s.Backup.Repository)
-		job := get(t, mod, "services", "restic", "backups", s.Name)
+		job := nixeval.Get(t, mod, "services", "restic", "backups", s.Name)
 		var args []string
 		for _, tag := range s.Backup.Tags {
 			args = append(args, "--tag", mustSd(t, sdExecArg, tag))
 		}
 		wantJob := map[string]any{
-			"repository": r.URL, "passwordFile": r.PasswordFile, "environmentFile": r.EnvironmentFile,
+			"passwordFile": r.PasswordFile, "environmentFile": r.EnvironmentFile,
 			"initialize": true, "paths": s.Backup.Paths, "exclude": s.Backup.Exclude,
-			"extraBackupArgs": args,
-			"timerConfig":     map[string]any{"OnCalendar": s.Backup.Schedule, "RandomizedDelaySec": "15m", "Persistent": true},
+			"extraBackupArgs": args, "timerConfig": nil,
 		}
+		setRepository(wantJob, r)
 		if shellUnsafe(r) {
 			wantJob["createWrapper"] = false
 		}
 		expect(t, s.Name+" restic job", job, wantJob)
-		expect(t, s.Name+" restic after preseed", get(t, mod, "systemd", "services", "restic-backups-"+s.Name, "after"),
-			[]string{"nixgen-preseed-" + s.Name + ".service"})
-		expect(t, s.Name+" sanoid", get(t, mod, "services", "sanoid", "datasets", s.Dataset),
-			map[string]any{"useTemplate": []string{s.Snapshots.Policy}, "recursive": false})
-		cmd := get(t, mod, "services", "syncoid", "commands", s.Dataset)
-		for k, want := range map[string]any{"source": s.Dataset, "target": s.Replication.Target, "sshKey": s.Replication.SSHKey} {
-			expect(t, s.Name+" syncoid "+k, get(t, cmd, k), want)
+		unit := nixeval.Get(t, mod, "systemd", "services", "restic-backups-"+s.Name)
+		expect(t, s.Name+" restic after preseed", nixeval.Get(t, unit, "after"), []string{"nixgen-preseed-" + s.Name + ".service"})
+		expect(t, s.Name+" restic notify", nixeval.Get(t, unit, "unitConfig"), notifyHooks)
+		sc := nixeval.Get(t, unit, "serviceConfig")
+		for k, verb := range map[string]string{"ExecStartPre": "create", "ExecStopPost": "release"} {
+			order := map[string]string{"ExecStartPre": "_before", "ExecStopPost": "_after"}[k]
+			cmds := nixeval.Get(t, sc, k, order).([]any)
+			head, tail, ok := strings.Cut(cmds[0].(string), " --service ")
+			mp, _ := strings.CutPrefix(head, "+/helper/bin/nixgen-helper backup-snapshot "+verb+" --manifest ")
+			if len(cmds) != 1 || !ok || !storePath.MatchString(mp) {
+				t.Errorf("%s %s = %q", s.Name, k, cmds)
+			}
+			if back, err := sdExecUnquote(tail); err != nil || back != s.Name {
+				t.Errorf("%s %s service argument %q reads back as %q, %v", s.Name, k, tail, back, err)
+			}
 		}
-		if s.Replication.Schedule != get(t, v, "protection", "services", "syncoid", "interval") {
-			expect(t, s.Name+" syncoid startAt", get(t, cmd, "service", "startAt"), s.Replication.Schedule)
+		bind := nixeval.Get(t, sc, "BindReadOnlyPaths").([]any)
+		if src, dst, err := sdBindUnquote(bind[0].(string)); len(bind) != 1 || err != nil || src != "/run/nixgen/backup/"+s.Name || dst != s.Mountpoint {
+			t.Errorf("%s BindReadOnlyPaths %q reads back as %q:%q, %v", s.Name, bind, src, dst, err)
+		}
+		checkWrapper(t, s.Name, nixeval.Get(t, mod, "systemd", "services", "nixgen-backup-"+s.Name), "restic-backups-"+s.Name+".service")
+		expect(t, s.Name+" backup timer", nixeval.Get(t, mod, "systemd", "timers", "nixgen-backup-"+s.Name, "timerConfig"),
+			map[string]any{"OnCalendar": s.Backup.Schedule, "RandomizedDelaySec": "15m", "Persistent": true})
+
+		expect(t, s.Name+" sanoid", nixeval.Get(t, mod, "services", "sanoid", "datasets", s.Dataset),
+			map[string]any{"useTemplate": []string{s.Snapshots.Policy}, "recursive": false})
+		if s.Replication == nil {
+			continue
+		}
+		cmd := nixeval.Get(t, mod, "services", "syncoid", "commands", s.Name)
+		for k, want := range map[string]any{"source": s.Dataset, "target": s.Replication.Target, "sshKey": s.Replication.SSHKey} {
+			expect(t, s.Name+" syncoid "+k, nixeval.Get(t, cmd, k), want)
+		}
+		expect(t, s.Name+" syncoid startAt", nixeval.Get(t, cmd, "service", "startAt"), map[string]any{"_force": []string{}})
+		expect(t, s.Name+" syncoid notify", nixeval.Get(t, cmd, "service", "unitConfig"), notifyHooks)
+		checkWrapper(t, s.Name, nixeval.Get(t, mod, "systemd", "services", "nixgen-replicate-"+s.Name), syncoidUnit(s.Name)+".service")
+		expect(t, s.Name+" replication timer", nixeval.Get(t, mod, "systemd", "timers", "nixgen-replicate-"+s.Name, "timerConfig"),
+			map[string]any{"OnCalendar": s.Replication.Schedule, "RandomizedDelaySec": "5m", "Persistent": true})
+	}
+	for _, r := range []string{"failure", "success"} {
+		exe := nixeval.Get(t, v, "protection", "systemd", "services", "nixgen-notify-"+r+"@", "serviceConfig", "ExecStart").(string)
+		mp, rest, _ := strings.Cut(strings.TrimPrefix(exe, "/helper/bin/nixgen-helper notify --manifest "), " ")
+		if !storePath.MatchString(mp) || rest != "--unit %i --result "+r {
+			t.Errorf("notify %s ExecStart = %q", r, exe)
 		}
 	}
+	expect(t, "sanoid notify", nixeval.Get(t, v, "protection", "systemd", "services", "sanoid", "unitConfig"), notifyHooks)
 	for _, r := range spec.Repositories {
-		prune := get(t, v, "protection", "services", "restic", "backups", "nixgen-prune-"+r.Name)
+		prune := nixeval.Get(t, v, "protection", "services", "restic", "backups", "nixgen-prune-"+r.Name)
 		wantPrune := map[string]any{
-			"repository": r.URL, "passwordFile": r.PasswordFile, "environmentFile": r.EnvironmentFile,
+			"passwordFile": r.PasswordFile, "environmentFile": r.EnvironmentFile,
 			"pruneOpts":   pruneOpts(r.Retention),
 			"timerConfig": map[string]any{"OnCalendar": r.PruneSchedule, "RandomizedDelaySec": "1h", "Persistent": true},
 		}
+		setRepository(wantPrune, r)
+		for _, job := range []string{"nixgen-prune-", "nixgen-check-"} {
+			expect(t, r.Name+" "+job+" notify", nixeval.Get(t, v, "protection", "systemd", "services", "restic-backups-"+job+r.Name, "unitConfig"), notifyHooks)
+		}
+		drill := nixeval.Get(t, v, "protection", "systemd", "services", "nixgen-drill-"+r.Name)
+		expect(t, r.Name+" drill notify", nixeval.Get(t, drill, "unitConfig"), notifyHooks)
+		exe := nixeval.Get(t, drill, "serviceConfig", "ExecStart").(string)
+		head, tail, ok := strings.Cut(exe, " --repository ")
+		mp, _ := strings.CutPrefix(head, "/helper/bin/nixgen-helper restore-test --manifest ")
+		if back, err := sdExecUnquote(tail); !ok || !storePath.MatchString(mp) || err != nil || back != r.Name {
+			t.Errorf("%s drill ExecStart %q: repository reads back as %q, %v", r.Name, exe, back, err)
+		}
+		expect(t, r.Name+" drill timer", nixeval.Get(t, v, "protection", "systemd", "timers", "nixgen-drill-"+r.Name, "timerConfig"),
+			map[string]any{"OnCalendar": r.DrillSchedule, "RandomizedDelaySec": "1h", "Persistent": true})
 		if shellUnsafe(r) {
 			wantPrune["createWrapper"] = false
 		}
 		expect(t, r.Name+" prune", prune, wantPrune)
-		check := get(t, v, "protection", "services", "restic", "backups", "nixgen-check-"+r.Name)
-		opts := get(t, check, "checkOpts").([]any)
+		check := nixeval.Get(t, v, "protection", "services", "restic", "backups", "nixgen-check-"+r.Name)
+		opts := nixeval.Get(t, check, "checkOpts").([]any)
 		if back, err := sdExecUnquote(opts[0].(string)); len(opts) != 1 || err != nil || back != "--read-data-subset="+r.CheckSubset {
 			t.Errorf("%s checkOpts %q read back as %q, %v", r.Name, opts, back, err)
 		}
-		expect(t, r.Name+" check schedule", get(t, check, "timerConfig", "OnCalendar"), r.CheckSchedule)
+		expect(t, r.Name+" check schedule", nixeval.Get(t, check, "timerConfig", "OnCalendar"), r.CheckSchedule)
 	}
 	for _, p := range spec.Policies {
-		expect(t, p.Name+" template", get(t, v, "protection", "services", "sanoid", "templates", p.Name),
+		expect(t, p.Name+" template", nixeval.Get(t, v, "protection", "services", "sanoid", "templates", p.Name),
 			map[string]any{"frequently": p.Frequently, "hourly": p.Hourly, "daily": 0, "weekly": 0, "monthly": 0, "yearly": 0, "autosnap": true, "autoprune": false})
 	}
-	expect(t, "sanoid interval", get(t, v, "protection", "services", "sanoid", "interval"), "*:0/15")
+	expect(t, "sanoid interval", nixeval.Get(t, v, "protection", "services", "sanoid", "interval"), "*:0/15")
 
 	// manifest.json carries the same strings to the helper, which decodes it strictly.
 	var key string
@@ -380,12 +334,37 @@ func TestHostileRoundTrip(t *testing.T) {
 		expectGo(t, s.Name+" manifest", ms, manifest.Service{
 			Name: s.Name, Unit: s.Unit, Dataset: s.Dataset, Mountpoint: s.Mountpoint, User: s.User, Group: s.Group, Mode: s.Mode,
 			Properties: map[string]string{"user:prop": s.Properties[0].Value, "utf8only": "on"}, CreateOnly: []string{"utf8only"},
-			Preseed: &manifest.Preseed{Methods: s.Preseed.Methods, TimeoutSeconds: int64(s.Preseed.Timeout / time.Second), OnFailure: s.Preseed.OnFailure},
-			Backup:  &manifest.Backup{Repository: s.Backup.Repository, Paths: s.Backup.Paths, Tags: s.Backup.Tags},
-			Replication: &manifest.Replication{Target: s.Replication.Target, User: s.Replication.TargetUser, Host: s.Replication.TargetHost,
-				Dataset: s.Replication.TargetDataset, SSHKey: s.Replication.SSHKey},
-			Notify: s.Notify,
+			Preseed:     &manifest.Preseed{Methods: s.Preseed.Methods, TimeoutSeconds: int64(s.Preseed.Timeout / time.Second), OnFailure: s.Preseed.OnFailure},
+			Backup:      &manifest.Backup{Repository: s.Backup.Repository, Paths: s.Backup.Paths, Tags: s.Backup.Tags},
+			Replication: manifestReplication(s.Replication),
+			Notify:      s.Notify,
 		})
+	}
+	jobs := map[string]manifest.Job{}
+	for _, j := range m.Jobs {
+		jobs[j.Unit] = j
+	}
+	for _, s := range h.Services {
+		expectGo(t, s.Name+" backup job", jobs["restic-backups-"+s.Name+".service"], manifest.Job{
+			Unit: "restic-backups-" + s.Name + ".service", Kind: manifest.JobBackup, Service: s.Name,
+			Repository: s.Backup.Repository, Notify: s.Notify, NotifySuccess: true})
+		if s.Replication != nil {
+			u := syncoidUnit(s.Name) + ".service"
+			expectGo(t, s.Name+" replication job", jobs[u], manifest.Job{Unit: u, Kind: manifest.JobReplication, Service: s.Name, Notify: s.Notify})
+		}
+	}
+	for _, r := range spec.Repositories {
+		notify := union(h.Services, func(s *model.Service) bool { return s.Backup.Repository == r.Name })
+		for unit, kind := range map[string]string{
+			"restic-backups-nixgen-prune-" + r.Name + ".service": manifest.JobPrune,
+			"restic-backups-nixgen-check-" + r.Name + ".service": manifest.JobCheck,
+			"nixgen-drill-" + r.Name + ".service":                manifest.JobDrill,
+		} {
+			expectGo(t, unit+" job", jobs[unit], manifest.Job{Unit: unit, Kind: kind, Repository: r.Name, Notify: notify, NotifySuccess: kind == manifest.JobDrill})
+		}
+	}
+	if len(m.Jobs) != len(jobs) || len(jobs) < 4*len(h.Services) {
+		t.Errorf("%d jobs (%d distinct units) for %d services", len(m.Jobs), len(jobs), len(h.Services))
 	}
 	for _, n := range spec.Notifiers {
 		expectGo(t, n.Name+" manifest notifier", m.Notifiers[n.Name], manifest.Notifier{Type: n.Type, URL: n.URL, TokenFile: n.TokenFile})
@@ -393,4 +372,45 @@ func TestHostileRoundTrip(t *testing.T) {
 	for _, r := range spec.Repositories {
 		expectGo(t, r.Name+" manifest repository", m.Repositories[r.Name], manifest.Repository{URL: r.URL, PasswordFile: r.PasswordFile, EnvironmentFile: r.EnvironmentFile})
 	}
+}
+
+// notifyHooks is the unitConfig of every job unit.
+var notifyHooks = map[string]any{
+	"OnFailure": []string{"nixgen-notify-failure@%n.service"},
+	"OnSuccess": []string{"nixgen-notify-success@%n.service"},
+}
+
+// setRepository adds the repository setting a restic job must have: the URL
+// itself, or a file holding it when systemd would expand a "%" in it.
+func setRepository(job map[string]any, r *model.Repository) {
+	if strings.Contains(r.URL, "%") {
+		job["repositoryFile"] = map[string]any{"_writeText": "restic-repository", "text": r.URL}
+	} else {
+		job["repository"] = r.URL
+	}
+}
+
+// checkWrapper checks a unit that starts target under the dataset's lock.
+func checkWrapper(t *testing.T, svc string, unit any, target string) {
+	t.Helper()
+	sc := nixeval.Get(t, unit, "serviceConfig")
+	expect(t, svc+" wrapper lock dir", []any{nixeval.Get(t, sc, "RuntimeDirectory"), nixeval.Get(t, sc, "RuntimeDirectoryPreserve")}, []any{"nixgen/locks", true})
+	words, err := sdExecSplit(nixeval.Get(t, sc, "ExecStart").(string))
+	want := []string{"/util-linux/bin/flock", "/run/nixgen/locks/" + svc + ".lock", "/systemd/bin/systemctl", "start", "--wait", target}
+	if err != nil || !reflect.DeepEqual(words, want) {
+		t.Errorf("%s wrapper ExecStart reads back as %q, %v; want %q", svc, words, err, want)
+	}
+}
+
+func manifestReplication(r *model.Replication) *manifest.Replication {
+	if r == nil {
+		return nil
+	}
+	return &manifest.Replication{Target: r.Target, User: r.TargetUser, Host: r.TargetHost, Dataset: r.TargetDataset, SSHKey: r.SSHKey}
+}
+
+// nixInstantiate returns the nix-instantiate binary (see package e2e).
+func nixInstantiate(t testing.TB) string {
+	t.Helper()
+	return e2e.Tool(t, "nix-instantiate")
 }

@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/nixgen/nixgen/internal/nixeval"
 )
 
 // declaredOptions is every NixOS option the templates set, with where nixpkgs
@@ -30,19 +32,32 @@ var declaredOptions = map[string]bool{
 	"systemd.services.<name>.reloadTriggers":   true,
 	"systemd.services.<name>.unitConfig":       true,
 	"systemd.services.<name>.serviceConfig":    true,
-	"systemd.sockets.<name>.wants":             true,
-	"systemd.sockets.<name>.requires":          true,
-	"systemd.sockets.<name>.after":             true,
+	// nixos/lib/systemd-unit-options.nix: timerOptions (timerConfig) on top of
+	// commonUnitOptions (wantedBy). unitConfig takes any [Unit] setting: OnFailure=
+	// and OnSuccess= (systemd.unit(5); OnSuccess= since systemd 249). serviceConfig
+	// takes any [Service] setting: ExecStartPre=, ExecStopPost=, BindReadOnlyPaths=
+	// (systemd.exec(5)), RuntimeDirectory=, RuntimeDirectoryPreserve=. Lists
+	// merge by concatenation (unitOption), so lib.mkBefore/mkAfter order them
+	// around the restic module's own ExecStartPre/ExecStopPost scripts.
+	"systemd.timers.<name>.wantedBy":    true,
+	"systemd.timers.<name>.timerConfig": true,
+	"systemd.sockets.<name>.wants":      true,
+	"systemd.sockets.<name>.requires":   true,
+	"systemd.sockets.<name>.after":      true,
 
 	// nixos/modules/system/activation/activation-script.nix (scriptType withDry).
 	"system.activationScripts.<name>.supportsDryActivation": true,
 	"system.activationScripts.<name>.text":                  true,
 
 	// nixos/modules/services/backup/restic.nix, services.restic.backups.<name>:
-	// repository, passwordFile, environmentFile, initialize, paths, exclude,
-	// extraBackupArgs, timerConfig (attrsOf unitOption), pruneOpts, runCheck, checkOpts,
-	// createWrapper.
+	// repository, repositoryFile (nullOr path; NixOS sets RESTIC_REPOSITORY_FILE
+	// and asserts that exactly one of the two is set), passwordFile,
+	// environmentFile, initialize, paths, exclude, extraBackupArgs, timerConfig
+	// (nullOr (attrsOf unitOption): "If null no timer is created"), pruneOpts,
+	// runCheck, checkOpts, createWrapper. Its unit is "restic-backups-${name}"
+	// and its preStart/postStop become ExecStartPre/ExecStopPost lists.
 	"services.restic.backups.<name>.repository":      true,
+	"services.restic.backups.<name>.repositoryFile":  true,
 	"services.restic.backups.<name>.passwordFile":    true,
 	"services.restic.backups.<name>.environmentFile": true,
 	"services.restic.backups.<name>.initialize":      true,
@@ -65,11 +80,15 @@ var declaredOptions = map[string]bool{
 	"services.sanoid.datasets.<name>.useTemplate": true,
 	"services.sanoid.datasets.<name>.recursive":   true,
 
-	// nixos/modules/services/backup/syncoid.nix: enable, interval,
+	// nixos/modules/services/backup/syncoid.nix: enable,
 	// commands.<name>.{source,target,sendOptions,recvOptions,sshKey,extraArgs,service}
-	// (service is types.attrs merged into the unit).
+	// (service is types.attrs, mkMerge'd after the module's own unit, which sets
+	// startAt = cfg.interval: lib.mkForce [ ] removes that timer; startAt is
+	// serviceOptions' `either str (listOf str)`, default [ ], in
+	// nixos/lib/systemd-unit-options.nix, and no timer is made for [ ]). The unit is
+	// "syncoid-${escapeUnitName name}" (runs of [^a-zA-Z0-9_.-] become "-").
+	// sanoid.nix defines systemd.services.sanoid.
 	"services.syncoid.enable":                      true,
-	"services.syncoid.interval":                    true,
 	"services.syncoid.commands.<name>.source":      true,
 	"services.syncoid.commands.<name>.target":      true,
 	"services.syncoid.commands.<name>.sendOptions": true,
@@ -81,7 +100,7 @@ var declaredOptions = map[string]bool{
 
 // namedSets are attribute sets whose keys are names chosen by the spec.
 var namedSets = map[string]bool{
-	"systemd.services": true, "systemd.sockets": true, "systemd.slices": true, "system.activationScripts": true,
+	"systemd.services": true, "systemd.sockets": true, "systemd.timers": true, "systemd.slices": true, "system.activationScripts": true,
 	"services.restic.backups": true, "services.sanoid.templates": true,
 	"services.sanoid.datasets": true, "services.syncoid.commands": true,
 }
@@ -115,16 +134,21 @@ func optionPaths(prefix string, v any, used map[string]bool) {
 func TestTemplatesUseDeclaredOptions(t *testing.T) {
 	spec := mixedSpec()
 	spec.Repositories[0].URL = "rest:https://backup host/forge" // needs createWrapper = false
+	// A URL with "%" goes through repositoryFile.
+	pct := *spec.Repositories[0]
+	pct.Name, pct.URL = "pct", "rest:https://u:p%40ss@backup/forge"
+	spec.Repositories = append(spec.Repositories, &pct)
+	spec.Hosts[0].Services[1].Backup.Repository = "pct"
 	out, err := Render(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := evalTree(t, spec, out)
+	v := nixeval.Host(t, spec, out)
 	used := map[string]bool{}
 	for _, f := range []string{"default", "datasets", "protection"} {
-		optionPaths("", get(t, v, f), used)
+		optionPaths("", nixeval.Get(t, v, f), used)
 	}
-	for _, mod := range get(t, v, "services").(map[string]any) {
+	for _, mod := range nixeval.Get(t, v, "services").(map[string]any) {
 		optionPaths("", mod, used)
 	}
 	var undeclared []string

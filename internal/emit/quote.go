@@ -237,14 +237,26 @@ func sdExecArg(s string) (string, error) {
 // on spaces, unquote, and expand specifiers but neither C escapes nor $
 // variables. Control characters cannot be written there at all.
 func sdPathArg(s string) (string, error) {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] == 0x7f {
-			return "", fmt.Errorf("path %q contains a control character, which systemd unit settings cannot hold", s)
-		}
+	if err := noControl(s); err != nil {
+		return "", err
 	}
 	if sdSafe(s) {
 		return s, nil
 	}
+	return sdQuotePath(s), nil
+}
+
+func noControl(s string) error {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return fmt.Errorf("path %q contains a control character, which systemd unit settings cannot hold", s)
+		}
+	}
+	return nil
+}
+
+// sdQuotePath double-quotes s for the settings that sdPathArg describes.
+func sdQuotePath(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
 	for i := 0; i < len(s); i++ {
@@ -259,5 +271,25 @@ func sdPathArg(s string) (string, error) {
 		}
 	}
 	b.WriteByte('"')
-	return b.String(), nil
+	return b.String()
+}
+
+// sdBindPath quotes a source:destination pair for BindPaths= and
+// BindReadOnlyPaths=. systemd splits that list on whitespace and ":", removes
+// quotes ("\x" inside them is x) and then expands specifiers, so a path is
+// double-quoted whenever it holds anything beyond sdSafe's characters or a
+// colon, with "%%" for a literal %. Control characters cannot be written.
+func sdBindPath(src, dst string) (string, error) {
+	var out [2]string
+	for i, s := range []string{src, dst} {
+		if err := noControl(s); err != nil {
+			return "", err
+		}
+		if sdSafe(s) && strings.IndexByte(s, ':') < 0 {
+			out[i] = s
+		} else {
+			out[i] = sdQuotePath(s)
+		}
+	}
+	return out[0] + ":" + out[1], nil
 }

@@ -2,6 +2,7 @@ package emit
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -355,4 +356,82 @@ func sdPathUnquote(word string) (string, error) {
 		b.WriteByte(body[i])
 	}
 	return b.String(), nil
+}
+
+// splitRaw splits s at unquoted separator bytes, keeping each word's quotes
+// and escapes for the *Unquote readers above.
+func splitRaw(s, seps string) ([]string, error) {
+	var words []string
+	start, quoted := 0, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case quoted && c == '\\':
+			i++
+		case c == '"':
+			quoted = !quoted
+		case !quoted && strings.IndexByte(seps, c) >= 0:
+			words = append(words, s[start:i])
+			start = i + 1
+		}
+	}
+	if quoted {
+		return nil, errors.New("unterminated quote")
+	}
+	return append(words, s[start:]), nil
+}
+
+// sdExecSplit reads a whole Exec*= command line as systemd does.
+func sdExecSplit(line string) ([]string, error) {
+	raw, err := splitRaw(line, " ")
+	if err != nil {
+		return nil, err
+	}
+	var words []string
+	for _, w := range raw {
+		u, err := sdExecUnquote(w)
+		if err != nil {
+			return nil, err
+		}
+		words = append(words, u)
+	}
+	return words, nil
+}
+
+// sdBindUnquote reads one BindReadOnlyPaths= entry: source and destination.
+func sdBindUnquote(entry string) (string, string, error) {
+	raw, err := splitRaw(entry, ": \t")
+	if err != nil {
+		return "", "", err
+	}
+	if len(raw) != 2 {
+		return "", "", fmt.Errorf("%d fields, want source:destination", len(raw))
+	}
+	src, err := sdPathUnquote(raw[0])
+	if err != nil {
+		return "", "", err
+	}
+	dst, err := sdPathUnquote(raw[1])
+	return src, dst, err
+}
+
+func TestSdBindPath(t *testing.T) {
+	for _, dst := range append([]string{"/srv/a", "/srv/a:b", "/srv/a b", `/srv/"q"`, `/srv/back\slash`, "/srv/pct%i", "/srv/'s'"}, hostile...) {
+		if strings.ContainsFunc(dst, func(r rune) bool { return r < 0x20 }) {
+			if _, err := sdBindPath("/run/x", dst); err == nil {
+				t.Errorf("sdBindPath accepted control characters in %q", dst)
+			}
+			continue
+		}
+		q, err := sdBindPath("/run/nixgen/backup/a:b", dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, back, err := sdBindUnquote(q)
+		if err != nil || src != "/run/nixgen/backup/a:b" || back != dst {
+			t.Errorf("sdBindPath(%q) = %s reads back as %q:%q, %v", dst, q, src, back, err)
+		}
+	}
+	if q, _ := sdBindPath("/run/x", "/srv/plain"); q != "/run/x:/srv/plain" {
+		t.Errorf("plain paths got quoted: %s", q)
+	}
 }

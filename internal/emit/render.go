@@ -121,6 +121,7 @@ func renderHost(t *template.Template, spec *model.Spec, h *model.Host, out map[s
 	}
 	dv := defaultView{Name: h.Name}
 	seen := map[string]bool{}
+	syncoidUnits := map[string]string{}
 	for _, s := range services {
 		if err := checkPathName("service", s.Name); err != nil {
 			return err
@@ -129,10 +130,20 @@ func renderHost(t *template.Template, spec *model.Spec, h *model.Host, out map[s
 			return fmt.Errorf("service %q is listed twice", s.Name)
 		}
 		seen[s.Name] = true
+		if s.Replication != nil {
+			u := syncoidUnit(s.Name)
+			if other, ok := syncoidUnits[u]; ok {
+				return fmt.Errorf("services %q and %q would both replicate through unit %s.service; rename one", other, s.Name, u)
+			}
+			syncoidUnits[u] = s.Name
+		}
 		if prot.jobNames[s.Name] {
 			return fmt.Errorf("service %q has the name of a generated restic maintenance job; rename the service", s.Name)
 		}
-		sv, err := serviceFor(spec, h, s, prot.syncoidInterval)
+		if strings.HasPrefix(s.Unit, "nixgen-") {
+			return fmt.Errorf("service %q: unit %q uses the nixgen- prefix reserved for generated units", s.Name, s.Unit)
+		}
+		sv, err := serviceFor(spec, h, s)
 		if err != nil {
 			return fmt.Errorf("service %q: %w", s.Name, err)
 		}
@@ -174,32 +185,44 @@ type defaultView struct {
 }
 
 type protectionView struct {
-	Name            string
-	Policies        []*model.SnapshotPolicy // used by this host's services, by name
-	SanoidInterval  string                  // "" keeps NixOS's default (hourly)
-	SyncoidInterval string                  // "" when no service replicates
-	Maintenance     []maintenanceJob
+	Name           string
+	Policies       []*model.SnapshotPolicy // used by this host's services and replicas, by name
+	SanoidInterval string                  // "" keeps NixOS's default (hourly)
+	Replicas       []replica               // datasets other hosts (or local targets) replicate into this host
+	Syncoid        bool                    // some service replicates
+	Maintenance    []maintenanceJob
+	Drills         []drillJob
+	Jobs           bool // some unit reports through the notify templates
 
-	syncoidInterval string
-	jobNames        map[string]bool
+	jobNames map[string]bool
 }
 
 // maintenanceJob is a restic job without paths: NixOS then runs only its
 // forget/prune or check commands.
 type maintenanceJob struct {
 	Job       string
+	Unit      string // the systemd service NixOS creates for Job
 	Repo      *model.Repository
+	RepoFile  bool // see repoFile
 	NoWrapper bool // see shellUnsafe
 	PruneOpts []string
 	CheckOpts []string // already quoted for systemd: NixOS joins them into ExecStart
 	Schedule  string
 }
 
+// drillJob is the restore drill of one repository.
+type drillJob struct {
+	Unit      string
+	Repo      string
+	Schedule  string
+	NeedSSH   bool
+	NeedClone bool
+}
+
 func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (*protectionView, error) {
 	pv := &protectionView{Name: h.Name, jobNames: map[string]bool{}}
 	policies := map[string]bool{}
 	repos := map[string]bool{}
-	schedules := map[string]int{}
 	for _, s := range services {
 		if s.Snapshots != nil {
 			policies[s.Snapshots.Policy] = true
@@ -208,7 +231,7 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 			repos[s.Backup.Repository] = true
 		}
 		if s.Replication != nil {
-			schedules[s.Replication.Schedule]++
+			pv.Syncoid = true
 		}
 	}
 	for _, name := range sortedKeys(policies) {
@@ -217,19 +240,25 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 			return nil, fmt.Errorf("snapshot policy %q is not declared", name)
 		}
 		pv.Policies = append(pv.Policies, p)
-		if p.Frequently > 0 {
+		if p.Frequently > 0 && p.Autosnap {
 			pv.SanoidInterval = "*:0/15"
 		}
 	}
-	// services.syncoid.interval is host-wide: use the most common schedule
-	// (ties: the smallest), and let the other commands override startAt.
-	best := -1
-	for _, sch := range sortedKeys(schedules) {
-		if schedules[sch] > best {
-			best, pv.SyncoidInterval = schedules[sch], sch
+	// Prune-only templates for the replicas, one per source policy.
+	pv.Replicas = replicasOn(spec, h)
+	seenTmpl := map[string]bool{}
+	for _, r := range pv.Replicas {
+		if policies[r.Template] {
+			return nil, fmt.Errorf("snapshot policy %q has the name of a generated replica template; rename the policy", r.Template)
+		}
+		if !seenTmpl[r.Template] {
+			seenTmpl[r.Template] = true
+			p := r.policy
+			p.Name = r.Template
+			pv.Policies = append(pv.Policies, &p)
 		}
 	}
-	pv.syncoidInterval = pv.SyncoidInterval
+	sort.Slice(pv.Policies, func(i, j int) bool { return pv.Policies[i].Name < pv.Policies[j].Name })
 	for _, name := range sortedKeys(repos) {
 		r := spec.Repository(name)
 		if r == nil {
@@ -237,7 +266,7 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 		}
 		if prune := pruneOpts(r.Retention); len(prune) > 0 && r.PruneSchedule != "" {
 			pv.Maintenance = append(pv.Maintenance, maintenanceJob{
-				Job: "nixgen-prune-" + name, Repo: r, PruneOpts: prune, Schedule: r.PruneSchedule,
+				Job: pruneJob(name), Repo: r, PruneOpts: prune, Schedule: r.PruneSchedule,
 			})
 		}
 		if r.CheckSchedule != "" {
@@ -250,15 +279,48 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 				opts = append(opts, a)
 			}
 			pv.Maintenance = append(pv.Maintenance, maintenanceJob{
-				Job: "nixgen-check-" + name, Repo: r, CheckOpts: opts, Schedule: r.CheckSchedule,
+				Job: checkJob(name), Repo: r, CheckOpts: opts, Schedule: r.CheckSchedule,
+			})
+		}
+		if r.DrillSchedule != "" {
+			pv.Drills = append(pv.Drills, drillJob{
+				Unit: drillUnit(name), Repo: name, Schedule: r.DrillSchedule,
+				NeedSSH: strings.HasPrefix(r.URL, "sftp:"), NeedClone: strings.HasPrefix(r.URL, "rclone:"),
 			})
 		}
 	}
 	for i := range pv.Maintenance {
-		pv.Maintenance[i].NoWrapper = shellUnsafe(pv.Maintenance[i].Repo)
-		pv.jobNames[pv.Maintenance[i].Job] = true
+		m := &pv.Maintenance[i]
+		m.Unit = resticUnit(m.Job)
+		m.NoWrapper = shellUnsafe(m.Repo)
+		m.RepoFile = repoFile(m.Repo)
+		if err := checkSecretPaths(m.Repo); err != nil {
+			return nil, err
+		}
+		pv.jobNames[m.Job] = true
 	}
+	for _, d := range pv.Drills {
+		pv.jobNames[d.Unit] = true
+	}
+	pv.Jobs = len(pv.Policies) > 0 || pv.Syncoid || len(pv.Maintenance) > 0 || len(pv.Drills) > 0 || len(repos) > 0
 	return pv, nil
+}
+
+// repoFile reports whether a repository URL must reach restic through
+// repositoryFile: NixOS writes RESTIC_REPOSITORY into Environment=, where
+// systemd would expand a "%" as a specifier. A file's content is not expanded.
+func repoFile(r *model.Repository) bool { return strings.IndexByte(r.URL, '%') >= 0 }
+
+// checkSecretPaths rejects password and environment file paths that NixOS
+// would write where systemd expands specifiers (Environment=RESTIC_PASSWORD_FILE,
+// EnvironmentFile=). internal/schema rejects them first, with a position.
+func checkSecretPaths(r *model.Repository) error {
+	for _, p := range []string{r.PasswordFile, r.EnvironmentFile} {
+		if strings.IndexByte(p, '%') >= 0 {
+			return fmt.Errorf("repository %q: path %q contains %%, which systemd would expand as a specifier", r.Name, p)
+		}
+	}
+	return nil
 }
 
 // shellUnsafe reports whether a repository setting would change meaning in
@@ -316,12 +378,21 @@ type serviceView struct {
 	NeedRclone         bool
 
 	Repo            *model.Repository
+	RepoFile        bool // see repoFile
 	NoWrapper       bool // see shellUnsafe
 	ResticUnit      string
+	ResticService   string   // ResticUnit with its suffix, systemd-quoted for an Exec line
 	ExtraBackupArgs []string // systemd-quoted: NixOS joins them into ExecStart
+	BackupWrapper   string
+	BindSnapshot    string // BindReadOnlyPaths= entry: the snapshot over the mountpoint
 
 	SSHOptions     []string
-	SyncoidStartAt string // "" when the host-wide interval fits
+	SyncoidUnit    string // unit NixOS names after the command (the service name)
+	SyncoidService string // SyncoidUnit with its suffix, systemd-quoted for an Exec line
+	ReplWrapper    string
+
+	LockFile string // systemd-quoted; backup and replication of the dataset hold it
+	Service  string // the service name, systemd-quoted for an Exec line
 }
 
 // unitOptions maps a unit suffix to its attribute set under systemd.*.
@@ -330,8 +401,15 @@ var unitOptions = map[string]string{
 	".timer": "timers", ".path": "paths", ".slice": "slices",
 }
 
-func serviceFor(spec *model.Spec, h *model.Host, s *model.Service, syncoidInterval string) (*serviceView, error) {
+func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView, error) {
 	sv := &serviceView{Host: h.Name, S: s}
+	var err error
+	if sv.Service, err = sdExecArg(s.Name); err != nil {
+		return nil, err
+	}
+	if sv.LockFile, err = sdExecArg(lockFile(s.Name)); err != nil {
+		return nil, err
+	}
 	if p := s.Preseed; p != nil {
 		sv.PreseedUnit = "nixgen-preseed-" + s.Name
 		sv.PreseedService = sv.PreseedUnit + ".service"
@@ -383,8 +461,19 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service, syncoidInterv
 		if sv.Repo == nil {
 			return nil, fmt.Errorf("restic repository %q is not declared", b.Repository)
 		}
+		if err := checkSecretPaths(sv.Repo); err != nil {
+			return nil, err
+		}
 		sv.NoWrapper = shellUnsafe(sv.Repo)
-		sv.ResticUnit = "restic-backups-" + s.Name
+		sv.RepoFile = repoFile(sv.Repo)
+		sv.ResticUnit = resticUnit(s.Name)
+		sv.BackupWrapper = backupWrapper(s.Name)
+		if sv.ResticService, err = sdExecArg(sv.ResticUnit + ".service"); err != nil {
+			return nil, err
+		}
+		if sv.BindSnapshot, err = sdBindPath(backupRunPath(s.Name), s.Mountpoint); err != nil {
+			return nil, fmt.Errorf("backup snapshot bind mount: %w", err)
+		}
 		for _, tag := range b.Tags {
 			a, err := sdExecArg(tag)
 			if err != nil {
@@ -401,8 +490,10 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service, syncoidInterv
 				"--sshoption=ServerAliveCountMax=4",
 			}
 		}
-		if r.Schedule != syncoidInterval {
-			sv.SyncoidStartAt = r.Schedule
+		sv.SyncoidUnit = syncoidUnit(s.Name)
+		sv.ReplWrapper = replWrapper(s.Name)
+		if sv.SyncoidService, err = sdExecArg(sv.SyncoidUnit + ".service"); err != nil {
+			return nil, err
 		}
 	}
 	return sv, nil

@@ -12,24 +12,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nixgen/nixgen/internal/e2e"
 	"github.com/nixgen/nixgen/internal/vendorhash"
 )
 
 const root = "../.."
-
-// need returns the path of a program, skipping the test when it is missing,
-// or failing when NIXGEN_E2E=1 asks for the real thing.
-func need(t *testing.T, prog string) string {
-	t.Helper()
-	p, err := exec.LookPath(prog)
-	if err != nil {
-		if os.Getenv("NIXGEN_E2E") == "1" {
-			t.Fatalf("%s not found and NIXGEN_E2E=1: %v", prog, err)
-		}
-		t.Skipf("%s not found: %v", prog, err)
-	}
-	return p
-}
 
 func abs(t *testing.T, rel string) string {
 	t.Helper()
@@ -84,7 +71,7 @@ func readLock(t *testing.T) lockFile {
 // attribute of a flake must be a literal, so no nixpkgs is needed.
 func flakeInputs(t *testing.T) map[string]map[string]any {
 	t.Helper()
-	out := run(t, need(t, "nix-instantiate"), "--eval", "--strict", "--json",
+	out := run(t, e2e.Tool(t, "nix-instantiate"), "--eval", "--strict", "--json",
 		"--argstr", "flake", abs(t, "flake.nix"),
 		"-E", "{ flake }: (import (/. + flake)).inputs")
 	var in map[string]map[string]any
@@ -95,7 +82,7 @@ func flakeInputs(t *testing.T) map[string]map[string]any {
 }
 
 func TestFlakeParses(t *testing.T) {
-	run(t, need(t, "nix-instantiate"), "--parse", abs(t, "flake.nix"))
+	run(t, e2e.Tool(t, "nix-instantiate"), "--parse", abs(t, "flake.nix"))
 }
 
 var (
@@ -212,7 +199,7 @@ func TestLockMatchesInputs(t *testing.T) {
 // match flake.nix makes it try to re-resolve the input, which fails. It does
 // not fetch nixpkgs (the lock already has every node).
 func TestNixAcceptsLockOffline(t *testing.T) {
-	nix := need(t, "nix")
+	nix := e2e.Tool(t, "nix")
 	dir := t.TempDir()
 	for _, f := range []string{"flake.nix", "flake.lock"} {
 		b, err := os.ReadFile(abs(t, f))
@@ -245,7 +232,7 @@ func TestNixAcceptsLockOffline(t *testing.T) {
 }
 
 func TestVendorHashMatchesGoMod(t *testing.T) {
-	need(t, "go")
+	e2e.Tool(t, "go")
 	src, err := os.ReadFile(abs(t, "flake.nix"))
 	if err != nil {
 		t.Fatal(err)
@@ -315,7 +302,7 @@ in {
 }`
 
 func TestModuleAndRenderOutputs(t *testing.T) {
-	out := run(t, need(t, "nix-instantiate"), "--eval", "--strict", "--json",
+	out := run(t, e2e.Tool(t, "nix-instantiate"), "--eval", "--strict", "--json",
 		"--argstr", "flake", abs(t, "flake.nix"), "-E", stubEval)
 	type render struct {
 		Name, Script, System string

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/nixgen/nixgen/internal/e2e"
 )
 
 // wiringStub evaluates the per-system outputs of flake.nix against a stand-in
@@ -69,7 +71,7 @@ type wiring struct {
 
 func evalWiring(t *testing.T, withExamples bool) map[string]wiring {
 	t.Helper()
-	nixInst := need(t, "nix-instantiate")
+	nixInst := e2e.Tool(t, "nix-instantiate")
 	dir := t.TempDir()
 	src, err := os.ReadFile(abs(t, "flake.nix"))
 	if err != nil {

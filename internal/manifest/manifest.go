@@ -276,7 +276,7 @@ func (m *Manifest) Validate() error {
 		default:
 			bad("%s: unknown kind %q", where, j.Kind)
 		}
-		if j.Service != "" && m.Service(j.Service) == nil {
+		if j.Service != "" && !seen[j.Service] {
 			bad("%s: service %q is not in the manifest", where, j.Service)
 		}
 		if _, ok := m.Repositories[j.Repository]; j.Repository != "" && !ok {

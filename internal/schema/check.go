@@ -116,6 +116,17 @@ func (c *checker) absPath(s string, rng hcl.Range, what string) bool {
 	return true
 }
 
+// unitPath checks a path that NixOS writes into a unit file where systemd
+// expands specifiers (Environment=, EnvironmentFile=, ExecStart=): a "%"
+// would silently turn into another path.
+func (c *checker) unitPath(s string, rng hcl.Range, what string) bool {
+	if strings.Contains(s, "%") {
+		c.errorf(rng, "Path with a \"%\"", "The %s %q contains \"%%\", which systemd would expand as a specifier in the unit NixOS writes; rename the file.", what, s)
+		return false
+	}
+	return true
+}
+
 var unixNameRe = regexp.MustCompile(`^[a-z_][a-z0-9_-]*\$?$`)
 
 // unixName checks a user or group name as shadow-utils' default rules do.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"net"
-	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -140,6 +139,9 @@ type serviceTmpl struct {
 	relName string        // dataset name below the parent
 	// pathRanges are the source ranges of svc.Backup.Paths.
 	pathRanges []hcl.Range
+	// mountOK is false when an explicit mountpoint is invalid, so checks
+	// that compare against it are skipped rather than piling up.
+	mountOK bool
 }
 
 func resolve(c *checker, raw *rawFile) *model.Spec {
@@ -183,6 +185,7 @@ func resolve(c *checker, raw *rawFile) *model.Spec {
 		spec.Hosts = append(spec.Hosts, h)
 	}
 	checkSharedTargets(c, spec.Hosts, tmpls)
+	checkRemoteTargets(c, spec.Hosts, tmpls)
 	for _, name := range slices.Sorted(maps.Keys(services)) {
 		if !used[name] && !unknownHosts {
 			s := services[name]
@@ -231,7 +234,12 @@ func resolveRepo(c *checker, r *rawRepo) *model.Repository {
 		CheckSubset:     DefaultCheckSubset,
 	}
 	c.nonEmpty(r.URL, r.URLRange, "repository URL")
-	c.absPath(r.PasswordFile, r.PasswordFileRange, "password_file")
+	if c.absPath(r.PasswordFile, r.PasswordFileRange, "password_file") {
+		c.unitPath(r.PasswordFile, r.PasswordFileRange, "password_file")
+	}
+	if out.EnvironmentFile != "" {
+		c.unitPath(r.EnvironmentFile, r.EnvironmentFileRange, "environment_file")
+	}
 	if set(r.CheckSubsetRange) {
 		out.CheckSubset = r.CheckSubset
 		if c.nonEmpty(r.CheckSubset, r.CheckSubsetRange, "check_subset") {
@@ -266,6 +274,9 @@ func resolveNotifier(c *checker, n *rawNotifier) *model.Notifier {
 }
 
 func resolvePolicy(c *checker, p *rawPolicy) *model.SnapshotPolicy {
+	if strings.HasPrefix(p.Name, "nixgen-") {
+		c.errorf(p.NameRange, "Reserved name", "Snapshot policy names starting with \"nixgen-\" are reserved for the templates nixgen generates (nixgen-replica-<policy> on hosts that receive replicas); rename %q.", p.Name)
+	}
 	c.nonNegative(p.Frequently, p.FrequentlyRange, "frequently count")
 	c.nonNegative(p.Hourly, p.HourlyRange, "hourly count")
 	c.nonNegative(p.Daily, p.DailyRange, "daily count")
@@ -338,8 +349,13 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 			svc.Mode = m
 		}
 	}
-	if set(s.MountpointRange) && c.absPath(s.Mountpoint, s.MountpointRange, "mountpoint") && s.Mountpoint == "/" {
-		c.errorf(s.MountpointRange, "Invalid mountpoint", "A service dataset cannot be mounted at \"/\".")
+	t.mountOK = true
+	if set(s.MountpointRange) {
+		t.mountOK = c.absPath(s.Mountpoint, s.MountpointRange, "mountpoint")
+		if t.mountOK && s.Mountpoint == "/" {
+			c.errorf(s.MountpointRange, "Invalid mountpoint", "A service dataset cannot be mounted at \"/\".")
+			t.mountOK = false
+		}
 	}
 
 	props := map[string]string{}
@@ -400,6 +416,9 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 				c.errorf(r.TargetRange, "Invalid replication target", "%q is not \"[user@]host:pool/dataset\" or a local \"pool/dataset\": %s.", r.Target, problem)
 			}
 			svc.Replication.TargetUser, svc.Replication.TargetHost, svc.Replication.TargetDataset = u, h, d
+		}
+		if svc.Replication.SSHKey != "" {
+			c.unitPath(r.SSHKey, r.SSHKeyRange, "ssh_key")
 		}
 		if svc.Replication.TargetHost == "" && set(r.SSHKeyRange) {
 			c.errorf(r.SSHKeyRange, "ssh_key without a remote target", "A local replication target does not use ssh; remove ssh_key or name a host in the target.")
@@ -474,225 +493,4 @@ func resolvePreseed(c *checker, p *rawPreseed, svc *model.Service) *model.Presee
 		}
 	}
 	return out
-}
-
-// within reports whether p is q or below q (paths or dataset names).
-func within(p, q, sep string) bool {
-	return p == q || strings.HasPrefix(p, strings.TrimSuffix(q, sep)+sep)
-}
-
-// checkSharedTargets reports replication targets that two senders share
-// or nest: syncoid pushes would overwrite each other. This includes one
-// service run on two hosts, since both hosts would push to its one target.
-func checkSharedTargets(c *checker, hosts []*model.Host, tmpls map[string]*serviceTmpl) {
-	type sender struct {
-		host, svc   string
-		where, ds   string // target machine ("" + host name for local), dataset
-		targetRange hcl.Range
-	}
-	var senders []sender
-	for _, h := range hosts {
-		for _, s := range h.Services {
-			r := s.Replication
-			if r == nil || r.TargetDataset == "" {
-				continue
-			}
-			where := r.TargetHost
-			if where == "" {
-				where = "local " + h.Name
-			}
-			senders = append(senders, sender{h.Name, s.Name, where, r.TargetDataset, tmpls[s.Name].raw.Replication.TargetRange})
-		}
-	}
-	for i := range senders {
-		for j := range i {
-			a, b := senders[j], senders[i]
-			if a.where != b.where || !(within(a.ds, b.ds, "/") || within(b.ds, a.ds, "/")) {
-				continue
-			}
-			c.errorf(b.targetRange, "Shared replication target", "Service %q on host %q and service %q on host %q replicate to overlapping datasets %q and %q on %s; each sender needs its own target.", a.svc, a.host, b.svc, b.host, a.ds, b.ds, strings.TrimPrefix(a.where, "local "))
-		}
-	}
-}
-
-// systemDirs are directories a service dataset must never be mounted on:
-// it would hide the system's own files.
-var systemDirs = []string{"/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", "/mnt", "/nix", "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var", "/var/cache", "/var/empty", "/var/lib", "/var/log", "/var/tmp"}
-
-// systemTrees are trees whose contents belong to the system (the Nix store,
-// kernel file systems, tmpfs): nothing may be mounted anywhere inside them.
-var systemTrees = []string{"/boot", "/dev", "/nix", "/proc", "/run", "/sys", "/tmp"}
-
-func systemMountpointError(mp string) string {
-	if slices.Contains(systemDirs, mp) {
-		return "that is a system directory, and mounting a dataset there would hide its contents"
-	}
-	for _, t := range systemTrees {
-		if within(mp, t, "/") {
-			return fmt.Sprintf("nothing may be mounted inside %s", t)
-		}
-	}
-	return ""
-}
-
-// placed is a service as placed on a host, for collision checks.
-type placed struct {
-	t             *serviceTmpl
-	dataset       string
-	mountpoint    string
-	dsRange, mRng hcl.Range // where the dataset / mountpoint came from
-}
-
-func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map[string]bool, unknownHosts *bool) *model.Host {
-	out := &model.Host{Name: h.Name, ParentDataset: h.ParentDataset, ParentMount: h.ParentMount}
-	parentOK := false
-	if c.nonEmpty(h.ParentDataset, h.ParentDatasetRange, "parent_dataset") {
-		if msg := datasetNameError(h.ParentDataset); msg != "" {
-			c.errorf(h.ParentDatasetRange, "Invalid dataset name", "%q is not a valid ZFS dataset name: %s.", h.ParentDataset, msg)
-		} else {
-			parentOK = true
-		}
-	}
-	mountOK := c.absPath(h.ParentMount, h.ParentMountRange, "parent_mount")
-
-	var names []string
-	if set(h.ServicesRange) {
-		list, ok := c.list(h.Services, h.ServicesRange)
-		if !ok {
-			// Which services this host runs is unknown: do not warn
-			// about services that seem to run nowhere.
-			*unknownHosts = true
-		}
-		seen := map[string]bool{}
-		for _, n := range list {
-			if !ref(c, tmpls, n.s, n.rng, "service") {
-				continue
-			}
-			if seen[n.s] {
-				c.errorf(n.rng, "Duplicate service", "%q is listed twice.", n.s)
-				continue
-			}
-			seen[n.s] = true
-			names = append(names, n.s)
-		}
-		slices.Sort(names)
-	} else {
-		names = slices.Sorted(maps.Keys(tmpls))
-	}
-
-	var all []placed
-	for _, n := range names {
-		used[n] = true
-		t := tmpls[n]
-		s := t.raw
-		svc := t.svc // copy: each host gets its own resolved service
-		svc.Properties = slices.Clone(t.svc.Properties)
-		svc.Notify = slices.Clone(t.svc.Notify)
-		if b := t.svc.Backup; b != nil {
-			cb := *b
-			svc.Backup = &cb
-		}
-		if r := t.svc.Replication; r != nil {
-			cr := *r
-			svc.Replication = &cr
-		}
-		if p := t.svc.Preseed; p != nil {
-			cp := *p
-			cp.Methods = slices.Clone(p.Methods)
-			svc.Preseed = &cp
-		}
-		p := placed{t: t, dsRange: s.NameRange, mRng: s.NameRange}
-		svc.Dataset = h.ParentDataset + "/" + t.relName
-		if s.Dataset != nil && set(s.Dataset.NameRange) {
-			p.dsRange = s.Dataset.NameRange
-		}
-		svc.Mountpoint = path.Join(h.ParentMount, s.Name)
-		if set(s.MountpointRange) {
-			svc.Mountpoint = s.Mountpoint
-			p.mRng = s.MountpointRange
-		}
-		p.dataset, p.mountpoint = svc.Dataset, svc.Mountpoint
-		if msg := systemMountpointError(svc.Mountpoint); msg != "" && (mountOK || set(s.MountpointRange)) && svc.Mountpoint != "/" {
-			c.errorf(p.mRng, "Mountpoint over a system directory", "On host %q, service %q would be mounted at %q: %s.", h.Name, s.Name, svc.Mountpoint, msg)
-		}
-		if parentOK && relativeDatasetError(t.relName) == "" && len(svc.Dataset) > maxDatasetName {
-			c.errorf(p.dsRange, "Dataset name too long", "On host %q the dataset %q is %d bytes long; ZFS allows at most %d.", h.Name, svc.Dataset, len(svc.Dataset), maxDatasetName)
-		}
-		if b := svc.Backup; b != nil {
-			if b.Paths == nil {
-				b.Paths = []string{svc.Mountpoint}
-			} else if mountOK || set(s.MountpointRange) {
-				for i, bp := range b.Paths {
-					if strings.HasPrefix(bp, "/") && !within(bp, svc.Mountpoint, "/") {
-						c.errorf(t.pathRanges[i], "Backup path outside the dataset", "On host %q, %q is not inside the service's mountpoint %q; preseed restores backups into the dataset, so every path must be below it.", h.Name, bp, svc.Mountpoint)
-					}
-				}
-			}
-		}
-		if r := svc.Replication; r != nil && r.TargetHost == "" && r.TargetDataset != "" && parentOK {
-			if within(svc.Dataset, r.TargetDataset, "/") || within(r.TargetDataset, svc.Dataset, "/") {
-				c.errorf(s.Replication.TargetRange, "Replication onto itself", "On host %q the local target %q overlaps the service's own dataset %q; replicate to a dataset outside it.", h.Name, r.TargetDataset, svc.Dataset)
-			}
-		}
-		out.Services = append(out.Services, &svc)
-		all = append(all, p)
-	}
-
-	// A local replication target must not land on another service's data.
-	if parentOK {
-		for i, si := range out.Services {
-			r := si.Replication
-			if r == nil || r.TargetHost != "" || r.TargetDataset == "" {
-				continue
-			}
-			for j, sj := range out.Services {
-				if i != j && (within(sj.Dataset, r.TargetDataset, "/") || within(r.TargetDataset, sj.Dataset, "/")) {
-					c.errorf(all[i].t.raw.Replication.TargetRange, "Replication onto another service", "On host %q the local target %q of service %q overlaps the dataset %q of service %q.", h.Name, r.TargetDataset, si.Name, sj.Dataset, sj.Name)
-				}
-			}
-		}
-	}
-
-	// Two services on one host must not share or nest datasets or
-	// mountpoints: preseed and rollback of one would clobber the other.
-	if parentOK {
-		for i := range all {
-			for j := range i {
-				a, b := all[j], all[i]
-				if within(a.dataset, b.dataset, "/") || within(b.dataset, a.dataset, "/") {
-					at := laterExplicit(a.dsRange, b.dsRange, a.t.raw.Dataset != nil && set(a.t.raw.Dataset.NameRange), b.t.raw.Dataset != nil && set(b.t.raw.Dataset.NameRange))
-					c.errorf(at, "Overlapping datasets", "On host %q, services %q and %q use the datasets %q and %q; each service needs its own dataset, not one inside another.", h.Name, a.t.svc.Name, b.t.svc.Name, a.dataset, b.dataset)
-				}
-			}
-		}
-	}
-	if mountOK {
-		for i := range all {
-			for j := range i {
-				a, b := all[j], all[i]
-				if within(a.mountpoint, b.mountpoint, "/") || within(b.mountpoint, a.mountpoint, "/") {
-					at := laterExplicit(a.mRng, b.mRng, set(a.t.raw.MountpointRange), set(b.t.raw.MountpointRange))
-					c.errorf(at, "Overlapping mountpoints", "On host %q, services %q and %q use the mountpoints %q and %q; each service needs its own mountpoint, not one inside another.", h.Name, a.t.svc.Name, b.t.svc.Name, a.mountpoint, b.mountpoint)
-				}
-			}
-		}
-	}
-	return out
-}
-
-// laterExplicit picks where to report a collision: at an explicitly
-// written attribute (the later one if both are), since defaults cannot
-// collide with each other.
-func laterExplicit(a, b hcl.Range, aSet, bSet bool) hcl.Range {
-	switch {
-	case aSet && bSet:
-		if a.Filename > b.Filename || (a.Filename == b.Filename && a.Start.Byte > b.Start.Byte) {
-			return a
-		}
-		return b
-	case aSet:
-		return a
-	default:
-		return b
-	}
 }

@@ -10,27 +10,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// need returns the path of a program, skipping the test when it is missing,
-// or failing when NIXGEN_E2E=1 asks for the real thing.
-func need(t *testing.T, prog string) string {
-	t.Helper()
-	p, err := exec.LookPath(prog)
-	if err != nil {
-		if os.Getenv("NIXGEN_E2E") == "1" {
-			t.Fatalf("%s not found and NIXGEN_E2E=1: %v", prog, err)
-		}
-		t.Skipf("%s not found: %v", prog, err)
-	}
-	return p
-}
+	"github.com/nixgen/nixgen/internal/e2e"
+)
 
 // nixHash is the reference: Nix's own NAR hash of path, as SRI. nix-hash
 // (Nix 2.8) prints base16 only, so the digest is converted here.
 func nixHash(t *testing.T, path string) string {
 	t.Helper()
-	out, err := exec.Command(need(t, "nix-hash"), "--type", "sha256", path).Output()
+	out, err := exec.Command(e2e.Tool(t, "nix-hash"), "--type", "sha256", path).Output()
 	if err != nil {
 		t.Fatalf("nix-hash %s: %v", path, err)
 	}
@@ -153,7 +141,7 @@ func repoRoot(t *testing.T) string {
 }
 
 func TestRealVendorTreeMatchesNixHash(t *testing.T) {
-	need(t, "go")
+	e2e.Tool(t, "go")
 	out := filepath.Join(t.TempDir(), "vendor")
 	ok, err := Vendor(context.Background(), repoRoot(t), out)
 	if err != nil {
@@ -180,7 +168,7 @@ func TestRealVendorTreeMatchesNixHash(t *testing.T) {
 }
 
 func TestComputeWithoutDependenciesIsNull(t *testing.T) {
-	need(t, "go")
+	e2e.Tool(t, "go")
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "go.mod"), "module example.com/nodeps\n\ngo 1.21\n", 0o644)
 	write(t, filepath.Join(dir, "main.go"), "package main\n\nfunc main() {}\n", 0o644)
@@ -194,7 +182,7 @@ func TestComputeWithoutDependenciesIsNull(t *testing.T) {
 }
 
 func TestComputeReportsGoErrors(t *testing.T) {
-	need(t, "go")
+	e2e.Tool(t, "go")
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "go.mod"), "module example.com/broken\n\ngo 1.21\n\nrequire (\n", 0o644)
 	_, err := Compute(context.Background(), dir)

@@ -30,6 +30,9 @@
     after = [ "nixgen-preseed-home-assistant.service" ];
   };
 
+  # restic reads a ZFS snapshot of the dataset, bound read-only over the
+  # mountpoint in the unit's own mount namespace: the recorded paths are the
+  # real ones and the files do not change during the run.
   services.restic.backups.home-assistant = {
     repository = "sftp:restic@nas.lan:/backup/restic/homelab";
     passwordFile = "/run/secrets/restic-password";
@@ -42,18 +45,46 @@
       "home-assistant_v2.db-shm"
       "tts"
     ];
+    # Started by "nixgen-backup-home-assistant", which waits for a running replication.
+    timerConfig = null;
+  };
+
+  systemd.services.restic-backups-home-assistant = {
+    # Never back up before the data is restored: an empty snapshot would become
+    # the latest one that a later preseed restores.
+    requires = [ "nixgen-preseed-home-assistant.service" ];
+    after = [ "nixgen-preseed-home-assistant.service" ];
+    unitConfig = {
+      OnFailure = [ "nixgen-notify-failure@%n.service" ];
+      OnSuccess = [ "nixgen-notify-success@%n.service" ];
+    };
+    serviceConfig = {
+      # "+": outside the unit's sandbox. Release runs after every outcome,
+      # also a failed or killed run; create first removes an earlier leftover.
+      ExecStartPre = lib.mkBefore [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot create --manifest ${../manifest.json} --service home-assistant" ];
+      ExecStopPost = lib.mkAfter [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot release --manifest ${../manifest.json} --service home-assistant" ];
+      BindReadOnlyPaths = [ "/run/nixgen/backup/home-assistant:/var/lib/hass" ];
+    };
+  };
+
+  systemd.services.nixgen-backup-home-assistant = {
+    description = "nixgen: back up the service once its replication is not running";
+    restartIfChanged = false;
+    serviceConfig = {
+      Type = "oneshot";
+      RuntimeDirectory = "nixgen/locks";
+      RuntimeDirectoryPreserve = true;
+      ExecStart = "${pkgs.util-linux}/bin/flock /run/nixgen/locks/home-assistant.lock ${config.systemd.package}/bin/systemctl start --wait restic-backups-home-assistant.service";
+    };
+  };
+
+  systemd.timers.nixgen-backup-home-assistant = {
+    wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "*-*-* 02,14:00:00";
       RandomizedDelaySec = "15m";
       Persistent = true;
     };
-  };
-
-  # Never back up before the data is restored: an empty snapshot would become
-  # the latest one that a later preseed restores.
-  systemd.services.restic-backups-home-assistant = {
-    requires = [ "nixgen-preseed-home-assistant.service" ];
-    after = [ "nixgen-preseed-home-assistant.service" ];
   };
 
   services.sanoid.datasets."tank/services/home-assistant" = {

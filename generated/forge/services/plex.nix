@@ -30,6 +30,9 @@
     after = [ "nixgen-preseed-plex.service" ];
   };
 
+  # restic reads a ZFS snapshot of the dataset, bound read-only over the
+  # mountpoint in the unit's own mount namespace: the recorded paths are the
+  # real ones and the files do not change during the run.
   services.restic.backups.plex = {
     repository = "sftp:restic@nas.lan:/backup/restic/homelab";
     passwordFile = "/run/secrets/restic-password";
@@ -38,18 +41,46 @@
     paths = [
       "/var/lib/plex/Plex Media Server/Plug-in Support/Databases"
     ];
+    # Started by "nixgen-backup-plex", which waits for a running replication.
+    timerConfig = null;
+  };
+
+  systemd.services.restic-backups-plex = {
+    # Never back up before the data is restored: an empty snapshot would become
+    # the latest one that a later preseed restores.
+    requires = [ "nixgen-preseed-plex.service" ];
+    after = [ "nixgen-preseed-plex.service" ];
+    unitConfig = {
+      OnFailure = [ "nixgen-notify-failure@%n.service" ];
+      OnSuccess = [ "nixgen-notify-success@%n.service" ];
+    };
+    serviceConfig = {
+      # "+": outside the unit's sandbox. Release runs after every outcome,
+      # also a failed or killed run; create first removes an earlier leftover.
+      ExecStartPre = lib.mkBefore [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot create --manifest ${../manifest.json} --service plex" ];
+      ExecStopPost = lib.mkAfter [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot release --manifest ${../manifest.json} --service plex" ];
+      BindReadOnlyPaths = [ "/run/nixgen/backup/plex:/var/lib/plex" ];
+    };
+  };
+
+  systemd.services.nixgen-backup-plex = {
+    description = "nixgen: back up the service once its replication is not running";
+    restartIfChanged = false;
+    serviceConfig = {
+      Type = "oneshot";
+      RuntimeDirectory = "nixgen/locks";
+      RuntimeDirectoryPreserve = true;
+      ExecStart = "${pkgs.util-linux}/bin/flock /run/nixgen/locks/plex.lock ${config.systemd.package}/bin/systemctl start --wait restic-backups-plex.service";
+    };
+  };
+
+  systemd.timers.nixgen-backup-plex = {
+    wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "*-*-* 03:30:00";
       RandomizedDelaySec = "15m";
       Persistent = true;
     };
-  };
-
-  # Never back up before the data is restored: an empty snapshot would become
-  # the latest one that a later preseed restores.
-  systemd.services.restic-backups-plex = {
-    requires = [ "nixgen-preseed-plex.service" ];
-    after = [ "nixgen-preseed-plex.service" ];
   };
 
   services.sanoid.datasets."tank/services/plex" = {

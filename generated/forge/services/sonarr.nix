@@ -30,6 +30,9 @@
     after = [ "nixgen-preseed-sonarr.service" ];
   };
 
+  # restic reads a ZFS snapshot of the dataset, bound read-only over the
+  # mountpoint in the unit's own mount namespace: the recorded paths are the
+  # real ones and the files do not change during the run.
   services.restic.backups.sonarr = {
     repository = "sftp:restic@nas.lan:/backup/restic/homelab";
     passwordFile = "/run/secrets/restic-password";
@@ -43,6 +46,41 @@
       "**/MediaCover"
     ];
     extraBackupArgs = [ "--tag" "arr" ];
+    # Started by "nixgen-backup-sonarr", which waits for a running replication.
+    timerConfig = null;
+  };
+
+  systemd.services.restic-backups-sonarr = {
+    # Never back up before the data is restored: an empty snapshot would become
+    # the latest one that a later preseed restores.
+    requires = [ "nixgen-preseed-sonarr.service" ];
+    after = [ "nixgen-preseed-sonarr.service" ];
+    unitConfig = {
+      OnFailure = [ "nixgen-notify-failure@%n.service" ];
+      OnSuccess = [ "nixgen-notify-success@%n.service" ];
+    };
+    serviceConfig = {
+      # "+": outside the unit's sandbox. Release runs after every outcome,
+      # also a failed or killed run; create first removes an earlier leftover.
+      ExecStartPre = lib.mkBefore [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot create --manifest ${../manifest.json} --service sonarr" ];
+      ExecStopPost = lib.mkAfter [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot release --manifest ${../manifest.json} --service sonarr" ];
+      BindReadOnlyPaths = [ "/run/nixgen/backup/sonarr:/var/lib/sonarr" ];
+    };
+  };
+
+  systemd.services.nixgen-backup-sonarr = {
+    description = "nixgen: back up the service once its replication is not running";
+    restartIfChanged = false;
+    serviceConfig = {
+      Type = "oneshot";
+      RuntimeDirectory = "nixgen/locks";
+      RuntimeDirectoryPreserve = true;
+      ExecStart = "${pkgs.util-linux}/bin/flock /run/nixgen/locks/sonarr.lock ${config.systemd.package}/bin/systemctl start --wait restic-backups-sonarr.service";
+    };
+  };
+
+  systemd.timers.nixgen-backup-sonarr = {
+    wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "daily";
       RandomizedDelaySec = "15m";
@@ -50,34 +88,54 @@
     };
   };
 
-  # Never back up before the data is restored: an empty snapshot would become
-  # the latest one that a later preseed restores.
-  systemd.services.restic-backups-sonarr = {
-    requires = [ "nixgen-preseed-sonarr.service" ];
-    after = [ "nixgen-preseed-sonarr.service" ];
-  };
-
   services.sanoid.datasets."tank/services/sonarr" = {
     useTemplate = [ "production" ];
     recursive = false;
   };
 
-  services.syncoid.commands."tank/services/sonarr" = {
+  services.syncoid.commands.sonarr = {
     source = "tank/services/sonarr";
     target = "zfs-recv@nas.lan:backup/forge/sonarr";
     # Raw sends keep compression and encryption; received datasets stay unmounted.
     sendOptions = "w";
     recvOptions = "u";
     sshKey = "/run/secrets/syncoid-key";
+    # A dead target must fail the unit, not hang it.
     extraArgs = [
       "--sshoption=ConnectTimeout=10"
       "--sshoption=ServerAliveInterval=15"
       "--sshoption=ServerAliveCountMax=4"
     ];
     service = {
+      # Started by "nixgen-replicate-sonarr", which waits for a running backup.
+      startAt = lib.mkForce [ ];
       # Never replicate an empty dataset before the preseed restored it.
       requires = [ "nixgen-preseed-sonarr.service" ];
       after = [ "nixgen-preseed-sonarr.service" ];
+      unitConfig = {
+        OnFailure = [ "nixgen-notify-failure@%n.service" ];
+        OnSuccess = [ "nixgen-notify-success@%n.service" ];
+      };
+    };
+  };
+
+  systemd.services.nixgen-replicate-sonarr = {
+    description = "nixgen: replicate the dataset once its backup is not running";
+    restartIfChanged = false;
+    serviceConfig = {
+      Type = "oneshot";
+      RuntimeDirectory = "nixgen/locks";
+      RuntimeDirectoryPreserve = true;
+      ExecStart = "${pkgs.util-linux}/bin/flock /run/nixgen/locks/sonarr.lock ${config.systemd.package}/bin/systemctl start --wait syncoid-sonarr.service";
+    };
+  };
+
+  systemd.timers.nixgen-replicate-sonarr = {
+    wantedBy = [ "timers.target" ];
+    timerConfig = {
+      OnCalendar = "hourly";
+      RandomizedDelaySec = "5m";
+      Persistent = true;
     };
   };
 }

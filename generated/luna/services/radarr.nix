@@ -30,6 +30,9 @@
     after = [ "nixgen-preseed-radarr.service" ];
   };
 
+  # restic reads a ZFS snapshot of the dataset, bound read-only over the
+  # mountpoint in the unit's own mount namespace: the recorded paths are the
+  # real ones and the files do not change during the run.
   services.restic.backups.radarr = {
     repository = "sftp:restic@nas.lan:/backup/restic/homelab";
     passwordFile = "/run/secrets/restic-password";
@@ -43,18 +46,46 @@
       "**/MediaCover"
     ];
     extraBackupArgs = [ "--tag" "arr" ];
+    # Started by "nixgen-backup-radarr", which waits for a running replication.
+    timerConfig = null;
+  };
+
+  systemd.services.restic-backups-radarr = {
+    # Never back up before the data is restored: an empty snapshot would become
+    # the latest one that a later preseed restores.
+    requires = [ "nixgen-preseed-radarr.service" ];
+    after = [ "nixgen-preseed-radarr.service" ];
+    unitConfig = {
+      OnFailure = [ "nixgen-notify-failure@%n.service" ];
+      OnSuccess = [ "nixgen-notify-success@%n.service" ];
+    };
+    serviceConfig = {
+      # "+": outside the unit's sandbox. Release runs after every outcome,
+      # also a failed or killed run; create first removes an earlier leftover.
+      ExecStartPre = lib.mkBefore [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot create --manifest ${../manifest.json} --service radarr" ];
+      ExecStopPost = lib.mkAfter [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot release --manifest ${../manifest.json} --service radarr" ];
+      BindReadOnlyPaths = [ "/run/nixgen/backup/radarr:/var/lib/radarr" ];
+    };
+  };
+
+  systemd.services.nixgen-backup-radarr = {
+    description = "nixgen: back up the service once its replication is not running";
+    restartIfChanged = false;
+    serviceConfig = {
+      Type = "oneshot";
+      RuntimeDirectory = "nixgen/locks";
+      RuntimeDirectoryPreserve = true;
+      ExecStart = "${pkgs.util-linux}/bin/flock /run/nixgen/locks/radarr.lock ${config.systemd.package}/bin/systemctl start --wait restic-backups-radarr.service";
+    };
+  };
+
+  systemd.timers.nixgen-backup-radarr = {
+    wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "daily";
       RandomizedDelaySec = "15m";
       Persistent = true;
     };
-  };
-
-  # Never back up before the data is restored: an empty snapshot would become
-  # the latest one that a later preseed restores.
-  systemd.services.restic-backups-radarr = {
-    requires = [ "nixgen-preseed-radarr.service" ];
-    after = [ "nixgen-preseed-radarr.service" ];
   };
 
   services.sanoid.datasets."rpool/services/radarr" = {

@@ -3,6 +3,9 @@
 { config, lib, pkgs, ... }:
 
 {
+  # restic reads a ZFS snapshot of the dataset, bound read-only over the
+  # mountpoint in the unit's own mount namespace: the recorded paths are the
+  # real ones and the files do not change during the run.
   services.restic.backups.notes = {
     repository = "/backup/restic";
     passwordFile = "/etc/nixos/secrets/restic";
@@ -10,6 +13,37 @@
     paths = [
       "/srv/notes"
     ];
+    # Started by "nixgen-backup-notes", which waits for a running replication.
+    timerConfig = null;
+  };
+
+  systemd.services.restic-backups-notes = {
+    unitConfig = {
+      OnFailure = [ "nixgen-notify-failure@%n.service" ];
+      OnSuccess = [ "nixgen-notify-success@%n.service" ];
+    };
+    serviceConfig = {
+      # "+": outside the unit's sandbox. Release runs after every outcome,
+      # also a failed or killed run; create first removes an earlier leftover.
+      ExecStartPre = lib.mkBefore [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot create --manifest ${../manifest.json} --service notes" ];
+      ExecStopPost = lib.mkAfter [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot release --manifest ${../manifest.json} --service notes" ];
+      BindReadOnlyPaths = [ "/run/nixgen/backup/notes:/srv/notes" ];
+    };
+  };
+
+  systemd.services.nixgen-backup-notes = {
+    description = "nixgen: back up the service once its replication is not running";
+    restartIfChanged = false;
+    serviceConfig = {
+      Type = "oneshot";
+      RuntimeDirectory = "nixgen/locks";
+      RuntimeDirectoryPreserve = true;
+      ExecStart = "${pkgs.util-linux}/bin/flock /run/nixgen/locks/notes.lock ${config.systemd.package}/bin/systemctl start --wait restic-backups-notes.service";
+    };
+  };
+
+  systemd.timers.nixgen-backup-notes = {
+    wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "daily";
       RandomizedDelaySec = "15m";

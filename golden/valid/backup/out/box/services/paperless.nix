@@ -3,6 +3,9 @@
 { config, lib, pkgs, ... }:
 
 {
+  # restic reads a ZFS snapshot of the dataset, bound read-only over the
+  # mountpoint in the unit's own mount namespace: the recorded paths are the
+  # real ones and the files do not change during the run.
   services.restic.backups.paperless = {
     repository = "s3:https://s3.example.com/bucket/box";
     passwordFile = "/run/secrets/restic/password";
@@ -17,6 +20,37 @@
       "*.log"
     ];
     extraBackupArgs = [ "--tag" "documents" "--tag" "critical" ];
+    # Started by "nixgen-backup-paperless", which waits for a running replication.
+    timerConfig = null;
+  };
+
+  systemd.services.restic-backups-paperless = {
+    unitConfig = {
+      OnFailure = [ "nixgen-notify-failure@%n.service" ];
+      OnSuccess = [ "nixgen-notify-success@%n.service" ];
+    };
+    serviceConfig = {
+      # "+": outside the unit's sandbox. Release runs after every outcome,
+      # also a failed or killed run; create first removes an earlier leftover.
+      ExecStartPre = lib.mkBefore [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot create --manifest ${../manifest.json} --service paperless" ];
+      ExecStopPost = lib.mkAfter [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot release --manifest ${../manifest.json} --service paperless" ];
+      BindReadOnlyPaths = [ "/run/nixgen/backup/paperless:/srv/paperless" ];
+    };
+  };
+
+  systemd.services.nixgen-backup-paperless = {
+    description = "nixgen: back up the service once its replication is not running";
+    restartIfChanged = false;
+    serviceConfig = {
+      Type = "oneshot";
+      RuntimeDirectory = "nixgen/locks";
+      RuntimeDirectoryPreserve = true;
+      ExecStart = "${pkgs.util-linux}/bin/flock /run/nixgen/locks/paperless.lock ${config.systemd.package}/bin/systemctl start --wait restic-backups-paperless.service";
+    };
+  };
+
+  systemd.timers.nixgen-backup-paperless = {
+    wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "*-*-* 02:30:00";
       RandomizedDelaySec = "15m";

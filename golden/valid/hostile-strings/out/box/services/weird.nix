@@ -3,6 +3,9 @@
 { config, lib, pkgs, ... }:
 
 {
+  # restic reads a ZFS snapshot of the dataset, bound read-only over the
+  # mountpoint in the unit's own mount namespace: the recorded paths are the
+  # real ones and the files do not change during the run.
   services.restic.backups.weird = {
     repository = "rest:https://user:p\"a$\${ss}@backup.example/''repo\\x";
     passwordFile = "/run/secrets/a b/'quoted' \"double\"/pass";
@@ -20,6 +23,37 @@
       "back\\slash"
     ];
     extraBackupArgs = [ "--tag" "\"a%%b\"" "--tag" "\"c$$d\"" ];
+    # Started by "nixgen-backup-weird", which waits for a running replication.
+    timerConfig = null;
+  };
+
+  systemd.services.restic-backups-weird = {
+    unitConfig = {
+      OnFailure = [ "nixgen-notify-failure@%n.service" ];
+      OnSuccess = [ "nixgen-notify-success@%n.service" ];
+    };
+    serviceConfig = {
+      # "+": outside the unit's sandbox. Release runs after every outcome,
+      # also a failed or killed run; create first removes an earlier leftover.
+      ExecStartPre = lib.mkBefore [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot create --manifest ${../manifest.json} --service weird" ];
+      ExecStopPost = lib.mkAfter [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot release --manifest ${../manifest.json} --service weird" ];
+      BindReadOnlyPaths = [ "/run/nixgen/backup/weird:\"/srv/weird dir/with 'quotes' and \\\"dq\\\"\"" ];
+    };
+  };
+
+  systemd.services.nixgen-backup-weird = {
+    description = "nixgen: back up the service once its replication is not running";
+    restartIfChanged = false;
+    serviceConfig = {
+      Type = "oneshot";
+      RuntimeDirectory = "nixgen/locks";
+      RuntimeDirectoryPreserve = true;
+      ExecStart = "${pkgs.util-linux}/bin/flock /run/nixgen/locks/weird.lock ${config.systemd.package}/bin/systemctl start --wait restic-backups-weird.service";
+    };
+  };
+
+  systemd.timers.nixgen-backup-weird = {
+    wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "daily";
       RandomizedDelaySec = "15m";

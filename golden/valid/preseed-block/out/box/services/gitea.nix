@@ -30,6 +30,9 @@
     after = [ "nixgen-preseed-gitea.service" ];
   };
 
+  # restic reads a ZFS snapshot of the dataset, bound read-only over the
+  # mountpoint in the unit's own mount namespace: the recorded paths are the
+  # real ones and the files do not change during the run.
   services.restic.backups.gitea = {
     repository = "sftp:backup@nas:/restic";
     passwordFile = "/run/secrets/restic";
@@ -37,17 +40,45 @@
     paths = [
       "/srv/gitea"
     ];
+    # Started by "nixgen-backup-gitea", which waits for a running replication.
+    timerConfig = null;
+  };
+
+  systemd.services.restic-backups-gitea = {
+    # Never back up before the data is restored: an empty snapshot would become
+    # the latest one that a later preseed restores.
+    requires = [ "nixgen-preseed-gitea.service" ];
+    after = [ "nixgen-preseed-gitea.service" ];
+    unitConfig = {
+      OnFailure = [ "nixgen-notify-failure@%n.service" ];
+      OnSuccess = [ "nixgen-notify-success@%n.service" ];
+    };
+    serviceConfig = {
+      # "+": outside the unit's sandbox. Release runs after every outcome,
+      # also a failed or killed run; create first removes an earlier leftover.
+      ExecStartPre = lib.mkBefore [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot create --manifest ${../manifest.json} --service gitea" ];
+      ExecStopPost = lib.mkAfter [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot release --manifest ${../manifest.json} --service gitea" ];
+      BindReadOnlyPaths = [ "/run/nixgen/backup/gitea:/srv/gitea" ];
+    };
+  };
+
+  systemd.services.nixgen-backup-gitea = {
+    description = "nixgen: back up the service once its replication is not running";
+    restartIfChanged = false;
+    serviceConfig = {
+      Type = "oneshot";
+      RuntimeDirectory = "nixgen/locks";
+      RuntimeDirectoryPreserve = true;
+      ExecStart = "${pkgs.util-linux}/bin/flock /run/nixgen/locks/gitea.lock ${config.systemd.package}/bin/systemctl start --wait restic-backups-gitea.service";
+    };
+  };
+
+  systemd.timers.nixgen-backup-gitea = {
+    wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "daily";
       RandomizedDelaySec = "15m";
       Persistent = true;
     };
-  };
-
-  # Never back up before the data is restored: an empty snapshot would become
-  # the latest one that a later preseed restores.
-  systemd.services.restic-backups-gitea = {
-    requires = [ "nixgen-preseed-gitea.service" ];
-    after = [ "nixgen-preseed-gitea.service" ];
   };
 }

@@ -30,6 +30,9 @@
     after = [ "nixgen-preseed-immich.service" ];
   };
 
+  # restic reads a ZFS snapshot of the dataset, bound read-only over the
+  # mountpoint in the unit's own mount namespace: the recorded paths are the
+  # real ones and the files do not change during the run.
   services.restic.backups.immich = {
     repository = "sftp:backup@nas:/restic";
     passwordFile = "/run/secrets/restic";
@@ -37,6 +40,41 @@
     paths = [
       "/srv/immich"
     ];
+    # Started by "nixgen-backup-immich", which waits for a running replication.
+    timerConfig = null;
+  };
+
+  systemd.services.restic-backups-immich = {
+    # Never back up before the data is restored: an empty snapshot would become
+    # the latest one that a later preseed restores.
+    requires = [ "nixgen-preseed-immich.service" ];
+    after = [ "nixgen-preseed-immich.service" ];
+    unitConfig = {
+      OnFailure = [ "nixgen-notify-failure@%n.service" ];
+      OnSuccess = [ "nixgen-notify-success@%n.service" ];
+    };
+    serviceConfig = {
+      # "+": outside the unit's sandbox. Release runs after every outcome,
+      # also a failed or killed run; create first removes an earlier leftover.
+      ExecStartPre = lib.mkBefore [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot create --manifest ${../manifest.json} --service immich" ];
+      ExecStopPost = lib.mkAfter [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot release --manifest ${../manifest.json} --service immich" ];
+      BindReadOnlyPaths = [ "/run/nixgen/backup/immich:/srv/immich" ];
+    };
+  };
+
+  systemd.services.nixgen-backup-immich = {
+    description = "nixgen: back up the service once its replication is not running";
+    restartIfChanged = false;
+    serviceConfig = {
+      Type = "oneshot";
+      RuntimeDirectory = "nixgen/locks";
+      RuntimeDirectoryPreserve = true;
+      ExecStart = "${pkgs.util-linux}/bin/flock /run/nixgen/locks/immich.lock ${config.systemd.package}/bin/systemctl start --wait restic-backups-immich.service";
+    };
+  };
+
+  systemd.timers.nixgen-backup-immich = {
+    wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "daily";
       RandomizedDelaySec = "15m";
@@ -44,28 +82,48 @@
     };
   };
 
-  # Never back up before the data is restored: an empty snapshot would become
-  # the latest one that a later preseed restores.
-  systemd.services.restic-backups-immich = {
-    requires = [ "nixgen-preseed-immich.service" ];
-    after = [ "nixgen-preseed-immich.service" ];
-  };
-
-  services.syncoid.commands."tank/services/immich" = {
+  services.syncoid.commands.immich = {
     source = "tank/services/immich";
     target = "recv@nas:backup/immich";
     # Raw sends keep compression and encryption; received datasets stay unmounted.
     sendOptions = "w";
     recvOptions = "u";
+    # A dead target must fail the unit, not hang it.
     extraArgs = [
       "--sshoption=ConnectTimeout=10"
       "--sshoption=ServerAliveInterval=15"
       "--sshoption=ServerAliveCountMax=4"
     ];
     service = {
+      # Started by "nixgen-replicate-immich", which waits for a running backup.
+      startAt = lib.mkForce [ ];
       # Never replicate an empty dataset before the preseed restored it.
       requires = [ "nixgen-preseed-immich.service" ];
       after = [ "nixgen-preseed-immich.service" ];
+      unitConfig = {
+        OnFailure = [ "nixgen-notify-failure@%n.service" ];
+        OnSuccess = [ "nixgen-notify-success@%n.service" ];
+      };
+    };
+  };
+
+  systemd.services.nixgen-replicate-immich = {
+    description = "nixgen: replicate the dataset once its backup is not running";
+    restartIfChanged = false;
+    serviceConfig = {
+      Type = "oneshot";
+      RuntimeDirectory = "nixgen/locks";
+      RuntimeDirectoryPreserve = true;
+      ExecStart = "${pkgs.util-linux}/bin/flock /run/nixgen/locks/immich.lock ${config.systemd.package}/bin/systemctl start --wait syncoid-immich.service";
+    };
+  };
+
+  systemd.timers.nixgen-replicate-immich = {
+    wantedBy = [ "timers.target" ];
+    timerConfig = {
+      OnCalendar = "hourly";
+      RandomizedDelaySec = "5m";
+      Persistent = true;
     };
   };
 }

@@ -8,16 +8,45 @@
     recursive = false;
   };
 
-  services.syncoid.commands."tank/services/photos" = {
+  services.syncoid.commands.photos = {
     source = "tank/services/photos";
     target = "syncoid@luna:rpool/replicas/photos";
     # Raw sends keep compression and encryption; received datasets stay unmounted.
     sendOptions = "w";
     recvOptions = "u";
+    # A dead target must fail the unit, not hang it.
     extraArgs = [
       "--sshoption=ConnectTimeout=10"
       "--sshoption=ServerAliveInterval=15"
       "--sshoption=ServerAliveCountMax=4"
     ];
+    service = {
+      # Started by "nixgen-replicate-photos", which waits for a running backup.
+      startAt = lib.mkForce [ ];
+      unitConfig = {
+        OnFailure = [ "nixgen-notify-failure@%n.service" ];
+        OnSuccess = [ "nixgen-notify-success@%n.service" ];
+      };
+    };
+  };
+
+  systemd.services.nixgen-replicate-photos = {
+    description = "nixgen: replicate the dataset once its backup is not running";
+    restartIfChanged = false;
+    serviceConfig = {
+      Type = "oneshot";
+      RuntimeDirectory = "nixgen/locks";
+      RuntimeDirectoryPreserve = true;
+      ExecStart = "${pkgs.util-linux}/bin/flock /run/nixgen/locks/photos.lock ${config.systemd.package}/bin/systemctl start --wait syncoid-photos.service";
+    };
+  };
+
+  systemd.timers.nixgen-replicate-photos = {
+    wantedBy = [ "timers.target" ];
+    timerConfig = {
+      OnCalendar = "hourly";
+      RandomizedDelaySec = "5m";
+      Persistent = true;
+    };
   };
 }

@@ -3,11 +3,39 @@
 { config, lib, pkgs, ... }:
 
 {
-  services.syncoid.commands."tank/services/cache" = {
+  services.syncoid.commands.cache = {
     source = "tank/services/cache";
     target = "tank/replica/cache";
     # Raw sends keep compression and encryption; received datasets stay unmounted.
     sendOptions = "w";
     recvOptions = "u";
+    service = {
+      # Started by "nixgen-replicate-cache", which waits for a running backup.
+      startAt = lib.mkForce [ ];
+      unitConfig = {
+        OnFailure = [ "nixgen-notify-failure@%n.service" ];
+        OnSuccess = [ "nixgen-notify-success@%n.service" ];
+      };
+    };
+  };
+
+  systemd.services.nixgen-replicate-cache = {
+    description = "nixgen: replicate the dataset once its backup is not running";
+    restartIfChanged = false;
+    serviceConfig = {
+      Type = "oneshot";
+      RuntimeDirectory = "nixgen/locks";
+      RuntimeDirectoryPreserve = true;
+      ExecStart = "${pkgs.util-linux}/bin/flock /run/nixgen/locks/cache.lock ${config.systemd.package}/bin/systemctl start --wait syncoid-cache.service";
+    };
+  };
+
+  systemd.timers.nixgen-replicate-cache = {
+    wantedBy = [ "timers.target" ];
+    timerConfig = {
+      OnCalendar = "hourly";
+      RandomizedDelaySec = "5m";
+      Persistent = true;
+    };
   };
 }

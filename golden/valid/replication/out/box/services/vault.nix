@@ -3,21 +3,46 @@
 { config, lib, pkgs, ... }:
 
 {
-  services.syncoid.commands."tank/services/vault" = {
+  services.syncoid.commands.vault = {
     source = "tank/services/vault";
     target = "syncoid@backup.example.net:backup/box/vault";
     # Raw sends keep compression and encryption; received datasets stay unmounted.
     sendOptions = "w";
     recvOptions = "u";
     sshKey = "/var/lib/syncoid/id_ed25519";
+    # A dead target must fail the unit, not hang it.
     extraArgs = [
       "--sshoption=ConnectTimeout=10"
       "--sshoption=ServerAliveInterval=15"
       "--sshoption=ServerAliveCountMax=4"
     ];
     service = {
-      # This service's schedule differs from services.syncoid.interval.
-      startAt = lib.mkForce "*:0/15";
+      # Started by "nixgen-replicate-vault", which waits for a running backup.
+      startAt = lib.mkForce [ ];
+      unitConfig = {
+        OnFailure = [ "nixgen-notify-failure@%n.service" ];
+        OnSuccess = [ "nixgen-notify-success@%n.service" ];
+      };
+    };
+  };
+
+  systemd.services.nixgen-replicate-vault = {
+    description = "nixgen: replicate the dataset once its backup is not running";
+    restartIfChanged = false;
+    serviceConfig = {
+      Type = "oneshot";
+      RuntimeDirectory = "nixgen/locks";
+      RuntimeDirectoryPreserve = true;
+      ExecStart = "${pkgs.util-linux}/bin/flock /run/nixgen/locks/vault.lock ${config.systemd.package}/bin/systemctl start --wait syncoid-vault.service";
+    };
+  };
+
+  systemd.timers.nixgen-replicate-vault = {
+    wantedBy = [ "timers.target" ];
+    timerConfig = {
+      OnCalendar = "*:0/15";
+      RandomizedDelaySec = "5m";
+      Persistent = true;
     };
   };
 }

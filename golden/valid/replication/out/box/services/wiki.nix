@@ -3,16 +3,45 @@
 { config, lib, pkgs, ... }:
 
 {
-  services.syncoid.commands."tank/services/wiki" = {
+  services.syncoid.commands.wiki = {
     source = "tank/services/wiki";
     target = "backup-host:backup/wiki";
     # Raw sends keep compression and encryption; received datasets stay unmounted.
     sendOptions = "w";
     recvOptions = "u";
+    # A dead target must fail the unit, not hang it.
     extraArgs = [
       "--sshoption=ConnectTimeout=10"
       "--sshoption=ServerAliveInterval=15"
       "--sshoption=ServerAliveCountMax=4"
     ];
+    service = {
+      # Started by "nixgen-replicate-wiki", which waits for a running backup.
+      startAt = lib.mkForce [ ];
+      unitConfig = {
+        OnFailure = [ "nixgen-notify-failure@%n.service" ];
+        OnSuccess = [ "nixgen-notify-success@%n.service" ];
+      };
+    };
+  };
+
+  systemd.services.nixgen-replicate-wiki = {
+    description = "nixgen: replicate the dataset once its backup is not running";
+    restartIfChanged = false;
+    serviceConfig = {
+      Type = "oneshot";
+      RuntimeDirectory = "nixgen/locks";
+      RuntimeDirectoryPreserve = true;
+      ExecStart = "${pkgs.util-linux}/bin/flock /run/nixgen/locks/wiki.lock ${config.systemd.package}/bin/systemctl start --wait syncoid-wiki.service";
+    };
+  };
+
+  systemd.timers.nixgen-replicate-wiki = {
+    wantedBy = [ "timers.target" ];
+    timerConfig = {
+      OnCalendar = "hourly";
+      RandomizedDelaySec = "5m";
+      Persistent = true;
+    };
   };
 }

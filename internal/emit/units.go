@@ -1,0 +1,102 @@
+package emit
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/nixgen/nixgen/internal/model"
+)
+
+// Names of the units that NixOS's modules and these templates generate. The
+// templates and manifest.json (which `nixgen-helper notify` looks units up
+// in) must agree on them, so both take them from here.
+
+// Runtime paths shared with nixgen-helper.
+const (
+	backupRunDir = "/run/nixgen/backup" // helper's backup-snapshot --run-dir default
+	lockDir      = "/run/nixgen/locks"  // flock files serialising backup and replication
+)
+
+// resticUnit is the unit NixOS's restic module creates for job name.
+func resticUnit(job string) string { return "restic-backups-" + job }
+
+// syncoidUnit is the unit NixOS's syncoid module creates for command name:
+// nixpkgs' syncoid.nix escapeUnitName turns every run of characters outside
+// [a-zA-Z0-9_.-] into one "-".
+func syncoidUnit(command string) string {
+	var b strings.Builder
+	run := false
+	for i := 0; i < len(command); i++ {
+		c := command[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-' {
+			b.WriteByte(c)
+			run = false
+		} else if !run {
+			b.WriteByte('-')
+			run = true
+		}
+	}
+	return "syncoid-" + b.String()
+}
+
+func pruneJob(repo string) string     { return "nixgen-prune-" + repo }
+func checkJob(repo string) string     { return "nixgen-check-" + repo }
+func drillUnit(repo string) string    { return "nixgen-drill-" + repo }
+func backupWrapper(svc string) string { return "nixgen-backup-" + svc }
+func replWrapper(svc string) string   { return "nixgen-replicate-" + svc }
+func lockFile(svc string) string      { return lockDir + "/" + svc + ".lock" }
+func backupRunPath(svc string) string { return backupRunDir + "/" + svc }
+func replicaTemplate(p string) string { return "nixgen-replica-" + p }
+
+// defaultReplicaPolicy keeps the replicas of a dataset whose source has no
+// snapshot policy: syncoid's own snapshots are pruned by syncoid, so this
+// only bounds snapshots that arrive some other way.
+var defaultReplicaPolicy = model.SnapshotPolicy{Name: "default", Hourly: 48, Daily: 30, Weekly: 8, Monthly: 6}
+
+// replica is a dataset that some host of the specs replicates into host h.
+type replica struct {
+	Dataset  string // on h
+	Source   string // "host:dataset"
+	Template string // sanoid template name on h
+	policy   model.SnapshotPolicy
+}
+
+// replicasOn lists the datasets replicated into h: remote targets whose host
+// is h (matched by name) and local targets of h's own services.
+func replicasOn(spec *model.Spec, h *model.Host) []replica {
+	var out []replica
+	for _, g := range spec.Hosts {
+		for _, s := range g.Services {
+			r := s.Replication
+			if r == nil || !(r.TargetHost == h.Name || r.TargetHost == "" && g.Name == h.Name) {
+				continue
+			}
+			p := defaultReplicaPolicy
+			if s.Snapshots != nil {
+				if sp := spec.Policy(s.Snapshots.Policy); sp != nil {
+					p = *sp
+				}
+			}
+			p.Autosnap, p.Autoprune = false, true
+			out = append(out, replica{Dataset: r.TargetDataset, Source: g.Name + ":" + s.Dataset, Template: replicaTemplate(p.Name), policy: p})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Dataset < out[j].Dataset })
+	return out
+}
+
+// union returns the notifiers of services, sorted and without duplicates.
+func union(services []*model.Service, uses func(*model.Service) bool) []string {
+	set := map[string]bool{}
+	for _, s := range services {
+		if uses(s) {
+			for _, n := range s.Notify {
+				set[n] = true
+			}
+		}
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	return sortedKeys(set)
+}

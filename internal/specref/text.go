@@ -1,0 +1,127 @@
+package specref
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nixgen/nixgen/internal/schema"
+)
+
+// doc is the human text for one block or attribute. Every block and
+// attribute that Walk finds must have a Desc (the tests enforce it).
+type doc struct {
+	Desc    string // one line of Markdown
+	Default string // optional attributes: what applies when it is absent ("" = nothing)
+	Type    string // the HCL type of attributes kept as hcl.Expression
+}
+
+const (
+	listString = "list(string)"
+	mapString  = "map(string)"
+)
+
+// docs is keyed by the dotted path of a block or attribute. Defaults come
+// from schema's constants wherever the code has one.
+var docs = map[string]doc{
+	"host":                {Desc: "A NixOS machine and the services it runs."},
+	"host.parent_dataset": {Desc: "ZFS dataset every service dataset is created below; created with `mountpoint=none` when missing. A pool root is allowed."},
+	"host.parent_mount":   {Desc: "Absolute path: the root of the services' default mountpoints."},
+	"host.services":       {Desc: "Names of declared services this host runs, no duplicates.", Default: "every declared service", Type: listString},
+
+	"restic_repository":                  {Desc: "A restic repository that `backup` blocks refer to."},
+	"restic_repository.url":              {Desc: "Any restic repository string (free text, not empty)."},
+	"restic_repository.password_file":    {Desc: "Absolute path of the file holding the repository password."},
+	"restic_repository.environment_file": {Desc: "Absolute path of an environment file for restic (S3 credentials and the like)."},
+	"restic_repository.prune_schedule":   {Desc: "OnCalendar schedule of `restic forget --prune`.", Default: lit(schema.DefaultPruneSchedule)},
+	"restic_repository.check_schedule":   {Desc: "OnCalendar schedule of `restic check`.", Default: lit(schema.DefaultCheckSchedule)},
+	"restic_repository.check_subset":     {Desc: "`--read-data-subset` of the check: a percentage (`\"5%\"`), a fraction `n/t`, or a size (`\"500M\"`).", Default: lit(schema.DefaultCheckSubset)},
+	"restic_repository.drill_schedule":   {Desc: "OnCalendar schedule of the restore drill.", Default: lit(schema.DefaultDrillSchedule)},
+
+	"restic_repository.retention":         {Desc: "The `restic forget --keep-*` policy. Without it no forget policy is set; with it at least one count must be above 0."},
+	"restic_repository.retention.last":    {Desc: "Keep the last N snapshots (≥ 0).", Default: "`0`"},
+	"restic_repository.retention.hourly":  {Desc: "Keep N hourly snapshots (≥ 0).", Default: "`0`"},
+	"restic_repository.retention.daily":   {Desc: "Keep N daily snapshots (≥ 0).", Default: "`0`"},
+	"restic_repository.retention.weekly":  {Desc: "Keep N weekly snapshots (≥ 0).", Default: "`0`"},
+	"restic_repository.retention.monthly": {Desc: "Keep N monthly snapshots (≥ 0).", Default: "`0`"},
+	"restic_repository.retention.yearly":  {Desc: "Keep N yearly snapshots (≥ 0).", Default: "`0`"},
+
+	"notifier":            {Desc: "Where preseed outcomes are reported."},
+	"notifier.type":       {Desc: "`\"ntfy\"` or `\"webhook\"`."},
+	"notifier.url":        {Desc: "`http://` or `https://` URL with a host."},
+	"notifier.token_file": {Desc: "Absolute path of the file holding the access token."},
+
+	"profile":             {Desc: "Reusable dataset settings. A profile named like a built-in one replaces it entirely."},
+	"profile.recordsize":  {Desc: "ZFS `recordsize`: a power of two from 512 to 16M (`\"16K\"`)."},
+	"profile.compression": {Desc: "ZFS `compression` (`\"lz4\"`, `\"zstd\"`, `\"gzip-9\"`, ...)."},
+	"profile.properties":  {Desc: "Other ZFS properties, native or user (`module:name`); `mountpoint` is not allowed.", Type: mapString},
+
+	"snapshot_policy":            {Desc: "A sanoid template that `snapshots` blocks refer to."},
+	"snapshot_policy.frequently": {Desc: "Frequent snapshots sanoid keeps (≥ 0).", Default: "`0`"},
+	"snapshot_policy.hourly":     {Desc: "Hourly snapshots sanoid keeps (≥ 0).", Default: "`0`"},
+	"snapshot_policy.daily":      {Desc: "Daily snapshots sanoid keeps (≥ 0).", Default: "`0`"},
+	"snapshot_policy.weekly":     {Desc: "Weekly snapshots sanoid keeps (≥ 0).", Default: "`0`"},
+	"snapshot_policy.monthly":    {Desc: "Monthly snapshots sanoid keeps (≥ 0).", Default: "`0`"},
+	"snapshot_policy.yearly":     {Desc: "Yearly snapshots sanoid keeps (≥ 0).", Default: "`0`"},
+	"snapshot_policy.autosnap":   {Desc: "Whether sanoid takes snapshots.", Default: "`true`"},
+	"snapshot_policy.autoprune":  {Desc: "Whether sanoid prunes old snapshots.", Default: "`true`"},
+
+	"service":            {Desc: "One service: its dataset, backups, snapshots, replication and preseed."},
+	"service.unit":       {Desc: "The systemd unit the preseed unit is ordered before.", Default: lit("<name>.service")},
+	"service.user":       {Desc: "Owner of the mountpoint root (a unix user name).", Default: lit(schema.DefaultUser)},
+	"service.group":      {Desc: "Group of the mountpoint root (a unix group name).", Default: lit(schema.DefaultGroup)},
+	"service.mode":       {Desc: "Octal mode of the mountpoint root, 3 or 4 digits.", Default: lit(schema.DefaultMode)},
+	"service.mountpoint": {Desc: "Absolute path where the dataset is mounted; not `/` or a system directory.", Default: lit("<parent_mount>/<name>")},
+	"service.notify":     {Desc: "Names of declared notifiers told about preseed outcomes.", Type: listString},
+
+	"service.dataset":             {Desc: "The service's ZFS dataset. The profile's properties apply first; this block's attributes win."},
+	"service.dataset.name":        {Desc: "Dataset name relative to the host's `parent_dataset` (may contain `/`).", Default: "the service name"},
+	"service.dataset.profile":     {Desc: "A built-in or declared profile."},
+	"service.dataset.recordsize":  {Desc: "ZFS `recordsize`, overriding the profile's.", Default: "the profile's"},
+	"service.dataset.compression": {Desc: "ZFS `compression`, overriding the profile's.", Default: "the profile's"},
+	"service.dataset.properties":  {Desc: "Other ZFS properties, overriding the profile's.", Type: mapString},
+
+	"service.backup":            {Desc: "Restic backups of the service's data (NixOS `services.restic.backups`)."},
+	"service.backup.repository": {Desc: "A declared `restic_repository`."},
+	"service.backup.paths":      {Desc: "Absolute paths inside the mountpoint to back up, no duplicates.", Default: "`[mountpoint]`", Type: listString},
+	"service.backup.exclude":    {Desc: "restic exclude patterns.", Type: listString},
+	"service.backup.tags":       {Desc: "restic tags, without commas or whitespace.", Type: listString},
+	"service.backup.schedule":   {Desc: "OnCalendar schedule of the backup.", Default: lit(schema.DefaultBackupSchedule)},
+
+	"service.snapshots":        {Desc: "Sanoid snapshots of the dataset (NixOS `services.sanoid`)."},
+	"service.snapshots.policy": {Desc: "A declared `snapshot_policy`."},
+
+	"service.replication":          {Desc: "Syncoid replication of the dataset (NixOS `services.syncoid`)."},
+	"service.replication.target":   {Desc: "`[user@]host:pool/dataset` (remote) or `pool/dataset` (local)."},
+	"service.replication.ssh_key":  {Desc: "Absolute path of the ssh key; remote targets only."},
+	"service.replication.schedule": {Desc: "OnCalendar schedule of the replication.", Default: lit(schema.DefaultReplicationSchedule)},
+
+	"service.preseed":            {Desc: "A unit that restores the data before the service starts when it is missing. Without this block there is none."},
+	"service.preseed.methods":    {Desc: "Restore methods tried in order: `syncoid` (needs `replication`), `local`, `restic` (needs `backup`).", Default: "the usable ones of " + codeList(schema.PreseedMethods), Type: listString},
+	"service.preseed.timeout":    {Desc: "Time limit of each method (`\"30m\"`, `\"1h 30min\"`).", Default: lit(duration(schema.DefaultPreseedTimeout))},
+	"service.preseed.on_failure": {Desc: "When every method fails: `\"block\"` (the service stays down) or `\"start-empty\"`.", Default: lit(schema.DefaultOnFailure)},
+}
+
+// lit is a string literal as written in a spec.
+func lit(s string) string { return code(`"` + s + `"`) }
+
+func code(s string) string { return "`" + s + "`" }
+
+func codeList(items []string) string {
+	out := make([]string, len(items))
+	for i, s := range items {
+		out[i] = code(s)
+	}
+	return strings.Join(out, ", ")
+}
+
+// duration prints d the way a spec would write it ("30m", not "30m0s").
+func duration(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
+}
