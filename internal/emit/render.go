@@ -26,8 +26,11 @@ const (
 )
 
 // preseedMargin is added to the preseed unit's start timeout on top of every
-// method's own timeout, for the checks before and the fixes after a restore.
-const preseedMargin = 5 * time.Minute
+// method's own timeout: for the checks before and the fixes after a restore,
+// and for nixgen-helper's default 10-minute wait on the per-service lock (a
+// preseed started by hand while the unit runs), so the unit is never killed
+// by systemd while the helper still keeps its own bounds.
+const preseedMargin = 15 * time.Minute
 
 // funcs is the only way templates turn data into text. Functions named nix*
 // produce Nix syntax; sd* prepare systemd text that must then pass through a

@@ -20,7 +20,7 @@
       Type = "oneshot";
       RemainAfterExit = true;
       # Every method may use its whole timeout, plus time for the checks.
-      TimeoutStartSec = 7500;
+      TimeoutStartSec = 8100;
       ExecStart = "${config.nixgen.helper}/bin/nixgen-helper preseed --manifest ${../manifest.json} --service plex";
     };
   };

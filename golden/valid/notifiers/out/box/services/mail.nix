@@ -20,7 +20,7 @@
       Type = "oneshot";
       RemainAfterExit = true;
       # Every method may use its whole timeout, plus time for the checks.
-      TimeoutStartSec = 2100;
+      TimeoutStartSec = 2700;
       ExecStart = "${config.nixgen.helper}/bin/nixgen-helper preseed --manifest ${../manifest.json} --service mail";
     };
   };

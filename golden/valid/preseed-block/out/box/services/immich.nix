@@ -20,7 +20,7 @@
       Type = "oneshot";
       RemainAfterExit = true;
       # Every method may use its whole timeout, plus time for the checks.
-      TimeoutStartSec = 21900;
+      TimeoutStartSec = 22500;
       ExecStart = "${config.nixgen.helper}/bin/nixgen-helper preseed --manifest ${../manifest.json} --service immich";
     };
   };
