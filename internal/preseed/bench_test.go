@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nixgen/nixgen/internal/e2e"
 	"github.com/nixgen/nixgen/internal/zfs"
 	"github.com/nixgen/nixgen/internal/zfstest"
 )
@@ -46,7 +47,7 @@ func BenchmarkSkipMarked(b *testing.B) {
 //
 //	go test -run '^$' -bench ResticRestore -benchtime 6x -timeout 30m ./internal/preseed/
 func BenchmarkResticRestore(b *testing.B) {
-	requireTool(b, "restic")
+	e2e.Tool(b, "restic")
 	e := newBigEnv(b, 1<<30)
 	mp := e.svc.Mountpoint
 	for i := 0; i < 4; i++ {

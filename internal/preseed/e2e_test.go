@@ -22,27 +22,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/nixgen/nixgen/internal/e2e"
 	"github.com/nixgen/nixgen/internal/manifest"
 	"github.com/nixgen/nixgen/internal/metrics"
 	"github.com/nixgen/nixgen/internal/notify"
 	"github.com/nixgen/nixgen/internal/zfs"
 	"github.com/nixgen/nixgen/internal/zfstest"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 )
-
-// requireTool skips without the program, or fails under NIXGEN_E2E=1.
-func requireTool(tb testing.TB, name string) string {
-	tb.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if zfstest.E2E() {
-			tb.Fatalf("%s not found: %v", name, err)
-		}
-		tb.Skipf("%s not found: %v", name, err)
-	}
-	return p
-}
 
 // env is one service on a throw-away pool, with everything preseed needs.
 type env struct {
@@ -255,7 +244,7 @@ func (e *env) restic(t testing.TB, args ...string) string {
 // the host would, and empties the dataset again (a fresh host).
 func (e *env) backupAndEmpty(t testing.TB, size int) string {
 	t.Helper()
-	requireTool(t, "restic")
+	e2e.Tool(t, "restic")
 	want := writeData(t, e.svc.Mountpoint, size)
 	e.restic(t, "init")
 	e.restic(t, "backup", "--host", "testhost", e.svc.Mountpoint)
@@ -404,7 +393,7 @@ func TestRefuseWhenNotMounted(t *testing.T) {
 }
 
 func TestRestoreSyncoid(t *testing.T) {
-	requireTool(t, "syncoid")
+	e2e.Tool(t, "syncoid")
 	e := newEnv(t, "syncoid")
 	// The replica: what syncoid had sent to the backup host, here a second
 	// dataset of the same pool.
@@ -426,7 +415,7 @@ func TestRestoreSyncoid(t *testing.T) {
 }
 
 func TestSyncoidFailurePutsEmptyDatasetBack(t *testing.T) {
-	requireTool(t, "syncoid")
+	e2e.Tool(t, "syncoid")
 	e := newEnv(t, "syncoid")
 	rep := e.svc.Replication.Dataset
 	e.pool.ZFS(t, "create", "-p", rep)
@@ -588,7 +577,7 @@ func TestResticNoSnapshotForHostIsUnavailable(t *testing.T) {
 func TestAllMethodsFail(t *testing.T) {
 	for _, onFailure := range []string{"block", "start-empty"} {
 		t.Run(onFailure, func(t *testing.T) {
-			requireTool(t, "restic")
+			e2e.Tool(t, "restic")
 			e := newEnv(t, "local", "restic") // no snapshot, no restic repository
 			e.svc.Preseed.OnFailure = onFailure
 			res, err := e.run(t)

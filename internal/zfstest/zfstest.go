@@ -13,31 +13,21 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// E2E reports whether NIXGEN_E2E=1 is set.
-func E2E() bool { return os.Getenv("NIXGEN_E2E") == "1" }
+	"github.com/nixgen/nixgen/internal/e2e"
+)
 
 // Require skips (or, with NIXGEN_E2E=1, fails) unless zfs and zpool are on
 // PATH, the caller is root and the ZFS daemon or module answers.
 func Require(tb testing.TB) {
 	tb.Helper()
-	fail := tb.Skipf
-	if E2E() {
-		fail = tb.Fatalf
-	}
-	for _, bin := range []string{"zfs", "zpool"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			fail("%s not found on PATH: %v", bin, err)
-			return
-		}
-	}
+	e2e.Tool(tb, "zfs")
+	zpool := e2e.Tool(tb, "zpool")
 	if os.Geteuid() != 0 {
-		fail("ZFS tests need root")
-		return
+		e2e.Unavailable(tb, "ZFS tests need root")
 	}
-	if out, err := exec.Command("zpool", "list", "-H", "-o", "name").CombinedOutput(); err != nil {
-		fail("zpool list failed (is zfs-fuse / the zfs module running?): %v: %s", err, out)
+	if out, err := exec.Command(zpool, "list", "-H", "-o", "name").CombinedOutput(); err != nil {
+		e2e.Unavailable(tb, "zpool list failed (is zfs-fuse / the zfs module running?): %v: %s", err, out)
 	}
 }
 
