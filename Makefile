@@ -3,7 +3,7 @@ GO ?= go
 SPECS ?= specs
 OUT ?= generated
 
-.PHONY: build test render check vet fmt-check bench
+.PHONY: build test render check vet fmt-check bench docs vendorhash vendorhash-check
 
 build:
 	$(GO) build -o bin/ ./cmd/...
@@ -25,3 +25,15 @@ fmt-check:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+
+# The spec reference, generated from the schema (a test keeps it current).
+docs:
+	$(GO) run ./cmd/nixgen docs --out docs/spec-reference.md
+
+# buildGoModule's vendorHash in flake.nix, recomputed from go.mod (run after
+# changing dependencies; a test fails while it is stale).
+vendorhash:
+	$(GO) run ./cmd/vendorhash -write
+
+vendorhash-check:
+	$(GO) run ./cmd/vendorhash -check
