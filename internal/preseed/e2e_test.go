@@ -436,6 +436,9 @@ func TestSyncoidFailurePutsEmptyDatasetBack(t *testing.T) {
 	if e.pool.Exists(e.svc.Dataset + ".nixgen-aside") {
 		t.Error("aside dataset left behind")
 	}
+	if v := e.prop(t, PropAside); v != "-" {
+		t.Errorf("%s = %q left on the dataset put back", PropAside, v)
+	}
 }
 
 func TestRecoverInterruptedSyncoid(t *testing.T) {
@@ -444,6 +447,7 @@ func TestRecoverInterruptedSyncoid(t *testing.T) {
 	// What a run killed during the receive leaves: the empty dataset aside,
 	// a partial receive under the service's name with some data.
 	e.pool.ZFS(t, "set", "nixgen:marker=original", ds)
+	e.pool.ZFS(t, "set", PropAside+"="+ds, ds)
 	e.pool.ZFS(t, "unmount", ds)
 	e.pool.ZFS(t, "rename", ds, ds+".nixgen-aside")
 	e.pool.ZFS(t, "create", "-o", "mountpoint="+e.svc.Mountpoint, ds)
@@ -854,5 +858,45 @@ func TestRemoteReplicaAvailabilityOverSSH(t *testing.T) {
 	e.opts.Syncoid = "false"
 	if res, _ := e.run(t); res.Attempts[0].Status != "failed" {
 		t.Errorf("with a snapshot: %+v", res.Attempts)
+	}
+}
+
+// A dataset that merely carries the set-aside name is not preseed's: its
+// presence must neither get the service's data destroyed nor itself.
+func TestForeignAsideIsLeftAlone(t *testing.T) {
+	for _, marked := range []bool{false, true} {
+		t.Run(fmt.Sprintf("marked=%v", marked), func(t *testing.T) {
+			e := newEnv(t, "local")
+			ds, mp := e.svc.Dataset, e.svc.Mountpoint
+			if err := os.WriteFile(filepath.Join(mp, "live.db"), []byte("live"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if marked {
+				e.pool.ZFS(t, "set", PropComplete+"=complete", ds)
+			}
+			foreign := ds + ".nixgen-aside"
+			fmp := e.pool.Path("mnt", "foreign")
+			e.pool.ZFS(t, "create", "-o", "mountpoint="+fmp, foreign)
+			if err := os.WriteFile(filepath.Join(fmp, "theirs.db"), []byte("theirs"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			res, err := e.run(t)
+			want := Adopted
+			if marked {
+				want = Skipped
+			}
+			if err != nil || res.Outcome != want {
+				t.Errorf("outcome %s, err %v, want %s\nlog:\n%s", res.Outcome, err, want, e.logBuf)
+			}
+			if b, err := os.ReadFile(filepath.Join(mp, "live.db")); err != nil || string(b) != "live" {
+				t.Errorf("the service's data is gone: %q %v", b, err)
+			}
+			if !e.pool.Exists(foreign) {
+				t.Fatalf("%s was destroyed", foreign)
+			}
+			if b, err := os.ReadFile(filepath.Join(fmp, "theirs.db")); err != nil || string(b) != "theirs" {
+				t.Errorf("the foreign dataset's data is gone: %q %v", b, err)
+			}
+		})
 	}
 }

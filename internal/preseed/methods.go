@@ -92,6 +92,10 @@ func (r *run) syncoid(ctx context.Context) error {
 	if err := r.unmountIfMounted(ctx, ds); err != nil {
 		return err
 	}
+	// The mark travels with the rename: it is what makes the aside ours.
+	if err := r.zfs.Set(ctx, ds, PropAside, ds); err != nil {
+		return err
+	}
 	if err := r.rename(ctx, ds, r.aside); err != nil {
 		if merr := r.zfs.Mount(context.WithoutCancel(ctx), ds); merr != nil {
 			r.log.Error("remounting after a failed rename", "err", merr)
@@ -153,6 +157,9 @@ func (r *run) putBack(ctx context.Context) error {
 	}
 	if err := r.rename(ctx, r.aside, ds); err != nil {
 		return err
+	}
+	if err := r.zfs.Inherit(ctx, ds, PropAside); err != nil {
+		r.log.Warn("clearing the set-aside mark", "err", err)
 	}
 	return r.zfs.Mount(ctx, ds)
 }

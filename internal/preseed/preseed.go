@@ -44,6 +44,10 @@ import (
 const (
 	PropComplete = "nixgen:preseed"      // "complete" once data is in place
 	PropLast     = "nixgen:preseed-last" // "<outcome> <method> <RFC 3339 time>"
+	// PropAside names, on the dataset a syncoid restore sets aside, the
+	// service dataset it was: only a dataset carrying it is preseed's to
+	// rename back or destroy, never one that merely has the aside name.
+	PropAside = "nixgen:preseed-aside"
 )
 
 // Outcome of one preseed run.
@@ -174,6 +178,10 @@ func (r *run) decide(ctx context.Context, res *Result) {
 	if err != nil {
 		res.Err = err
 		return
+	}
+	if st.aside != nil && st.aside[PropAside] != r.svc.Dataset {
+		r.log.Warn("a dataset with the set-aside name is not preseed's; leaving it alone", "aside", r.aside)
+		st.aside = nil
 	}
 	if st.aside != nil {
 		if st, err = r.recoverAside(ctx, st); err != nil {
@@ -310,7 +318,7 @@ type state struct {
 	aside map[string]string // nil when no set-aside dataset exists
 }
 
-var listProps = []string{"mounted", "mountpoint", PropComplete, PropLast}
+var listProps = []string{"mounted", "mountpoint", PropComplete, PropLast, PropAside}
 
 func (r *run) state(ctx context.Context) (state, error) {
 	pool, _, _ := strings.Cut(r.svc.Dataset, "/")
