@@ -100,3 +100,46 @@ func TestCommandTimeoutKillsGroup(t *testing.T) {
 		t.Fatalf("run returned after %v: the group was not killed", d)
 	}
 }
+
+// A lock left by a killed preseed whose pid now belongs to an unrelated
+// process is stale: the process's start time is not the one in the lock.
+func TestLockStaleWhenPidReused(t *testing.T) {
+	dir := t.TempDir()
+	other := exec.Command("sleep", "30")
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Process.Kill(); other.Wait() })
+	// Field 22 of /proc/<pid>/stat (after the parenthesised name): start time.
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(other.Process.Pid) + "/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	start, err := strconv.ParseUint(f[19], 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lockPath := filepath.Join(dir, "preseed-svc.lock")
+	write := func(start uint64) {
+		t.Helper()
+		content := strconv.Itoa(other.Process.Pid) + "\n" + strconv.FormatUint(start, 10) + "\n"
+		if err := os.WriteFile(lockPath, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The owner recorded in the lock is this very process: held.
+	write(start)
+	if _, err := acquireLock(context.Background(), dir, "svc", 0); !errors.Is(err, ErrLocked) {
+		t.Fatalf("live owner: err = %v, want ErrLocked", err)
+	}
+	// Same pid, another start time: the owner died and the pid was reused.
+	write(start + 1)
+	l, err := acquireLock(context.Background(), dir, "svc", 0)
+	if err != nil {
+		t.Fatalf("lock of a reused pid not taken over: %v", err)
+	}
+	if err := l.release(); err != nil {
+		t.Fatal(err)
+	}
+}
