@@ -396,3 +396,20 @@ func TestUnmountedDatasetsAreMounted(t *testing.T) {
 		}
 	}
 }
+
+// A value that zfs stores under another name (gzip-6 is reported as gzip)
+// is the same value: the second apply must not set it again.
+func TestAliasedPropertyValueIsNoChange(t *testing.T) {
+	p := zfstest.NewPool(t)
+	m := testManifest(p, p.Name+"/services",
+		manifest.Service{Name: "app", Properties: map[string]string{"compression": "gzip-6"}})
+	mustApply(t, &zfs.Runner{}, m)
+	if got := p.Prop(t, m.Services[0].Dataset, "compression"); got != "gzip" {
+		t.Fatalf("compression = %q, want zfs's name gzip", got)
+	}
+	var tr tracer
+	res := mustApply(t, tr.runner(), m)
+	if len(res.Plan.Actions) != 0 || len(tr.changing()) != 0 {
+		t.Errorf("second apply: plan %+v, calls %q", res.Plan.Actions, tr.changing())
+	}
+}

@@ -45,11 +45,24 @@ func isSizeProp(prop string) bool {
 	return false
 }
 
+// aliases are the index values that zfs accepts but reports under another
+// name (OpenZFS zfs_prop.c: the first name of a value is the one printed).
+var aliases = map[string]map[string]string{
+	"compression": {"gzip-6": "gzip"},
+	"acltype":     {"posixacl": "posix", "noacl": "off", "disabled": "off"},
+	"xattr":       {"dir": "on"},
+	"aclinherit":  {"secure": "restricted"},
+	"volmode":     {"geom": "full"},
+}
+
 // Normalize returns value in the form `zfs get -p` prints for prop, so a
-// declared "16K" compares equal to a read "16384" and "none" to "0" for
-// quotas. Values that are not sizes, or that do not parse, are returned as
-// given (a bad value is then zfs's to reject).
+// declared "16K" compares equal to a read "16384", "none" to "0" for
+// quotas, and "gzip-6" to "gzip". Values that are not sizes, or that do not
+// parse, are returned as given (a bad value is then zfs's to reject).
 func Normalize(prop, value string) string {
+	if a, ok := aliases[prop][value]; ok {
+		return a
+	}
 	if !isSizeProp(prop) {
 		return value
 	}

@@ -53,6 +53,16 @@ func TestNormalize(t *testing.T) {
 		{"compression", "16K", "16K"}, // not a size property
 		{"recordsize", "huge", "huge"},
 		{"atime", "off", "off"},
+		// index values zfs reports under another name
+		{"compression", "gzip-6", "gzip"},
+		{"compression", "gzip-7", "gzip-7"},
+		{"acltype", "posixacl", "posix"},
+		{"acltype", "noacl", "off"},
+		{"acltype", "disabled", "off"},
+		{"xattr", "dir", "on"},
+		{"aclinherit", "secure", "restricted"},
+		{"volmode", "geom", "full"},
+		{"xattr", "sa", "sa"},
 	} {
 		if got := zfs.Normalize(c.prop, c.in); got != c.want {
 			t.Errorf("Normalize(%q, %q) = %q, want %q", c.prop, c.in, got, c.want)
