@@ -900,3 +900,32 @@ func TestForeignAsideIsLeftAlone(t *testing.T) {
 		})
 	}
 }
+
+// A dataset below the service's (a child mounted elsewhere, a volume) goes
+// along when the service dataset is renamed aside; destroying the aside
+// after the receive must never take it with it.
+func TestSyncoidNeverDestroysChildDatasets(t *testing.T) {
+	e2e.Tool(t, "syncoid")
+	e := newEnv(t, "syncoid")
+	rep := e.svc.Replication.Dataset
+	e.pool.ZFS(t, "create", "-p", "-o", "mountpoint="+e.pool.Path("replica"), rep)
+	writeData(t, e.pool.Path("replica"), 10)
+	e.pool.ZFS(t, "snapshot", rep+"@autosnap_2026-01-01_00:00:00_daily")
+	child := e.svc.Dataset + "/cache"
+	cmp := e.pool.Path("mnt", "cache")
+	e.pool.ZFS(t, "create", "-o", "mountpoint="+cmp, child)
+	if err := os.WriteFile(filepath.Join(cmp, "keep"), []byte("keep"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.run(t)
+	if err == nil || len(res.Attempts) != 1 || res.Attempts[0].Status != "failed" ||
+		!strings.Contains(res.Attempts[0].Error, child) {
+		t.Errorf("outcome %s, attempts %+v, err %v: want syncoid failed naming %s", res.Outcome, res.Attempts, err, child)
+	}
+	if !e.pool.Exists(child) {
+		t.Fatalf("%s was destroyed\nlog:\n%s", child, e.logBuf)
+	}
+	if b, err := os.ReadFile(filepath.Join(cmp, "keep")); err != nil || string(b) != "keep" {
+		t.Errorf("child data: %q %v", b, err)
+	}
+}

@@ -88,6 +88,22 @@ func (r *run) syncoid(ctx context.Context) error {
 		return err
 	}
 	ds, mp := r.svc.Dataset, r.svc.Mountpoint
+	// Datasets below the service's would be renamed aside with it and then
+	// destroyed with the aside: they are data, and not preseed's.
+	kids, err := r.zfs.ListChildren(ctx, ds, "type")
+	if err != nil {
+		return err
+	}
+	var below []string
+	for name := range kids {
+		if name != ds {
+			below = append(below, name)
+		}
+	}
+	if len(below) > 0 {
+		sort.Strings(below)
+		return fmt.Errorf("%s has datasets below it (%s): a syncoid restore would set them aside with it; restore by hand (docs/restore-procedures.md)", ds, strings.Join(below, ", "))
+	}
 	// zfs-fuse (and a busy OpenZFS) refuses to rename a mounted dataset.
 	if err := r.unmountIfMounted(ctx, ds); err != nil {
 		return err
@@ -102,7 +118,7 @@ func (r *run) syncoid(ctx context.Context) error {
 		}
 		return err
 	}
-	err := r.receive(ctx, source, ds, mp)
+	err = r.receive(ctx, source, ds, mp)
 	if err == nil {
 		if derr := r.destroyOwn(ctx, r.aside); derr != nil {
 			// The restore stands; the next run removes the leftover.
