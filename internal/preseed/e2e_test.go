@@ -929,3 +929,23 @@ func TestSyncoidNeverDestroysChildDatasets(t *testing.T) {
 		t.Errorf("child data: %q %v", b, err)
 	}
 }
+
+// A run killed during the rollback leaves its hold on the snapshot; the
+// next run must still restore from it, and release the hold.
+func TestRestoreLocalAfterKilledRunLeftItsHold(t *testing.T) {
+	e := newEnv(t, "local")
+	mp := e.svc.Mountpoint
+	want := writeData(t, mp, 4096)
+	snap := e.svc.Dataset + "@autosnap_2026-01-01_00:00:00_hourly"
+	e.pool.ZFS(t, "snapshot", snap)
+	e.pool.ZFS(t, "hold", holdTag, snap)
+	emptyDir(t, mp)
+	res, err := e.run(t)
+	if err != nil {
+		t.Fatalf("%v\nlog:\n%s", err, e.logBuf)
+	}
+	e.checkRestored(t, res, "local", want)
+	if v := e.pool.Prop(t, snap, "userrefs"); v != "0" {
+		t.Errorf("hold not released: userrefs = %s", v)
+	}
+}

@@ -35,7 +35,9 @@ func (r *run) local(ctx context.Context) error {
 			break
 		}
 	}
-	if err := r.zfs.Hold(ctx, holdTag, pick); err != nil {
+	// The tag is preseed's own, and the lock excludes another run: a hold
+	// already there was left by a run killed before its release.
+	if err := r.zfs.Hold(ctx, holdTag, pick); err != nil && !holdExists(err) {
 		return err
 	}
 	defer func() {
@@ -59,6 +61,11 @@ func (r *run) local(ctx context.Context) error {
 		return unavailable("the newest snapshot %s is empty", pick)
 	}
 	return nil
+}
+
+func holdExists(err error) bool {
+	var e *zfs.Error
+	return errors.As(err, &e) && strings.Contains(e.Stderr, "tag already exists")
 }
 
 // safeDataset matches what ZFS accepts in a dataset name; anything else is
