@@ -949,3 +949,31 @@ func TestRestoreLocalAfterKilledRunLeftItsHold(t *testing.T) {
 		t.Errorf("hold not released: userrefs = %s", v)
 	}
 }
+
+// systemd stops a preseed that overran its start timeout with SIGTERM,
+// which cancels the context: the failure must still reach the notifiers
+// and the dataset's last-outcome property.
+func TestCancelledRunStillReportsItsFailure(t *testing.T) {
+	e := newEnv(t, "syncoid")
+	rep := e.svc.Replication.Dataset
+	e.pool.ZFS(t, "create", "-p", rep)
+	e.pool.ZFS(t, "snapshot", rep+"@s1")
+	script := filepath.Join(t.TempDir(), "syncoid")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nexec sleep 60\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e.opts.Syncoid = script
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(time.Second, cancel)
+	res, err := Run(ctx, e.opts)
+	if err == nil || res.Outcome != Failed {
+		t.Fatalf("outcome %s, err %v", res.Outcome, err)
+	}
+	ev := e.hits.webhook()
+	if len(ev) != 1 || ev[0].Event != "failed" {
+		t.Errorf("webhook events %+v\nlog:\n%s", ev, e.logBuf)
+	}
+	if last := e.prop(t, PropLast); !strings.HasPrefix(last, "failed ") {
+		t.Errorf("%s = %q", PropLast, last)
+	}
+}

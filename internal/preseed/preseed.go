@@ -365,9 +365,17 @@ func (r *run) checkMounted(st state) error {
 	return nil
 }
 
+// reportTimeout bounds the reporting of an outcome once the run's own
+// context is gone; systemd allows 90 s (TimeoutStopSec) after its SIGTERM.
+const reportTimeout = time.Minute
+
 // report logs the outcome, notifies and writes metrics. None of these can
 // change the outcome.
 func (r *run) report(ctx context.Context, res *Result, haveLock bool) {
+	// A run stopped by SIGTERM (a start timeout) has a cancelled context,
+	// and its failure is exactly what must still be reported.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reportTimeout)
+	defer cancel()
 	attrs := []any{"outcome", string(res.Outcome), "method", res.Method,
 		"duration_seconds", res.Duration.Seconds()}
 	for _, a := range res.Attempts {
