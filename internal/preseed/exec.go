@@ -72,18 +72,11 @@ func (c command) run(ctx context.Context) ([]byte, error) {
 	select {
 	case err = <-done:
 	case <-ctx.Done():
-		pgid := cmd.Process.Pid
-		_ = syscall.Kill(-pgid, syscall.SIGTERM)
 		grace := c.grace
 		if grace <= 0 {
 			grace = 10 * time.Second
 		}
-		select {
-		case err = <-done:
-		case <-time.After(grace):
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
-			err = <-done
-		}
+		err = stopGroup(cmd.Process.Pid, grace, done)
 		// Whatever it exited with, the cause is the timeout.
 		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 	}
@@ -96,6 +89,33 @@ func (c command) run(ctx context.Context) ([]byte, error) {
 		e.ExitCode = ee.ExitCode()
 	}
 	return nil, e
+}
+
+// stopGroup sends SIGTERM to the process group led by pgid and SIGKILL to
+// whatever is left of the group after grace: the leader may exit at once
+// while a child that ignores SIGTERM, and no longer shares its output
+// pipes, lives on. done delivers the leader's Wait result.
+func stopGroup(pgid int, grace time.Duration, done <-chan error) error {
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	deadline := time.After(grace)
+	var err error
+	select {
+	case err = <-done:
+	case <-deadline:
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		return <-done
+	}
+	// The group id stays reserved while any member lives, so this signals
+	// no stranger.
+	for syscall.Kill(-pgid, 0) == nil {
+		select {
+		case <-deadline:
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			return err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return err
 }
 
 func tail(b []byte) string {

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -141,5 +142,34 @@ func TestLockStaleWhenPidReused(t *testing.T) {
 	}
 	if err := l.release(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The leader exits on SIGTERM at once, but a child of it that ignores
+// SIGTERM and no longer shares its output pipes (as a pipeline stage may)
+// must still get the SIGKILL after the grace period.
+func TestCommandTimeoutKillsDetachedGrandchild(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	script := "(trap '' TERM; exec sleep 30) </dev/null >/dev/null 2>&1 & echo $! >" + pidFile + "; wait"
+	c := command{argv: []string{"sh", "-c", script}, grace: 300 * time.Millisecond}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := c.run(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want deadline exceeded", err)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+	for i := 0; i < 50 && pidAlive(pid); i++ {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if pidAlive(pid) {
+		t.Errorf("grandchild %d still running after the timeout and grace", pid)
 	}
 }
