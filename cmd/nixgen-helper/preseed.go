@@ -58,8 +58,10 @@ func preseedRun(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if m.Service(svc) == nil {
+	if s := m.Service(svc); s == nil {
 		return withCode(exitManifest, fmt.Errorf("service %q is not in the manifest", svc))
+	} else if s.Preseed == nil {
+		return withCode(exitManifest, fmt.Errorf("preseed: service %q declares no preseed block", svc))
 	}
 	z := runner(c)
 	z.Grace = c.Duration("grace")

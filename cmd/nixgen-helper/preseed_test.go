@@ -80,4 +80,11 @@ func TestPreseedCLIStartEmptyAndUsage(t *testing.T) {
 	if code, _, _ := runHelper(t, "preseed", "--manifest", mf, "--service", "nope"); code != exitManifest {
 		t.Errorf("unknown service: code %d", code)
 	}
+	// A service the manifest knows but without a preseed block: exit 3 as
+	// documented (the manifest does not allow it), before any zfs call.
+	m.Services[0].Preseed = nil
+	noPreseed := writeManifest(t, m)
+	if code, _, stderr := runHelper(t, "--zfs", "false", "--zpool", "false", "preseed", "--manifest", noPreseed, "--service", "app", "--lock-dir", t.TempDir(), "--textfile-dir", ""); code != exitManifest || !strings.Contains(stderr, "no preseed block") {
+		t.Errorf("service without preseed: code %d, stderr:\n%s", code, stderr)
+	}
 }
