@@ -977,3 +977,40 @@ func TestCancelledRunStillReportsItsFailure(t *testing.T) {
 		t.Errorf("%s = %q", PropLast, last)
 	}
 }
+
+// start-empty marks a dataset that the failed methods left empty, never
+// one that a method failed to restore into halfway: here restic's move
+// into place stops at an entry it cannot replace, after moving others.
+func TestStartEmptyNeverMarksAHalfFinishedRestore(t *testing.T) {
+	e := newEnv(t, "restic")
+	e.svc.Preseed.OnFailure = "start-empty"
+	mp := e.svc.Mountpoint
+	if err := os.MkdirAll(filepath.Join(mp, "lost+found"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(mp, "lost+found", "from-backup"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.backupAndEmpty(t, 16)
+	// lost+found does not count as data, but a non-empty one cannot be
+	// replaced by the restored one.
+	if err := os.MkdirAll(filepath.Join(mp, "lost+found"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(mp, "lost+found", "local"), []byte("y"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.run(t)
+	if len(res.Attempts) != 1 || res.Attempts[0].Status != "failed" {
+		t.Fatalf("attempts %+v (err %v)", res.Attempts, err)
+	}
+	if ok, _ := isEmpty(mp); ok {
+		t.Fatal("the failed restore moved nothing; the test needs a half-finished one")
+	}
+	if err == nil || res.Outcome != Failed {
+		t.Errorf("outcome %s, err %v: want failed", res.Outcome, err)
+	}
+	if mark := e.prop(t, PropComplete); mark == "complete" {
+		t.Error("a half-finished restore was marked complete")
+	}
+}

@@ -242,6 +242,10 @@ func (r *run) decide(ctx context.Context, res *Result) {
 		}
 	}
 	if r.svc.Preseed.OnFailure == "start-empty" {
+		if err := r.leftEmpty(ctx); err != nil {
+			res.Err = fmt.Errorf("no preseed method restored %s (%s), and on_failure = start-empty does not apply: %w", r.svc.Name, summary(res.Attempts), err)
+			return
+		}
 		if err := r.applyOwnerAndProps(ctx); err != nil {
 			res.Err = err
 			return
@@ -254,6 +258,28 @@ func (r *run) decide(ctx context.Context, res *Result) {
 		return
 	}
 	res.Err = fmt.Errorf("no preseed method restored %s (%s) and on_failure is block", r.svc.Name, summary(res.Attempts))
+}
+
+// leftEmpty checks, before start-empty marks the dataset, that the failed
+// methods left it as they found it: in place and empty. A method that
+// failed halfway (a partial move, a dataset that could not be put back)
+// leaves something that must never be marked complete.
+func (r *run) leftEmpty(ctx context.Context) error {
+	st, err := r.state(ctx)
+	if err != nil {
+		return err
+	}
+	if err := r.checkMounted(st); err != nil {
+		return err
+	}
+	empty, err := isEmpty(r.svc.Mountpoint)
+	if err != nil {
+		return err
+	}
+	if !empty {
+		return fmt.Errorf("a failed method left a half-finished restore in %s", r.svc.Mountpoint)
+	}
+	return nil
 }
 
 func summary(as []Attempt) string {
