@@ -423,8 +423,12 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 			return nil, fmt.Errorf("unit %q has no unit type suffix", s.Unit)
 		}
 		// Units that NixOS keeps in lists or not at all (mount, swap, device,
-		// ...) get the dependency from the preseed side instead.
-		if opt, ok := unitOptions[s.Unit[dot:]]; ok {
+		// ...) get the dependency from the preseed side instead. So do
+		// template instances: NixOS writes a defined foo@bar.service as a
+		// whole unit file unless a file of that exact name exists upstream
+		// (generateUnits in nixos/lib/systemd-lib.nix), and such a file would
+		// shadow the template foo@.service.
+		if opt, ok := unitOptions[s.Unit[dot:]]; ok && !strings.Contains(s.Unit, "@") {
 			sv.MainOption, sv.MainName = opt, s.Unit[:dot]
 		}
 		if strings.HasPrefix(s.Unit, "nixgen-") {

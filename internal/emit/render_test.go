@@ -48,10 +48,11 @@ func TestRenderFileSet(t *testing.T) {
 	if strings.Contains(svc0, "restic") || strings.Contains(svc0, "preseed") || !strings.Contains(svc0, "services.syncoid.commands") {
 		t.Errorf("svc00000 should have only sanoid and syncoid:\n%s", svc0)
 	}
-	// A socket main unit is ordered through systemd.sockets; a local preseed needs no ssh.
+	// A template instance is ordered from the preseed side (see
+	// TestRenderTemplateInstanceMainUnit).
 	svc2 := string(out["forge/services/svc00002.nix"])
-	if !strings.Contains(svc2, `systemd.sockets."svc00002@main" = {`) {
-		t.Errorf("svc00002 does not order its socket unit:\n%s", svc2)
+	if !strings.Contains(svc2, `requiredBy = [ "svc00002@main.socket" ];`) || strings.Contains(svc2, "systemd.sockets") {
+		t.Errorf("svc00002 does not order its socket instance from the preseed side:\n%s", svc2)
 	}
 	if strings.Contains(string(out["forge/protection.nix"]), "createWrapper") {
 		t.Error("a repository with plain settings lost its restic wrapper")
@@ -64,6 +65,34 @@ func TestRenderFileSet(t *testing.T) {
 	svc1 := string(out["forge/services/svc00001.nix"])
 	if !strings.Contains(svc1, "path = [ config.boot.zfs.package pkgs.restic ];") {
 		t.Errorf("svc00001 (local, restic) has the wrong tool path:\n%s", svc1)
+	}
+}
+
+// TestRenderTemplateInstanceMainUnit: a main unit such as foo@bar.service must
+// not be defined under systemd.services."foo@bar". NixOS's generateUnits
+// (nixos/lib/systemd-lib.nix) writes a defined unit as a drop-in only when a
+// file of that exact name exists upstream; an instance of a template from
+// systemd.packages has none, so NixOS would write a whole foo@bar.service
+// holding only our Requires=/After=, which shadows foo@.service and leaves
+// the service without ExecStart=. The preseed unit carries the dependency
+// instead (requiredBy/wantedBy make foo@bar.service.requires/ links).
+func TestRenderTemplateInstanceMainUnit(t *testing.T) {
+	for _, tc := range []struct{ onFailure, rev string }{{"block", "requiredBy"}, {"start-empty", "wantedBy"}} {
+		spec := richSpec(1)
+		s := spec.Hosts[0].Services[0]
+		s.Unit = "minecraft@survival.service"
+		s.Preseed.OnFailure = tc.onFailure
+		out, err := Render(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := string(out["forge/services/svc00000.nix"])
+		if strings.Contains(f, `systemd.services."minecraft@survival"`) {
+			t.Errorf("%s: the template instance gets a unit definition of its own:\n%s", tc.onFailure, f)
+		}
+		if !strings.Contains(f, tc.rev+` = [ "minecraft@survival.service" ];`) || !strings.Contains(f, `before = [ "minecraft@survival.service" ];`) {
+			t.Errorf("%s: the preseed unit does not order the instance with %s and before:\n%s", tc.onFailure, tc.rev, f)
+		}
 	}
 }
 
