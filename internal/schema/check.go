@@ -127,6 +127,18 @@ func (c *checker) unitPath(s string, rng hcl.Range, what string) bool {
 	return true
 }
 
+// execPath checks a path that a NixOS module writes into ExecStart= through
+// lib.escapeShellArgs (syncoid's --sshkey): single quotes keep the word
+// together, but systemd still reads backslash escapes inside them and
+// expands ${VARIABLES}, so either would silently name another file.
+func (c *checker) execPath(s string, rng hcl.Range, what string) bool {
+	if strings.Contains(s, "\\") || strings.Contains(s, "${") {
+		c.errorf(rng, "Path that systemd would rewrite", "The %s %q contains a backslash or \"${\", which systemd would read as an escape or a variable in the command line NixOS writes; rename the file.", what, s)
+		return false
+	}
+	return true
+}
+
 var unixNameRe = regexp.MustCompile(`^[a-z_][a-z0-9_-]*\$?$`)
 
 // unixName checks a user or group name as shadow-utils' default rules do.

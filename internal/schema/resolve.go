@@ -417,8 +417,8 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 			}
 			svc.Replication.TargetUser, svc.Replication.TargetHost, svc.Replication.TargetDataset = u, h, d
 		}
-		if svc.Replication.SSHKey != "" {
-			c.unitPath(r.SSHKey, r.SSHKeyRange, "ssh_key")
+		if svc.Replication.SSHKey != "" && c.unitPath(r.SSHKey, r.SSHKeyRange, "ssh_key") {
+			c.execPath(r.SSHKey, r.SSHKeyRange, "ssh_key")
 		}
 		if svc.Replication.TargetHost == "" && set(r.SSHKeyRange) {
 			c.errorf(r.SSHKeyRange, "ssh_key without a remote target", "A local replication target does not use ssh; remove ssh_key or name a host in the target.")
