@@ -225,7 +225,7 @@ func TestHostileRoundTrip(t *testing.T) {
 		}
 		wantJob := map[string]any{
 			"passwordFile": r.PasswordFile, "environmentFile": r.EnvironmentFile,
-			"initialize": true, "paths": s.Backup.Paths, "exclude": s.Backup.Exclude,
+			"initialize": true, "paths": globEscaped(s.Backup.Paths), "exclude": s.Backup.Exclude,
 			"extraBackupArgs": args, "timerConfig": nil,
 		}
 		setRepository(wantJob, r)
@@ -413,4 +413,14 @@ func manifestReplication(r *model.Replication) *manifest.Replication {
 func nixInstantiate(t testing.TB) string {
 	t.Helper()
 	return e2e.Tool(t, "nix-instantiate")
+}
+
+// globEscaped is what NixOS's restic module must receive for paths so that
+// restic's --files-from globbing reads them back (TestResticReadsBackupPaths).
+func globEscaped(paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = resticFilesFromPath(p)
+	}
+	return out
 }

@@ -386,6 +386,7 @@ type serviceView struct {
 	ResticUnit      string
 	ResticService   string   // ResticUnit with its suffix, systemd-quoted for an Exec line
 	ExtraBackupArgs []string // systemd-quoted: NixOS joins them into ExecStart
+	BackupPaths     []string // glob-escaped for restic --files-from
 	BackupWrapper   string
 	BindSnapshot    string // BindReadOnlyPaths= entry: the snapshot over the mountpoint
 
@@ -480,6 +481,9 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 		}
 		if sv.BindSnapshot, err = sdBindPath(backupRunPath(s.Name), s.Mountpoint); err != nil {
 			return nil, fmt.Errorf("backup snapshot bind mount: %w", err)
+		}
+		for _, p := range b.Paths {
+			sv.BackupPaths = append(sv.BackupPaths, resticFilesFromPath(p))
 		}
 		for _, tag := range b.Tags {
 			a, err := sdExecArg(tag)

@@ -38,6 +38,7 @@
     passwordFile = "/run/secrets/restic-password";
     environmentFile = "/run/secrets/restic-env";
     initialize = true;
+    # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
       "/var/lib/hass"
     ];

@@ -10,6 +10,7 @@
     repository = "rest:https://backup.example.net/box";
     passwordFile = "/run/secrets/restic/password";
     initialize = true;
+    # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
       "/srv/chat"
     ];

@@ -10,6 +10,7 @@
     repository = "/backup/restic";
     passwordFile = "/etc/nixos/secrets/restic";
     initialize = true;
+    # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
       "/srv/notes"
     ];

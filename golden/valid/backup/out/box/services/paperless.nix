@@ -11,6 +11,7 @@
     passwordFile = "/run/secrets/restic/password";
     environmentFile = "/run/secrets/restic/env";
     initialize = true;
+    # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
       "/srv/paperless/media"
       "/srv/paperless/data"

@@ -13,6 +13,7 @@
     # NixOS's restic-<name> wrapper would paste these settings into shell text.
     createWrapper = false;
     initialize = true;
+    # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
       "/srv/weird dir/with 'quotes' and \"dq\""
     ];

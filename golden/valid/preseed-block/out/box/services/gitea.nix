@@ -37,6 +37,7 @@
     repository = "sftp:backup@nas:/restic";
     passwordFile = "/run/secrets/restic";
     initialize = true;
+    # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
       "/srv/gitea"
     ];

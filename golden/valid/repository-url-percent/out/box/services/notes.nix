@@ -11,6 +11,7 @@
     repositoryFile = pkgs.writeText "restic-repository" "rest:https://box:s3cr%40t@backup.example.net/box";
     passwordFile = "/run/secrets/restic/password";
     initialize = true;
+    # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
       "/srv/notes"
     ];

@@ -11,6 +11,7 @@
     passwordFile = "/run/secrets/restic/cloud";
     environmentFile = "/run/secrets/restic/cloud.env";
     initialize = true;
+    # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
       "/srv/docs"
     ];

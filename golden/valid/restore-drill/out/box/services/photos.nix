@@ -10,6 +10,7 @@
     repository = "sftp:restic@offsite.example.net:/srv/restic/box";
     passwordFile = "/run/secrets/restic/offsite";
     initialize = true;
+    # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
       "/srv/photos"
     ];
