@@ -385,7 +385,7 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 			}
 			seen := map[string]bool{}
 			for _, p := range paths {
-				if c.absPath(p.s, p.rng, "backup path") && seen[p.s] {
+				if c.absPath(p.s, p.rng, "backup path") && c.filesFromLine(p.s, p.rng, "backup path") && seen[p.s] {
 					c.errorf(p.rng, "Duplicate backup path", "%q is listed twice.", p.s)
 				}
 				seen[p.s] = true
@@ -395,7 +395,9 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 		}
 		excl, _ := c.list(b.Exclude, b.ExcludeRange)
 		for _, e := range excl {
-			c.nonEmpty(e.s, e.rng, "exclude pattern")
+			if c.nonEmpty(e.s, e.rng, "exclude pattern") {
+				c.excludeLine(e.s, e.rng)
+			}
 			svc.Backup.Exclude = append(svc.Backup.Exclude, e.s)
 		}
 		tags, _ := c.list(b.Tags, b.TagsRange)

@@ -18,7 +18,7 @@
       "/srv/weird dir/with 'quotes' and \"dq\""
     ];
     exclude = [
-      "**/\${x}"
+      "**/[$]{x}"
       "it's \"quoted\""
       "ünïcødé/*"
       "back\\slash"
