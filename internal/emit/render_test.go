@@ -154,16 +154,17 @@ func TestRenderReplicationSchedules(t *testing.T) {
 	}
 }
 
-// jobUnits evaluates a tree and returns the unitConfig and serviceConfig of
-// every systemd service it defines, syncoid's by their unit names.
-func jobUnits(t *testing.T, spec *model.Spec) (unitConfig, serviceConfig map[string]any, m *manifest.Manifest) {
+// jobUnits evaluates a tree and returns the hooks (see hooks) and the
+// serviceConfig of every systemd service it defines, syncoid's by their unit
+// names.
+func jobUnits(t *testing.T, spec *model.Spec) (unitHooks, serviceConfig map[string]any, m *manifest.Manifest) {
 	t.Helper()
 	out, err := Render(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	v := nixeval.Host(t, spec, out)
-	unitConfig, serviceConfig = map[string]any{}, map[string]any{}
+	unitHooks, serviceConfig = map[string]any{}, map[string]any{}
 	mods := []any{nixeval.Get(t, v, "protection")}
 	for _, mod := range nixeval.Get(t, v, "services").(map[string]any) {
 		mods = append(mods, mod)
@@ -171,15 +172,16 @@ func jobUnits(t *testing.T, spec *model.Spec) (unitConfig, serviceConfig map[str
 	for _, mod := range mods {
 		units := sub(mod, "systemd", "services")
 		for name, u := range units {
-			for key, dst := range map[string]map[string]any{"unitConfig": unitConfig, "serviceConfig": serviceConfig} {
-				if c, ok := u.(map[string]any)[key]; ok {
-					dst[name+".service"] = c
-				}
+			if h := hooks(u); len(h) > 0 {
+				unitHooks[name+".service"] = h
+			}
+			if c, ok := u.(map[string]any)["serviceConfig"]; ok {
+				serviceConfig[name+".service"] = c
 			}
 		}
 		for name, c := range sub(mod, "services", "syncoid", "commands") {
-			if uc, ok := sub(c, "service")["unitConfig"]; ok {
-				unitConfig[syncoidUnit(name)+".service"] = uc
+			if h := hooks(sub(c, "service")); len(h) > 0 {
+				unitHooks[syncoidUnit(name)+".service"] = h
 			}
 		}
 	}
@@ -187,7 +189,7 @@ func jobUnits(t *testing.T, spec *model.Spec) (unitConfig, serviceConfig map[str
 	if err != nil {
 		t.Fatal(err)
 	}
-	return unitConfig, serviceConfig, m
+	return unitHooks, serviceConfig, m
 }
 
 // Every job unit reports its failure and success through the notify
@@ -196,19 +198,19 @@ func TestEveryJobReportsThroughNotify(t *testing.T) {
 	spec := mixedSpec()
 	// forge also receives a replica from the second host, so it runs sanoid for it.
 	spec.Hosts[1].Services[0].Replication = &model.Replication{Target: "forge:tank/replicas/web", TargetHost: "forge", TargetDataset: "tank/replicas/web", Schedule: "daily"}
-	unitConfig, _, m := jobUnits(t, spec)
+	unitHooks, _, m := jobUnits(t, spec)
 	kinds := map[string]int{}
 	for _, j := range m.Jobs {
 		kinds[j.Kind]++
-		expect(t, j.Unit+" unitConfig", unitConfig[j.Unit], notifyHooks)
+		expect(t, j.Unit+" hooks", unitHooks[j.Unit], notifyHooks)
 	}
 	for _, k := range []string{manifest.JobBackup, manifest.JobPrune, manifest.JobCheck, manifest.JobDrill, manifest.JobSnapshot, manifest.JobReplication} {
 		if kinds[k] == 0 {
 			t.Errorf("no %s job in the manifest: %+v", k, m.Jobs)
 		}
 	}
-	for unit, uc := range unitConfig {
-		if _, hooked := uc.(map[string]any)["OnFailure"]; hooked && !slices.ContainsFunc(m.Jobs, func(j manifest.Job) bool { return j.Unit == unit }) {
+	for unit, h := range unitHooks {
+		if _, hooked := h.(map[string]any)["onFailure"]; hooked && !slices.ContainsFunc(m.Jobs, func(j manifest.Job) bool { return j.Unit == unit }) {
 			t.Errorf("%s reports through notify but is not a manifest job", unit)
 		}
 	}

@@ -51,10 +51,8 @@
     # the latest one that a later preseed restores.
     requires = [ "nixgen-preseed-plex.service" ];
     after = [ "nixgen-preseed-plex.service" ];
-    unitConfig = {
-      OnFailure = [ "nixgen-notify-failure@%n.service" ];
-      OnSuccess = [ "nixgen-notify-success@%n.service" ];
-    };
+    onFailure = [ "nixgen-notify-failure@%n.service" ];
+    onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
       # "+": outside the unit's sandbox. Release runs after every outcome,
       # also a failed or killed run; create first removes an earlier leftover.

@@ -56,10 +56,8 @@
     # the latest one that a later preseed restores.
     requires = [ "nixgen-preseed-radarr.service" ];
     after = [ "nixgen-preseed-radarr.service" ];
-    unitConfig = {
-      OnFailure = [ "nixgen-notify-failure@%n.service" ];
-      OnSuccess = [ "nixgen-notify-success@%n.service" ];
-    };
+    onFailure = [ "nixgen-notify-failure@%n.service" ];
+    onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
       # "+": outside the unit's sandbox. Release runs after every outcome,
       # also a failed or killed run; create first removes an earlier leftover.

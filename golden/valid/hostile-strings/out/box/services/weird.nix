@@ -29,10 +29,8 @@
   };
 
   systemd.services.restic-backups-weird = {
-    unitConfig = {
-      OnFailure = [ "nixgen-notify-failure@%n.service" ];
-      OnSuccess = [ "nixgen-notify-success@%n.service" ];
-    };
+    onFailure = [ "nixgen-notify-failure@%n.service" ];
+    onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
       # "+": outside the unit's sandbox. Release runs after every outcome,
       # also a failed or killed run; create first removes an earlier leftover.

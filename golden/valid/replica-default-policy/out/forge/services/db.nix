@@ -17,10 +17,8 @@
     service = {
       # Started by "nixgen-replicate-db", which waits for a running backup.
       startAt = lib.mkForce [ ];
-      unitConfig = {
-        OnFailure = [ "nixgen-notify-failure@%n.service" ];
-        OnSuccess = [ "nixgen-notify-success@%n.service" ];
-      };
+      onFailure = [ "nixgen-notify-failure@%n.service" ];
+      onSuccess = [ "nixgen-notify-success@%n.service" ];
     };
   };
 

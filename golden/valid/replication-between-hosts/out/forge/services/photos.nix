@@ -23,10 +23,8 @@
     service = {
       # Started by "nixgen-replicate-photos", which waits for a running backup.
       startAt = lib.mkForce [ ];
-      unitConfig = {
-        OnFailure = [ "nixgen-notify-failure@%n.service" ];
-        OnSuccess = [ "nixgen-notify-success@%n.service" ];
-      };
+      onFailure = [ "nixgen-notify-failure@%n.service" ];
+      onSuccess = [ "nixgen-notify-success@%n.service" ];
     };
   };
 

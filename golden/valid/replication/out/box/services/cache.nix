@@ -12,10 +12,8 @@
     service = {
       # Started by "nixgen-replicate-cache", which waits for a running backup.
       startAt = lib.mkForce [ ];
-      unitConfig = {
-        OnFailure = [ "nixgen-notify-failure@%n.service" ];
-        OnSuccess = [ "nixgen-notify-success@%n.service" ];
-      };
+      onFailure = [ "nixgen-notify-failure@%n.service" ];
+      onSuccess = [ "nixgen-notify-success@%n.service" ];
     };
   };
 

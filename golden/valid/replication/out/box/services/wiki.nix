@@ -18,10 +18,8 @@
     service = {
       # Started by "nixgen-replicate-wiki", which waits for a running backup.
       startAt = lib.mkForce [ ];
-      unitConfig = {
-        OnFailure = [ "nixgen-notify-failure@%n.service" ];
-        OnSuccess = [ "nixgen-notify-success@%n.service" ];
-      };
+      onFailure = [ "nixgen-notify-failure@%n.service" ];
+      onSuccess = [ "nixgen-notify-success@%n.service" ];
     };
   };
 
