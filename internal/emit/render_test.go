@@ -37,7 +37,8 @@ func TestRenderFileSet(t *testing.T) {
 			t.Errorf("%s does not end with a newline after its last value", k)
 		}
 	}
-	// A service without protection gets an empty module, not stray options.
+	// A service without protection gets only its order after the datasets
+	// unit, not stray options.
 	web := string(out["bare/services/web.nix"])
 	for _, s := range []string{"restic", "sanoid", "syncoid", "preseed"} {
 		if strings.Contains(web, s) {
@@ -314,4 +315,29 @@ func sub(v any, path ...string) map[string]any {
 	}
 	m, _ := v.(map[string]any)
 	return m
+}
+
+// TestServiceWithoutPreseedWaitsForItsDataset: with no preseed unit between
+// them, a service must still start after nixgen-datasets.service has created
+// and mounted its dataset. Otherwise, on a fresh host or on the switch that
+// introduces nixgen, the service writes into the bare directory and the new
+// dataset is then mounted over those files. The dependency comes from the
+// datasets side (a .wants/ link and Before=), which works for every unit type.
+func TestServiceWithoutPreseedWaitsForItsDataset(t *testing.T) {
+	spec := richSpec(3)
+	for i, unit := range []string{"svc00000.service", "minecraft@survival.service", "srv-svc00002.mount"} {
+		s := spec.Hosts[0].Services[i]
+		s.Unit, s.Preseed = unit, nil
+	}
+	out, err := Render(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := nixeval.Host(t, spec, out)
+	for i, unit := range []string{"svc00000.service", "minecraft@survival.service", "srv-svc00002.mount"} {
+		mod := nixeval.Get(t, v, "services", fmt.Sprintf("svc%05d.nix", i))
+		ds := nixeval.Get(t, mod, "systemd", "services", "nixgen-datasets")
+		expect(t, unit+" datasets before", nixeval.Get(t, ds, "before"), []string{unit})
+		expect(t, unit+" datasets wantedBy", nixeval.Get(t, ds, "wantedBy"), []string{unit})
+	}
 }

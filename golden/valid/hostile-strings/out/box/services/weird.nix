@@ -3,6 +3,13 @@
 { config, lib, pkgs, ... }:
 
 {
+  # The service starts only after its dataset was created and mounted, never
+  # into the bare directory that the dataset is then mounted over.
+  systemd.services.nixgen-datasets = {
+    wantedBy = [ "weird.service" ];
+    before = [ "weird.service" ];
+  };
+
   # restic reads a ZFS snapshot of the dataset, bound read-only over the
   # mountpoint in the unit's own mount namespace: the recorded paths are the
   # real ones and the files do not change during the run.

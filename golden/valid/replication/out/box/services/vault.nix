@@ -3,6 +3,13 @@
 { config, lib, pkgs, ... }:
 
 {
+  # The service starts only after its dataset was created and mounted, never
+  # into the bare directory that the dataset is then mounted over.
+  systemd.services.nixgen-datasets = {
+    wantedBy = [ "vault.service" ];
+    before = [ "vault.service" ];
+  };
+
   services.syncoid.commands.vault = {
     source = "tank/services/vault";
     target = "syncoid@backup.example.net:backup/box/vault";
