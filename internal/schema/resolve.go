@@ -331,9 +331,10 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 	svc := &t.svc
 	svc.Name = s.Name
 	svc.Unit = s.Name + ".service"
+	unitOK := true
 	if set(s.UnitRange) {
 		svc.Unit = s.Unit
-		c.unit(s.Unit, s.UnitRange)
+		unitOK = c.unit(s.Unit, s.UnitRange)
 	}
 	svc.User, svc.Group, svc.Mode = DefaultUser, DefaultGroup, DefaultMode
 	if set(s.UserRange) {
@@ -428,6 +429,9 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 	}
 	if p := s.Preseed; p != nil {
 		svc.Preseed = resolvePreseed(c, p, svc)
+		if kind := earlyUnitKind(svc.Unit); kind != "" && unitOK {
+			c.errorf(s.UnitRange, "Unit starts before its preseed can", "%q is a %s unit, which systemd starts before basic.target at boot; the preseed unit that it would wait for is ordered after network-online.target, which comes later, so the order is a cycle that systemd breaks by dropping a job. Name the service unit that holds the data, such as %q.", svc.Unit, kind, strings.TrimSuffix(svc.Unit, kind)+".service")
+		}
 	}
 	notify, _ := c.list(s.Notify, s.NotifyRange)
 	seen := map[string]bool{}
@@ -495,4 +499,17 @@ func resolvePreseed(c *checker, p *rawPreseed, svc *model.Service) *model.Presee
 		}
 	}
 	return out
+}
+
+// earlyUnitKind returns the suffix of a unit that default dependencies place
+// before basic.target (sockets.target, timers.target, paths.target,
+// local-fs.target, swap.target, slices.target) or that systemd does not start
+// at all (.device, .scope); "" for .service and .target.
+func earlyUnitKind(unit string) string {
+	for _, k := range []string{".socket", ".timer", ".path", ".mount", ".automount", ".swap", ".slice", ".device", ".scope"} {
+		if strings.HasSuffix(unit, k) {
+			return k
+		}
+	}
+	return ""
 }
