@@ -33,6 +33,9 @@ func hclString(s string) string {
 	return `"` + r.Replace(s) + `"`
 }
 
+// excludeText is s as an exclude pattern: "?" stands for "$".
+func excludeText(s string) string { return strings.ReplaceAll(s, "$", "?") }
+
 // hostileSpecs writes one service per hostile string, with the string in
 // every free-text field: repository URL and file paths, notifier URL and
 // token file, a user property, backup paths, excludes and tags.
@@ -43,6 +46,8 @@ func hostileSpecs(t *testing.T) string {
 		q := hclString
 		// systemd would expand % in Environment= file paths; schema rejects it there.
 		file := strings.ReplaceAll(s, "%", "")
+		// restic expands $VAR in its exclude file; schema rejects it there.
+		excl := excludeText(s)
 		fmt.Fprintf(&b, `
 restic_repository "r%[1]d" {
   url              = %[2]s
@@ -61,14 +66,14 @@ service "s%[1]d" {
   backup {
     repository = "r%[1]d"
     paths      = [%[8]s]
-    exclude    = [%[7]s, %[9]s]
+    exclude    = [%[11]s, %[9]s]
     tags       = [%[10]s]
   }
   notify = ["n%[1]d"]
 }
 `, i, q("rest:https://h/"+s), q("/run/secrets/"+file), q("/run/env/"+file),
 			q("https://hook.example/?q="+s), q("/run/token/"+file), q(s),
-			q(fmt.Sprintf("/srv/s%d/%s", i, s)), q("**/"+s+"/*"), q(tag(s)))
+			q(fmt.Sprintf("/srv/s%d/%s", i, s)), q("**/"+excl+"/*"), q(tag(s)), q(excl))
 	}
 	dir := filepath.Join(t.TempDir(), "specs")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -83,6 +88,8 @@ service "s%[1]d" {
 // TestHostileSpecRoundTrip writes hostile strings into HCL specs, loads,
 // renders and evaluates the result with real Nix, and checks that the values
 // Nix (and the helper, through manifest.json) sees are exactly the strings.
+var globEscape = strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`)
+
 func TestHostileSpecRoundTrip(t *testing.T) {
 	dir := hostileSpecs(t)
 	spec, _, diags := schema.Load(dir)
@@ -114,8 +121,9 @@ func TestHostileSpecRoundTrip(t *testing.T) {
 		}
 		check(t, name+" passwordFile", nixeval.Get(t, job, "passwordFile"), "/run/secrets/"+file)
 		check(t, name+" environmentFile", nixeval.Get(t, job, "environmentFile"), "/run/env/"+file)
-		check(t, name+" paths", nixeval.Get(t, job, "paths"), []any{fmt.Sprintf("/srv/s%d/%s", i, s)})
-		check(t, name+" exclude", nixeval.Get(t, job, "exclude"), []any{s, "**/" + s + "/*"})
+		// restic globs --files-from lines: NixOS gets them escaped.
+		check(t, name+" paths", nixeval.Get(t, job, "paths"), []any{globEscape.Replace(fmt.Sprintf("/srv/s%d/%s", i, s))})
+		check(t, name+" exclude", nixeval.Get(t, job, "exclude"), []any{excludeText(s), "**/" + excludeText(s) + "/*"})
 
 		svc := m.Service(name)
 		if svc == nil {

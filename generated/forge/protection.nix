@@ -55,9 +55,9 @@
     };
   };
 
-  systemd.services.sanoid.unitConfig = {
-    OnFailure = [ "nixgen-notify-failure@%n.service" ];
-    OnSuccess = [ "nixgen-notify-success@%n.service" ];
+  systemd.services.sanoid = {
+    onFailure = [ "nixgen-notify-failure@%n.service" ];
+    onSuccess = [ "nixgen-notify-success@%n.service" ];
   };
 
   # Each command's timer is off: nixgen-replicate-<service> starts it.
@@ -77,9 +77,9 @@
     };
   };
 
-  systemd.services.restic-backups-nixgen-prune-nas.unitConfig = {
-    OnFailure = [ "nixgen-notify-failure@%n.service" ];
-    OnSuccess = [ "nixgen-notify-success@%n.service" ];
+  systemd.services.restic-backups-nixgen-prune-nas = {
+    onFailure = [ "nixgen-notify-failure@%n.service" ];
+    onSuccess = [ "nixgen-notify-success@%n.service" ];
   };
 
   # Verify repository "nas" with a sample of its data.
@@ -96,9 +96,9 @@
     };
   };
 
-  systemd.services.restic-backups-nixgen-check-nas.unitConfig = {
-    OnFailure = [ "nixgen-notify-failure@%n.service" ];
-    OnSuccess = [ "nixgen-notify-success@%n.service" ];
+  systemd.services.restic-backups-nixgen-check-nas = {
+    onFailure = [ "nixgen-notify-failure@%n.service" ];
+    onSuccess = [ "nixgen-notify-success@%n.service" ];
   };
 
   # Restores the latest snapshot of every service backed up to repository
@@ -109,10 +109,8 @@
     after = [ "network-online.target" ];
     path = [ pkgs.restic pkgs.openssh ];
     restartIfChanged = false;
-    unitConfig = {
-      OnFailure = [ "nixgen-notify-failure@%n.service" ];
-      OnSuccess = [ "nixgen-notify-success@%n.service" ];
-    };
+    onFailure = [ "nixgen-notify-failure@%n.service" ];
+    onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
       Type = "oneshot";
       ExecStart = "${config.nixgen.helper}/bin/nixgen-helper restore-test --manifest ${./manifest.json} --repository nas";

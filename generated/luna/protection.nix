@@ -45,9 +45,9 @@
     };
   };
 
-  systemd.services.sanoid.unitConfig = {
-    OnFailure = [ "nixgen-notify-failure@%n.service" ];
-    OnSuccess = [ "nixgen-notify-success@%n.service" ];
+  systemd.services.sanoid = {
+    onFailure = [ "nixgen-notify-failure@%n.service" ];
+    onSuccess = [ "nixgen-notify-success@%n.service" ];
   };
 
   # Forget and prune old snapshots of repository "nas" once for all
@@ -64,9 +64,9 @@
     };
   };
 
-  systemd.services.restic-backups-nixgen-prune-nas.unitConfig = {
-    OnFailure = [ "nixgen-notify-failure@%n.service" ];
-    OnSuccess = [ "nixgen-notify-success@%n.service" ];
+  systemd.services.restic-backups-nixgen-prune-nas = {
+    onFailure = [ "nixgen-notify-failure@%n.service" ];
+    onSuccess = [ "nixgen-notify-success@%n.service" ];
   };
 
   # Verify repository "nas" with a sample of its data.
@@ -83,9 +83,9 @@
     };
   };
 
-  systemd.services.restic-backups-nixgen-check-nas.unitConfig = {
-    OnFailure = [ "nixgen-notify-failure@%n.service" ];
-    OnSuccess = [ "nixgen-notify-success@%n.service" ];
+  systemd.services.restic-backups-nixgen-check-nas = {
+    onFailure = [ "nixgen-notify-failure@%n.service" ];
+    onSuccess = [ "nixgen-notify-success@%n.service" ];
   };
 
   # Restores the latest snapshot of every service backed up to repository
@@ -96,10 +96,8 @@
     after = [ "network-online.target" ];
     path = [ pkgs.restic pkgs.openssh ];
     restartIfChanged = false;
-    unitConfig = {
-      OnFailure = [ "nixgen-notify-failure@%n.service" ];
-      OnSuccess = [ "nixgen-notify-success@%n.service" ];
-    };
+    onFailure = [ "nixgen-notify-failure@%n.service" ];
+    onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
       Type = "oneshot";
       ExecStart = "${config.nixgen.helper}/bin/nixgen-helper restore-test --manifest ${./manifest.json} --repository nas";

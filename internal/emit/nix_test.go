@@ -225,7 +225,7 @@ func TestHostileRoundTrip(t *testing.T) {
 		}
 		wantJob := map[string]any{
 			"passwordFile": r.PasswordFile, "environmentFile": r.EnvironmentFile,
-			"initialize": true, "paths": s.Backup.Paths, "exclude": s.Backup.Exclude,
+			"initialize": true, "paths": globEscaped(s.Backup.Paths), "exclude": s.Backup.Exclude,
 			"extraBackupArgs": args, "timerConfig": nil,
 		}
 		setRepository(wantJob, r)
@@ -235,7 +235,7 @@ func TestHostileRoundTrip(t *testing.T) {
 		expect(t, s.Name+" restic job", job, wantJob)
 		unit := nixeval.Get(t, mod, "systemd", "services", "restic-backups-"+s.Name)
 		expect(t, s.Name+" restic after preseed", nixeval.Get(t, unit, "after"), []string{"nixgen-preseed-" + s.Name + ".service"})
-		expect(t, s.Name+" restic notify", nixeval.Get(t, unit, "unitConfig"), notifyHooks)
+		expect(t, s.Name+" restic notify", hooks(unit), notifyHooks)
 		sc := nixeval.Get(t, unit, "serviceConfig")
 		for k, verb := range map[string]string{"ExecStartPre": "create", "ExecStopPost": "release"} {
 			order := map[string]string{"ExecStartPre": "_before", "ExecStopPost": "_after"}[k]
@@ -267,7 +267,7 @@ func TestHostileRoundTrip(t *testing.T) {
 			expect(t, s.Name+" syncoid "+k, nixeval.Get(t, cmd, k), want)
 		}
 		expect(t, s.Name+" syncoid startAt", nixeval.Get(t, cmd, "service", "startAt"), map[string]any{"_force": []string{}})
-		expect(t, s.Name+" syncoid notify", nixeval.Get(t, cmd, "service", "unitConfig"), notifyHooks)
+		expect(t, s.Name+" syncoid notify", hooks(nixeval.Get(t, cmd, "service")), notifyHooks)
 		checkWrapper(t, s.Name, nixeval.Get(t, mod, "systemd", "services", "nixgen-replicate-"+s.Name), syncoidUnit(s.Name)+".service")
 		expect(t, s.Name+" replication timer", nixeval.Get(t, mod, "systemd", "timers", "nixgen-replicate-"+s.Name, "timerConfig"),
 			map[string]any{"OnCalendar": s.Replication.Schedule, "RandomizedDelaySec": "5m", "Persistent": true})
@@ -279,7 +279,7 @@ func TestHostileRoundTrip(t *testing.T) {
 			t.Errorf("notify %s ExecStart = %q", r, exe)
 		}
 	}
-	expect(t, "sanoid notify", nixeval.Get(t, v, "protection", "systemd", "services", "sanoid", "unitConfig"), notifyHooks)
+	expect(t, "sanoid notify", hooks(nixeval.Get(t, v, "protection", "systemd", "services", "sanoid")), notifyHooks)
 	for _, r := range spec.Repositories {
 		prune := nixeval.Get(t, v, "protection", "services", "restic", "backups", "nixgen-prune-"+r.Name)
 		wantPrune := map[string]any{
@@ -289,10 +289,10 @@ func TestHostileRoundTrip(t *testing.T) {
 		}
 		setRepository(wantPrune, r)
 		for _, job := range []string{"nixgen-prune-", "nixgen-check-"} {
-			expect(t, r.Name+" "+job+" notify", nixeval.Get(t, v, "protection", "systemd", "services", "restic-backups-"+job+r.Name, "unitConfig"), notifyHooks)
+			expect(t, r.Name+" "+job+" notify", hooks(nixeval.Get(t, v, "protection", "systemd", "services", "restic-backups-"+job+r.Name)), notifyHooks)
 		}
 		drill := nixeval.Get(t, v, "protection", "systemd", "services", "nixgen-drill-"+r.Name)
-		expect(t, r.Name+" drill notify", nixeval.Get(t, drill, "unitConfig"), notifyHooks)
+		expect(t, r.Name+" drill notify", hooks(drill), notifyHooks)
 		exe := nixeval.Get(t, drill, "serviceConfig", "ExecStart").(string)
 		head, tail, ok := strings.Cut(exe, " --repository ")
 		mp, _ := strings.CutPrefix(head, "/helper/bin/nixgen-helper restore-test --manifest ")
@@ -374,10 +374,27 @@ func TestHostileRoundTrip(t *testing.T) {
 	}
 }
 
-// notifyHooks is the unitConfig of every job unit.
+// notifyHooks is what hooks returns for every job unit: NixOS's own
+// onFailure/onSuccess options (commonUnitOptions in
+// nixos/lib/systemd-unit-options.nix, type listOf unitNameType), which
+// NixOS renders as OnFailure=/OnSuccess=, and no [Unit] settings of ours.
 var notifyHooks = map[string]any{
-	"OnFailure": []string{"nixgen-notify-failure@%n.service"},
-	"OnSuccess": []string{"nixgen-notify-success@%n.service"},
+	"onFailure": []string{"nixgen-notify-failure@%n.service"},
+	"onSuccess": []string{"nixgen-notify-success@%n.service"},
+}
+
+// hooks picks the attributes of an evaluated unit definition that can make
+// it report its result: onFailure, onSuccess and unitConfig.
+func hooks(unit any) map[string]any {
+	out := map[string]any{}
+	if m, ok := unit.(map[string]any); ok {
+		for _, k := range []string{"onFailure", "onSuccess", "unitConfig"} {
+			if v, ok := m[k]; ok {
+				out[k] = v
+			}
+		}
+	}
+	return out
 }
 
 // setRepository adds the repository setting a restic job must have: the URL
@@ -413,4 +430,14 @@ func manifestReplication(r *model.Replication) *manifest.Replication {
 func nixInstantiate(t testing.TB) string {
 	t.Helper()
 	return e2e.Tool(t, "nix-instantiate")
+}
+
+// globEscaped is what NixOS's restic module must receive for paths so that
+// restic's --files-from globbing reads them back (TestResticReadsBackupPaths).
+func globEscaped(paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = resticFilesFromPath(p)
+	}
+	return out
 }

@@ -31,10 +31,14 @@ var declaredOptions = map[string]bool{
 	"systemd.services.<name>.reloadIfChanged":  true,
 	"systemd.services.<name>.reloadTriggers":   true,
 	"systemd.services.<name>.unitConfig":       true,
-	"systemd.services.<name>.serviceConfig":    true,
+	// commonUnitOptions also declares onFailure and onSuccess (listOf
+	// unitNameType), which NixOS renders as OnFailure=/OnSuccess=.
+	"systemd.services.<name>.onFailure":     true,
+	"systemd.services.<name>.onSuccess":     true,
+	"systemd.services.<name>.serviceConfig": true,
 	// nixos/lib/systemd-unit-options.nix: timerOptions (timerConfig) on top of
-	// commonUnitOptions (wantedBy). unitConfig takes any [Unit] setting: OnFailure=
-	// and OnSuccess= (systemd.unit(5); OnSuccess= since systemd 249). serviceConfig
+	// commonUnitOptions (wantedBy). unitConfig takes any [Unit] setting
+	// (RequiresMountsFor=, systemd.unit(5)). serviceConfig
 	// takes any [Service] setting: ExecStartPre=, ExecStopPost=, BindReadOnlyPaths=
 	// (systemd.exec(5)), RuntimeDirectory=, RuntimeDirectoryPreserve=. Lists
 	// merge by concatenation (unitOption), so lib.mkBefore/mkAfter order them

@@ -293,3 +293,19 @@ func sdBindPath(src, dst string) (string, error) {
 	}
 	return out[0] + ":" + out[1], nil
 }
+
+// resticFilesFromPath escapes a path for the file that NixOS's restic module
+// hands to `restic backup --files-from`, where each line is expanded with
+// filepath.Glob: a backslash before * ? [ and \ makes Glob match the name
+// itself, so "Movie [2020]" is backed up instead of "Movie 2". The result is
+// restic text; it must still go through nixString.
+func resticFilesFromPath(p string) string {
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		if strings.IndexByte(`*?[\`, p[i]) >= 0 {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(p[i])
+	}
+	return b.String()
+}

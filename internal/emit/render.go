@@ -386,6 +386,7 @@ type serviceView struct {
 	ResticUnit      string
 	ResticService   string   // ResticUnit with its suffix, systemd-quoted for an Exec line
 	ExtraBackupArgs []string // systemd-quoted: NixOS joins them into ExecStart
+	BackupPaths     []string // glob-escaped for restic --files-from
 	BackupWrapper   string
 	BindSnapshot    string // BindReadOnlyPaths= entry: the snapshot over the mountpoint
 
@@ -423,8 +424,12 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 			return nil, fmt.Errorf("unit %q has no unit type suffix", s.Unit)
 		}
 		// Units that NixOS keeps in lists or not at all (mount, swap, device,
-		// ...) get the dependency from the preseed side instead.
-		if opt, ok := unitOptions[s.Unit[dot:]]; ok {
+		// ...) get the dependency from the preseed side instead. So do
+		// template instances: NixOS writes a defined foo@bar.service as a
+		// whole unit file unless a file of that exact name exists upstream
+		// (generateUnits in nixos/lib/systemd-lib.nix), and such a file would
+		// shadow the template foo@.service.
+		if opt, ok := unitOptions[s.Unit[dot:]]; ok && !strings.Contains(s.Unit, "@") {
 			sv.MainOption, sv.MainName = opt, s.Unit[:dot]
 		}
 		if strings.HasPrefix(s.Unit, "nixgen-") {
@@ -476,6 +481,9 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 		}
 		if sv.BindSnapshot, err = sdBindPath(backupRunPath(s.Name), s.Mountpoint); err != nil {
 			return nil, fmt.Errorf("backup snapshot bind mount: %w", err)
+		}
+		for _, p := range b.Paths {
+			sv.BackupPaths = append(sv.BackupPaths, resticFilesFromPath(p))
 		}
 		for _, tag := range b.Tags {
 			a, err := sdExecArg(tag)

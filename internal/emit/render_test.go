@@ -37,7 +37,8 @@ func TestRenderFileSet(t *testing.T) {
 			t.Errorf("%s does not end with a newline after its last value", k)
 		}
 	}
-	// A service without protection gets an empty module, not stray options.
+	// A service without protection gets only its order after the datasets
+	// unit, not stray options.
 	web := string(out["bare/services/web.nix"])
 	for _, s := range []string{"restic", "sanoid", "syncoid", "preseed"} {
 		if strings.Contains(web, s) {
@@ -48,10 +49,11 @@ func TestRenderFileSet(t *testing.T) {
 	if strings.Contains(svc0, "restic") || strings.Contains(svc0, "preseed") || !strings.Contains(svc0, "services.syncoid.commands") {
 		t.Errorf("svc00000 should have only sanoid and syncoid:\n%s", svc0)
 	}
-	// A socket main unit is ordered through systemd.sockets; a local preseed needs no ssh.
+	// A template instance is ordered from the preseed side (see
+	// TestRenderTemplateInstanceMainUnit).
 	svc2 := string(out["forge/services/svc00002.nix"])
-	if !strings.Contains(svc2, `systemd.sockets."svc00002@main" = {`) {
-		t.Errorf("svc00002 does not order its socket unit:\n%s", svc2)
+	if !strings.Contains(svc2, `requiredBy = [ "svc00002@main.socket" ];`) || strings.Contains(svc2, "systemd.sockets") {
+		t.Errorf("svc00002 does not order its socket instance from the preseed side:\n%s", svc2)
 	}
 	if strings.Contains(string(out["forge/protection.nix"]), "createWrapper") {
 		t.Error("a repository with plain settings lost its restic wrapper")
@@ -64,6 +66,34 @@ func TestRenderFileSet(t *testing.T) {
 	svc1 := string(out["forge/services/svc00001.nix"])
 	if !strings.Contains(svc1, "path = [ config.boot.zfs.package pkgs.restic ];") {
 		t.Errorf("svc00001 (local, restic) has the wrong tool path:\n%s", svc1)
+	}
+}
+
+// TestRenderTemplateInstanceMainUnit: a main unit such as foo@bar.service must
+// not be defined under systemd.services."foo@bar". NixOS's generateUnits
+// (nixos/lib/systemd-lib.nix) writes a defined unit as a drop-in only when a
+// file of that exact name exists upstream; an instance of a template from
+// systemd.packages has none, so NixOS would write a whole foo@bar.service
+// holding only our Requires=/After=, which shadows foo@.service and leaves
+// the service without ExecStart=. The preseed unit carries the dependency
+// instead (requiredBy/wantedBy make foo@bar.service.requires/ links).
+func TestRenderTemplateInstanceMainUnit(t *testing.T) {
+	for _, tc := range []struct{ onFailure, rev string }{{"block", "requiredBy"}, {"start-empty", "wantedBy"}} {
+		spec := richSpec(1)
+		s := spec.Hosts[0].Services[0]
+		s.Unit = "minecraft@survival.service"
+		s.Preseed.OnFailure = tc.onFailure
+		out, err := Render(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := string(out["forge/services/svc00000.nix"])
+		if strings.Contains(f, `systemd.services."minecraft@survival"`) {
+			t.Errorf("%s: the template instance gets a unit definition of its own:\n%s", tc.onFailure, f)
+		}
+		if !strings.Contains(f, tc.rev+` = [ "minecraft@survival.service" ];`) || !strings.Contains(f, `before = [ "minecraft@survival.service" ];`) {
+			t.Errorf("%s: the preseed unit does not order the instance with %s and before:\n%s", tc.onFailure, tc.rev, f)
+		}
 	}
 }
 
@@ -125,16 +155,17 @@ func TestRenderReplicationSchedules(t *testing.T) {
 	}
 }
 
-// jobUnits evaluates a tree and returns the unitConfig and serviceConfig of
-// every systemd service it defines, syncoid's by their unit names.
-func jobUnits(t *testing.T, spec *model.Spec) (unitConfig, serviceConfig map[string]any, m *manifest.Manifest) {
+// jobUnits evaluates a tree and returns the hooks (see hooks) and the
+// serviceConfig of every systemd service it defines, syncoid's by their unit
+// names.
+func jobUnits(t *testing.T, spec *model.Spec) (unitHooks, serviceConfig map[string]any, m *manifest.Manifest) {
 	t.Helper()
 	out, err := Render(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	v := nixeval.Host(t, spec, out)
-	unitConfig, serviceConfig = map[string]any{}, map[string]any{}
+	unitHooks, serviceConfig = map[string]any{}, map[string]any{}
 	mods := []any{nixeval.Get(t, v, "protection")}
 	for _, mod := range nixeval.Get(t, v, "services").(map[string]any) {
 		mods = append(mods, mod)
@@ -142,15 +173,16 @@ func jobUnits(t *testing.T, spec *model.Spec) (unitConfig, serviceConfig map[str
 	for _, mod := range mods {
 		units := sub(mod, "systemd", "services")
 		for name, u := range units {
-			for key, dst := range map[string]map[string]any{"unitConfig": unitConfig, "serviceConfig": serviceConfig} {
-				if c, ok := u.(map[string]any)[key]; ok {
-					dst[name+".service"] = c
-				}
+			if h := hooks(u); len(h) > 0 {
+				unitHooks[name+".service"] = h
+			}
+			if c, ok := u.(map[string]any)["serviceConfig"]; ok {
+				serviceConfig[name+".service"] = c
 			}
 		}
 		for name, c := range sub(mod, "services", "syncoid", "commands") {
-			if uc, ok := sub(c, "service")["unitConfig"]; ok {
-				unitConfig[syncoidUnit(name)+".service"] = uc
+			if h := hooks(sub(c, "service")); len(h) > 0 {
+				unitHooks[syncoidUnit(name)+".service"] = h
 			}
 		}
 	}
@@ -158,7 +190,7 @@ func jobUnits(t *testing.T, spec *model.Spec) (unitConfig, serviceConfig map[str
 	if err != nil {
 		t.Fatal(err)
 	}
-	return unitConfig, serviceConfig, m
+	return unitHooks, serviceConfig, m
 }
 
 // Every job unit reports its failure and success through the notify
@@ -167,19 +199,19 @@ func TestEveryJobReportsThroughNotify(t *testing.T) {
 	spec := mixedSpec()
 	// forge also receives a replica from the second host, so it runs sanoid for it.
 	spec.Hosts[1].Services[0].Replication = &model.Replication{Target: "forge:tank/replicas/web", TargetHost: "forge", TargetDataset: "tank/replicas/web", Schedule: "daily"}
-	unitConfig, _, m := jobUnits(t, spec)
+	unitHooks, _, m := jobUnits(t, spec)
 	kinds := map[string]int{}
 	for _, j := range m.Jobs {
 		kinds[j.Kind]++
-		expect(t, j.Unit+" unitConfig", unitConfig[j.Unit], notifyHooks)
+		expect(t, j.Unit+" hooks", unitHooks[j.Unit], notifyHooks)
 	}
 	for _, k := range []string{manifest.JobBackup, manifest.JobPrune, manifest.JobCheck, manifest.JobDrill, manifest.JobSnapshot, manifest.JobReplication} {
 		if kinds[k] == 0 {
 			t.Errorf("no %s job in the manifest: %+v", k, m.Jobs)
 		}
 	}
-	for unit, uc := range unitConfig {
-		if _, hooked := uc.(map[string]any)["OnFailure"]; hooked && !slices.ContainsFunc(m.Jobs, func(j manifest.Job) bool { return j.Unit == unit }) {
+	for unit, h := range unitHooks {
+		if _, hooked := h.(map[string]any)["onFailure"]; hooked && !slices.ContainsFunc(m.Jobs, func(j manifest.Job) bool { return j.Unit == unit }) {
 			t.Errorf("%s reports through notify but is not a manifest job", unit)
 		}
 	}
@@ -283,4 +315,29 @@ func sub(v any, path ...string) map[string]any {
 	}
 	m, _ := v.(map[string]any)
 	return m
+}
+
+// TestServiceWithoutPreseedWaitsForItsDataset: with no preseed unit between
+// them, a service must still start after nixgen-datasets.service has created
+// and mounted its dataset. Otherwise, on a fresh host or on the switch that
+// introduces nixgen, the service writes into the bare directory and the new
+// dataset is then mounted over those files. The dependency comes from the
+// datasets side (a .wants/ link and Before=), which works for every unit type.
+func TestServiceWithoutPreseedWaitsForItsDataset(t *testing.T) {
+	spec := richSpec(3)
+	for i, unit := range []string{"svc00000.service", "minecraft@survival.service", "srv-svc00002.mount"} {
+		s := spec.Hosts[0].Services[i]
+		s.Unit, s.Preseed = unit, nil
+	}
+	out, err := Render(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := nixeval.Host(t, spec, out)
+	for i, unit := range []string{"svc00000.service", "minecraft@survival.service", "srv-svc00002.mount"} {
+		mod := nixeval.Get(t, v, "services", fmt.Sprintf("svc%05d.nix", i))
+		ds := nixeval.Get(t, mod, "systemd", "services", "nixgen-datasets")
+		expect(t, unit+" datasets before", nixeval.Get(t, ds, "before"), []string{unit})
+		expect(t, unit+" datasets wantedBy", nixeval.Get(t, ds, "wantedBy"), []string{unit})
+	}
 }

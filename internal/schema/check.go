@@ -127,6 +127,55 @@ func (c *checker) unitPath(s string, rng hcl.Range, what string) bool {
 	return true
 }
 
+// execPath checks a path that a NixOS module writes into ExecStart= through
+// lib.escapeShellArgs (syncoid's --sshkey): single quotes keep the word
+// together, but systemd still reads backslash escapes inside them and
+// expands ${VARIABLES}, so either would silently name another file.
+func (c *checker) execPath(s string, rng hcl.Range, what string) bool {
+	if strings.Contains(s, "\\") || strings.Contains(s, "${") {
+		c.errorf(rng, "Path that systemd would rewrite", "The %s %q contains a backslash or \"${\", which systemd would read as an escape or a variable in the command line NixOS writes; rename the file.", what, s)
+		return false
+	}
+	return true
+}
+
+// NixOS's restic module writes backup paths and exclude patterns one per
+// line into files for `restic backup --files-from` and `--exclude-file`
+// (nixos/modules/services/backup/restic.nix). restic trims each line and
+// drops lines starting with "#"; exclude lines also go through
+// os.ExpandEnv. Backup paths are glob-escaped by internal/emit; what no
+// escape survives is rejected here.
+
+// filesFromLine checks a backup path: restic would trim trailing spaces.
+func (c *checker) filesFromLine(s string, rng hcl.Range, what string) bool {
+	if r, _ := utf8.DecodeLastRuneInString(s); unicode.IsSpace(r) {
+		c.errorf(rng, "Path ending in white space", "The %s %q ends in white space, which restic strips from the lines it reads; rename the directory.", what, s)
+		return false
+	}
+	return true
+}
+
+// excludeLine checks a restic exclude pattern.
+func (c *checker) excludeLine(s string, rng hcl.Range) bool {
+	first, _ := utf8.DecodeRuneInString(s)
+	last, _ := utf8.DecodeLastRuneInString(s)
+	switch {
+	case unicode.IsSpace(first) || unicode.IsSpace(last):
+		c.errorf(rng, "Exclude pattern with outer white space", "The exclude pattern %q starts or ends with white space, which restic strips from the lines of its exclude file; match it with \"?\" instead.", s)
+	case first == '#':
+		c.errorf(rng, "Exclude pattern starting with \"#\"", "The exclude pattern %q starts with \"#\", which makes it a comment in restic's exclude file; write \"[#]\" for a literal \"#\".", s)
+	case envRefRe.MatchString(s):
+		c.errorf(rng, "Exclude pattern with a variable", "The exclude pattern %q contains %q, which restic replaces with an environment variable when it reads its exclude file; match a literal \"$\" with \"?\".", s, envRefRe.FindString(s))
+	default:
+		return true
+	}
+	return false
+}
+
+// envRefRe matches what Go's os.ExpandEnv replaces: "$" before a name, a
+// brace or a special parameter.
+var envRefRe = regexp.MustCompile(`\$[A-Za-z0-9_{*#$@!?-]`)
+
 var unixNameRe = regexp.MustCompile(`^[a-z_][a-z0-9_-]*\$?$`)
 
 // unixName checks a user or group name as shadow-utils' default rules do.

@@ -331,9 +331,10 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 	svc := &t.svc
 	svc.Name = s.Name
 	svc.Unit = s.Name + ".service"
+	unitOK := true
 	if set(s.UnitRange) {
 		svc.Unit = s.Unit
-		c.unit(s.Unit, s.UnitRange)
+		unitOK = c.unit(s.Unit, s.UnitRange)
 	}
 	svc.User, svc.Group, svc.Mode = DefaultUser, DefaultGroup, DefaultMode
 	if set(s.UserRange) {
@@ -385,7 +386,7 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 			}
 			seen := map[string]bool{}
 			for _, p := range paths {
-				if c.absPath(p.s, p.rng, "backup path") && seen[p.s] {
+				if c.absPath(p.s, p.rng, "backup path") && c.filesFromLine(p.s, p.rng, "backup path") && seen[p.s] {
 					c.errorf(p.rng, "Duplicate backup path", "%q is listed twice.", p.s)
 				}
 				seen[p.s] = true
@@ -395,7 +396,9 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 		}
 		excl, _ := c.list(b.Exclude, b.ExcludeRange)
 		for _, e := range excl {
-			c.nonEmpty(e.s, e.rng, "exclude pattern")
+			if c.nonEmpty(e.s, e.rng, "exclude pattern") {
+				c.excludeLine(e.s, e.rng)
+			}
 			svc.Backup.Exclude = append(svc.Backup.Exclude, e.s)
 		}
 		tags, _ := c.list(b.Tags, b.TagsRange)
@@ -417,8 +420,8 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 			}
 			svc.Replication.TargetUser, svc.Replication.TargetHost, svc.Replication.TargetDataset = u, h, d
 		}
-		if svc.Replication.SSHKey != "" {
-			c.unitPath(r.SSHKey, r.SSHKeyRange, "ssh_key")
+		if svc.Replication.SSHKey != "" && c.unitPath(r.SSHKey, r.SSHKeyRange, "ssh_key") {
+			c.execPath(r.SSHKey, r.SSHKeyRange, "ssh_key")
 		}
 		if svc.Replication.TargetHost == "" && set(r.SSHKeyRange) {
 			c.errorf(r.SSHKeyRange, "ssh_key without a remote target", "A local replication target does not use ssh; remove ssh_key or name a host in the target.")
@@ -426,6 +429,9 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 	}
 	if p := s.Preseed; p != nil {
 		svc.Preseed = resolvePreseed(c, p, svc)
+		if kind := earlyUnitKind(svc.Unit); kind != "" && unitOK {
+			c.errorf(s.UnitRange, "Unit starts before its preseed can", "%q is a %s unit, which systemd starts before basic.target at boot; the preseed unit that it would wait for is ordered after network-online.target, which comes later, so the order is a cycle that systemd breaks by dropping a job. Name the service unit that holds the data, such as %q.", svc.Unit, kind, strings.TrimSuffix(svc.Unit, kind)+".service")
+		}
 	}
 	notify, _ := c.list(s.Notify, s.NotifyRange)
 	seen := map[string]bool{}
@@ -493,4 +499,17 @@ func resolvePreseed(c *checker, p *rawPreseed, svc *model.Service) *model.Presee
 		}
 	}
 	return out
+}
+
+// earlyUnitKind returns the suffix of a unit that default dependencies place
+// before basic.target (sockets.target, timers.target, paths.target,
+// local-fs.target, swap.target, slices.target) or that systemd does not start
+// at all (.device, .scope); "" for .service and .target.
+func earlyUnitKind(unit string) string {
+	for _, k := range []string{".socket", ".timer", ".path", ".mount", ".automount", ".swap", ".slice", ".device", ".scope"} {
+		if strings.HasSuffix(unit, k) {
+			return k
+		}
+	}
+	return ""
 }

@@ -38,6 +38,7 @@
     passwordFile = "/run/secrets/restic-password";
     environmentFile = "/run/secrets/restic-env";
     initialize = true;
+    # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
       "/var/lib/hass"
     ];
@@ -54,10 +55,8 @@
     # the latest one that a later preseed restores.
     requires = [ "nixgen-preseed-home-assistant.service" ];
     after = [ "nixgen-preseed-home-assistant.service" ];
-    unitConfig = {
-      OnFailure = [ "nixgen-notify-failure@%n.service" ];
-      OnSuccess = [ "nixgen-notify-success@%n.service" ];
-    };
+    onFailure = [ "nixgen-notify-failure@%n.service" ];
+    onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
       # "+": outside the unit's sandbox. Release runs after every outcome,
       # also a failed or killed run; create first removes an earlier leftover.

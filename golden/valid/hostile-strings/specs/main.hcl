@@ -22,7 +22,7 @@ service "weird" {
   }
   backup {
     repository = "odd"
-    exclude    = ["**/$${x}", "it's \"quoted\"", "ünïcødé/*", "back\\slash"]
+    exclude    = ["**/[$]{x}", "it's \"quoted\"", "ünïcødé/*", "back\\slash"]
     tags       = ["a%b", "c$d"]
   }
   notify = ["hook"]

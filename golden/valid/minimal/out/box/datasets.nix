@@ -27,12 +27,13 @@ in
   };
 
   # `nixos-rebuild dry-activate` prints what apply would change; the apply
-  # itself only ever runs from the unit above.
+  # itself only ever runs from the unit above. Activation scripts run with a
+  # PATH that holds no zfs, which the helper runs from PATH.
   system.activationScripts.nixgen-datasets-plan = {
     supportsDryActivation = true;
     text = ''
       if [ "''${NIXOS_ACTION-}" = dry-activate ]; then
-        ${helper} datasets plan --manifest ${./manifest.json} || echo "nixgen: datasets plan failed" >&2
+        PATH="${config.boot.zfs.package}/bin:$PATH" ${helper} datasets plan --manifest ${./manifest.json} || echo "nixgen: datasets plan failed" >&2
       fi
     '';
   };

@@ -47,9 +47,9 @@
     };
   };
 
-  systemd.services.restic-backups-nixgen-check-nas.unitConfig = {
-    OnFailure = [ "nixgen-notify-failure@%n.service" ];
-    OnSuccess = [ "nixgen-notify-success@%n.service" ];
+  systemd.services.restic-backups-nixgen-check-nas = {
+    onFailure = [ "nixgen-notify-failure@%n.service" ];
+    onSuccess = [ "nixgen-notify-success@%n.service" ];
   };
 
   # Restores the latest snapshot of every service backed up to repository
@@ -60,10 +60,8 @@
     after = [ "network-online.target" ];
     path = [ pkgs.restic pkgs.openssh ];
     restartIfChanged = false;
-    unitConfig = {
-      OnFailure = [ "nixgen-notify-failure@%n.service" ];
-      OnSuccess = [ "nixgen-notify-success@%n.service" ];
-    };
+    onFailure = [ "nixgen-notify-failure@%n.service" ];
+    onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
       Type = "oneshot";
       ExecStart = "${config.nixgen.helper}/bin/nixgen-helper restore-test --manifest ${./manifest.json} --repository nas";

@@ -50,8 +50,8 @@
     };
   };
 
-  systemd.services.sanoid.unitConfig = {
-    OnFailure = [ "nixgen-notify-failure@%n.service" ];
-    OnSuccess = [ "nixgen-notify-success@%n.service" ];
+  systemd.services.sanoid = {
+    onFailure = [ "nixgen-notify-failure@%n.service" ];
+    onSuccess = [ "nixgen-notify-success@%n.service" ];
   };
 }

@@ -45,9 +45,9 @@
     };
   };
 
-  systemd.services.restic-backups-nixgen-prune-rest.unitConfig = {
-    OnFailure = [ "nixgen-notify-failure@%n.service" ];
-    OnSuccess = [ "nixgen-notify-success@%n.service" ];
+  systemd.services.restic-backups-nixgen-prune-rest = {
+    onFailure = [ "nixgen-notify-failure@%n.service" ];
+    onSuccess = [ "nixgen-notify-success@%n.service" ];
   };
 
   # Verify repository "rest" with a sample of its data.
@@ -64,9 +64,9 @@
     };
   };
 
-  systemd.services.restic-backups-nixgen-check-rest.unitConfig = {
-    OnFailure = [ "nixgen-notify-failure@%n.service" ];
-    OnSuccess = [ "nixgen-notify-success@%n.service" ];
+  systemd.services.restic-backups-nixgen-check-rest = {
+    onFailure = [ "nixgen-notify-failure@%n.service" ];
+    onSuccess = [ "nixgen-notify-success@%n.service" ];
   };
 
   # Restores the latest snapshot of every service backed up to repository
@@ -77,10 +77,8 @@
     after = [ "network-online.target" ];
     path = [ pkgs.restic ];
     restartIfChanged = false;
-    unitConfig = {
-      OnFailure = [ "nixgen-notify-failure@%n.service" ];
-      OnSuccess = [ "nixgen-notify-success@%n.service" ];
-    };
+    onFailure = [ "nixgen-notify-failure@%n.service" ];
+    onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
       Type = "oneshot";
       ExecStart = "${config.nixgen.helper}/bin/nixgen-helper restore-test --manifest ${./manifest.json} --repository rest";

@@ -45,9 +45,9 @@
     };
   };
 
-  systemd.services.restic-backups-nixgen-check-cloud.unitConfig = {
-    OnFailure = [ "nixgen-notify-failure@%n.service" ];
-    OnSuccess = [ "nixgen-notify-success@%n.service" ];
+  systemd.services.restic-backups-nixgen-check-cloud = {
+    onFailure = [ "nixgen-notify-failure@%n.service" ];
+    onSuccess = [ "nixgen-notify-success@%n.service" ];
   };
 
   # Verify repository "offsite" with a sample of its data.
@@ -63,9 +63,9 @@
     };
   };
 
-  systemd.services.restic-backups-nixgen-check-offsite.unitConfig = {
-    OnFailure = [ "nixgen-notify-failure@%n.service" ];
-    OnSuccess = [ "nixgen-notify-success@%n.service" ];
+  systemd.services.restic-backups-nixgen-check-offsite = {
+    onFailure = [ "nixgen-notify-failure@%n.service" ];
+    onSuccess = [ "nixgen-notify-success@%n.service" ];
   };
 
   # Restores the latest snapshot of every service backed up to repository
@@ -76,10 +76,8 @@
     after = [ "network-online.target" ];
     path = [ pkgs.restic pkgs.rclone ];
     restartIfChanged = false;
-    unitConfig = {
-      OnFailure = [ "nixgen-notify-failure@%n.service" ];
-      OnSuccess = [ "nixgen-notify-success@%n.service" ];
-    };
+    onFailure = [ "nixgen-notify-failure@%n.service" ];
+    onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
       Type = "oneshot";
       ExecStart = "${config.nixgen.helper}/bin/nixgen-helper restore-test --manifest ${./manifest.json} --repository cloud";
@@ -103,10 +101,8 @@
     after = [ "network-online.target" ];
     path = [ pkgs.restic pkgs.openssh ];
     restartIfChanged = false;
-    unitConfig = {
-      OnFailure = [ "nixgen-notify-failure@%n.service" ];
-      OnSuccess = [ "nixgen-notify-success@%n.service" ];
-    };
+    onFailure = [ "nixgen-notify-failure@%n.service" ];
+    onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
       Type = "oneshot";
       ExecStart = "${config.nixgen.helper}/bin/nixgen-helper restore-test --manifest ${./manifest.json} --repository offsite";

@@ -2,4 +2,11 @@
 # Service "mosquitto" on host "box".
 { config, lib, pkgs, ... }:
 
-{ }
+{
+  # The service starts only after its dataset was created and mounted, never
+  # into the bare directory that the dataset is then mounted over.
+  systemd.services.nixgen-datasets = {
+    wantedBy = [ "mosquitto-broker.service" ];
+    before = [ "mosquitto-broker.service" ];
+  };
+}

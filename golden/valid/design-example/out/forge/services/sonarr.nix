@@ -38,6 +38,7 @@
     passwordFile = "/run/secrets/restic-password";
     environmentFile = "/run/secrets/restic-env";
     initialize = true;
+    # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
       "/var/lib/sonarr"
     ];
@@ -55,10 +56,8 @@
     # the latest one that a later preseed restores.
     requires = [ "nixgen-preseed-sonarr.service" ];
     after = [ "nixgen-preseed-sonarr.service" ];
-    unitConfig = {
-      OnFailure = [ "nixgen-notify-failure@%n.service" ];
-      OnSuccess = [ "nixgen-notify-success@%n.service" ];
-    };
+    onFailure = [ "nixgen-notify-failure@%n.service" ];
+    onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
       # "+": outside the unit's sandbox. Release runs after every outcome,
       # also a failed or killed run; create first removes an earlier leftover.
@@ -111,10 +110,8 @@
       # Never replicate an empty dataset before the preseed restored it.
       requires = [ "nixgen-preseed-sonarr.service" ];
       after = [ "nixgen-preseed-sonarr.service" ];
-      unitConfig = {
-        OnFailure = [ "nixgen-notify-failure@%n.service" ];
-        OnSuccess = [ "nixgen-notify-success@%n.service" ];
-      };
+      onFailure = [ "nixgen-notify-failure@%n.service" ];
+      onSuccess = [ "nixgen-notify-success@%n.service" ];
     };
   };
 

@@ -3,6 +3,13 @@
 { config, lib, pkgs, ... }:
 
 {
+  # The service starts only after its dataset was created and mounted, never
+  # into the bare directory that the dataset is then mounted over.
+  systemd.services.nixgen-datasets = {
+    wantedBy = [ "weird.service" ];
+    before = [ "weird.service" ];
+  };
+
   # restic reads a ZFS snapshot of the dataset, bound read-only over the
   # mountpoint in the unit's own mount namespace: the recorded paths are the
   # real ones and the files do not change during the run.
@@ -13,11 +20,12 @@
     # NixOS's restic-<name> wrapper would paste these settings into shell text.
     createWrapper = false;
     initialize = true;
+    # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
       "/srv/weird dir/with 'quotes' and \"dq\""
     ];
     exclude = [
-      "**/\${x}"
+      "**/[$]{x}"
       "it's \"quoted\""
       "ünïcødé/*"
       "back\\slash"
@@ -28,10 +36,8 @@
   };
 
   systemd.services.restic-backups-weird = {
-    unitConfig = {
-      OnFailure = [ "nixgen-notify-failure@%n.service" ];
-      OnSuccess = [ "nixgen-notify-success@%n.service" ];
-    };
+    onFailure = [ "nixgen-notify-failure@%n.service" ];
+    onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
       # "+": outside the unit's sandbox. Release runs after every outcome,
       # also a failed or killed run; create first removes an earlier leftover.

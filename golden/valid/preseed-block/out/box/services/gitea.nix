@@ -37,6 +37,7 @@
     repository = "sftp:backup@nas:/restic";
     passwordFile = "/run/secrets/restic";
     initialize = true;
+    # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
       "/srv/gitea"
     ];
@@ -49,10 +50,8 @@
     # the latest one that a later preseed restores.
     requires = [ "nixgen-preseed-gitea.service" ];
     after = [ "nixgen-preseed-gitea.service" ];
-    unitConfig = {
-      OnFailure = [ "nixgen-notify-failure@%n.service" ];
-      OnSuccess = [ "nixgen-notify-success@%n.service" ];
-    };
+    onFailure = [ "nixgen-notify-failure@%n.service" ];
+    onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
       # "+": outside the unit's sandbox. Release runs after every outcome,
       # also a failed or killed run; create first removes an earlier leftover.

@@ -2,4 +2,11 @@
 # Service "tmp" on host "box".
 { config, lib, pkgs, ... }:
 
-{ }
+{
+  # The service starts only after its dataset was created and mounted, never
+  # into the bare directory that the dataset is then mounted over.
+  systemd.services.nixgen-datasets = {
+    wantedBy = [ "tmp.service" ];
+    before = [ "tmp.service" ];
+  };
+}

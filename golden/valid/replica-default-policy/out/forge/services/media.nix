@@ -3,6 +3,13 @@
 { config, lib, pkgs, ... }:
 
 {
+  # The service starts only after its dataset was created and mounted, never
+  # into the bare directory that the dataset is then mounted over.
+  systemd.services.nixgen-datasets = {
+    wantedBy = [ "media.service" ];
+    before = [ "media.service" ];
+  };
+
   services.syncoid.commands.media = {
     source = "tank/services/media";
     target = "luna:rpool/replicas/media";
@@ -18,10 +25,8 @@
     service = {
       # Started by "nixgen-replicate-media", which waits for a running backup.
       startAt = lib.mkForce [ ];
-      unitConfig = {
-        OnFailure = [ "nixgen-notify-failure@%n.service" ];
-        OnSuccess = [ "nixgen-notify-success@%n.service" ];
-      };
+      onFailure = [ "nixgen-notify-failure@%n.service" ];
+      onSuccess = [ "nixgen-notify-success@%n.service" ];
     };
   };
 

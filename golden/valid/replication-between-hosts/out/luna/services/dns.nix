@@ -2,4 +2,11 @@
 # Service "dns" on host "luna".
 { config, lib, pkgs, ... }:
 
-{ }
+{
+  # The service starts only after its dataset was created and mounted, never
+  # into the bare directory that the dataset is then mounted over.
+  systemd.services.nixgen-datasets = {
+    wantedBy = [ "dns.service" ];
+    before = [ "dns.service" ];
+  };
+}

@@ -3,6 +3,13 @@
 { config, lib, pkgs, ... }:
 
 {
+  # The service starts only after its dataset was created and mounted, never
+  # into the bare directory that the dataset is then mounted over.
+  systemd.services.nixgen-datasets = {
+    wantedBy = [ "cache.service" ];
+    before = [ "cache.service" ];
+  };
+
   services.syncoid.commands.cache = {
     source = "tank/services/cache";
     target = "tank/replica/cache";
@@ -12,10 +19,8 @@
     service = {
       # Started by "nixgen-replicate-cache", which waits for a running backup.
       startAt = lib.mkForce [ ];
-      unitConfig = {
-        OnFailure = [ "nixgen-notify-failure@%n.service" ];
-        OnSuccess = [ "nixgen-notify-success@%n.service" ];
-      };
+      onFailure = [ "nixgen-notify-failure@%n.service" ];
+      onSuccess = [ "nixgen-notify-success@%n.service" ];
     };
   };
 

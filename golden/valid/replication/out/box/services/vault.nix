@@ -3,6 +3,13 @@
 { config, lib, pkgs, ... }:
 
 {
+  # The service starts only after its dataset was created and mounted, never
+  # into the bare directory that the dataset is then mounted over.
+  systemd.services.nixgen-datasets = {
+    wantedBy = [ "vault.service" ];
+    before = [ "vault.service" ];
+  };
+
   services.syncoid.commands.vault = {
     source = "tank/services/vault";
     target = "syncoid@backup.example.net:backup/box/vault";
@@ -19,10 +26,8 @@
     service = {
       # Started by "nixgen-replicate-vault", which waits for a running backup.
       startAt = lib.mkForce [ ];
-      unitConfig = {
-        OnFailure = [ "nixgen-notify-failure@%n.service" ];
-        OnSuccess = [ "nixgen-notify-success@%n.service" ];
-      };
+      onFailure = [ "nixgen-notify-failure@%n.service" ];
+      onSuccess = [ "nixgen-notify-success@%n.service" ];
     };
   };
 

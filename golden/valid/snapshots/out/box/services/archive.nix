@@ -3,6 +3,13 @@
 { config, lib, pkgs, ... }:
 
 {
+  # The service starts only after its dataset was created and mounted, never
+  # into the bare directory that the dataset is then mounted over.
+  systemd.services.nixgen-datasets = {
+    wantedBy = [ "archive.service" ];
+    before = [ "archive.service" ];
+  };
+
   services.sanoid.datasets."tank/services/archive" = {
     useTemplate = [ "keep-only" ];
     recursive = false;

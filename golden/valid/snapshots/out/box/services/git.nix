@@ -3,6 +3,13 @@
 { config, lib, pkgs, ... }:
 
 {
+  # The service starts only after its dataset was created and mounted, never
+  # into the bare directory that the dataset is then mounted over.
+  systemd.services.nixgen-datasets = {
+    wantedBy = [ "git.service" ];
+    before = [ "git.service" ];
+  };
+
   services.sanoid.datasets."tank/services/git" = {
     useTemplate = [ "busy" ];
     recursive = false;

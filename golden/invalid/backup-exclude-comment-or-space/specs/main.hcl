@@ -1,0 +1,21 @@
+host "forge" {
+  parent_dataset = "tank/services"
+  parent_mount   = "/srv"
+}
+
+restic_repository "nas" {
+  url           = "/mnt/nas/restic"
+  password_file = "/run/secrets/restic-password"
+}
+
+service "notes" {
+  backup {
+    repository = "nas"
+    exclude = [
+      "#drafts",
+      " trash",
+      "*.tmp ",
+      "a#b",
+    ]
+  }
+}
