@@ -25,6 +25,15 @@ var generatedSyncoidArgs = []string{"--sendoptions=w", "--recvoptions=u"}
 // so a raw stream carries the same data) and the test keeps the replica
 // unmounted another way (mountpoint=none on the first receive). On OpenZFS
 // nothing is dropped. Arguments pass through as "$@", never re-parsed.
+// A call that came in over ssh (sshtest sets SSHTEST_REMOTE=1) is logged
+// with the prefix "[ssh] ".
+//
+// zfs-fuse's `zfs get` has no `-t` either. syncoid lists snapshots with
+// `zfs get -Hpd 1 -t snapshot ...` and falls back to listing without -t,
+// but syncoid 2.1's fallback for a remote host puts the ssh command in
+// front twice ("ssh ... ssh ... host"), so every remote sync fails there.
+// When the real zfs lacks `get -t`, the shim therefore emulates
+// `-t snapshot`: it runs the get without it and keeps the snapshot lines.
 func zfsShim(t *testing.T, drop bool) (pathEnv, logFile string) {
 	t.Helper()
 	real, err := exec.LookPath("zfs")
@@ -34,14 +43,27 @@ func zfsShim(t *testing.T, drop bool) (pathEnv, logFile string) {
 	real, _ = filepath.Abs(real)
 	dir := t.TempDir()
 	logFile = filepath.Join(dir, "log")
-	dropCase := ""
+	dropCase, getCase := "", ""
 	if drop {
-		dropCase = "\t\tsend:-w|receive:-u|recv:-u) continue;;\n"
+		dropCase = "\tsend:-w|receive:-u|recv:-u) continue;;\n"
+	}
+	if !supports("get", "t") {
+		getCase = "\tget:-t) typ=next; continue;;\n"
 	}
 	script := "#!/bin/sh\n" +
-		"printf '%s\\n' \"$*\" >> " + shQuote(logFile) + "\n" +
-		"sub=$1\n" +
-		"for a do\n\tshift\n\tcase \"$sub:$a\" in\n" + dropCase + "\tesac\n\tset -- \"$@\" \"$a\"\ndone\n" +
+		"printf '%s%s\\n' \"${SSHTEST_REMOTE:+[ssh] }\" \"$*\" >> " + shQuote(logFile) + "\n" +
+		"sub=$1 typ= snaps=\n" +
+		"for a do\n\tshift\n" +
+		"\tif [ \"$typ\" = next ]; then\n" +
+		"\t\ttyp=\n\t\tif [ \"$a\" = snapshot ]; then snaps=1; continue; fi\n" +
+		"\t\tset -- \"$@\" -t\n" +
+		"\tfi\n" +
+		"\tcase \"$sub:$a\" in\n" + dropCase + getCase + "\tesac\n\tset -- \"$@\" \"$a\"\ndone\n" +
+		"if [ -n \"$snaps\" ]; then\n" +
+		"\tout=$(" + shQuote(real) + " \"$@\"); rc=$?\n" +
+		"\t[ -z \"$out\" ] || printf '%s\\n' \"$out\" | awk -F '\\t' 'index($1, \"@\")'\n" +
+		"\texit $rc\n" +
+		"fi\n" +
 		"exec " + shQuote(real) + " \"$@\"\n"
 	if err := os.WriteFile(filepath.Join(dir, "zfs"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)

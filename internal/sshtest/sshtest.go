@@ -36,7 +36,8 @@ const privsepDir = "/run/sshd"
 type Options struct {
 	// RemotePath, when set, is put in front of PATH for every command run
 	// over ssh (through a ForceCommand that runs the requested command with
-	// /bin/sh), e.g. a directory with a test's zfs shim.
+	// /bin/sh and SSHTEST_REMOTE=1 in its environment), e.g. a directory
+	// with a test's zfs shim.
 	RemotePath string
 }
 
@@ -86,7 +87,7 @@ func Start(tb testing.TB, o Options) *Server {
 		session := filepath.Join(dir, "session")
 		// The command comes from the client, as sshd would hand it to the
 		// login shell; only the PATH prefix is ours, single-quoted.
-		script := "#!/bin/sh\nPATH=" + shQuote(o.RemotePath) + ":$PATH\nexport PATH\nexec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\"\n"
+		script := "#!/bin/sh\nPATH=" + shQuote(o.RemotePath) + ":$PATH\nSSHTEST_REMOTE=1\nexport PATH SSHTEST_REMOTE\nexec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\"\n"
 		if err := os.WriteFile(session, []byte(script), 0o755); err != nil {
 			tb.Fatal(err)
 		}
