@@ -75,8 +75,8 @@ func TestSyncoidRemotePushWithGeneratedOptions(t *testing.T) {
 	g := renderRemoteSyncoid(t)
 	src := zfstest.NewPool(t)
 	dst := zfstest.NewPool(t)
-	drop := !supports("send", "w") || !supports("receive", "u")
-	pathEnv, logFile := zfsShim(t, drop)
+	drop := !zfstest.Supports("send", "w") || !zfstest.Supports("receive", "u")
+	pathEnv, logFile := zfstest.SyncoidShim(t, drop)
 	shimDir, _, _ := strings.Cut(pathEnv, string(os.PathListSeparator))
 	// The "remote" host is this one; its commands find the same shim.
 	srv := sshtest.Start(t, sshtest.Options{RemotePath: shimDir})
