@@ -45,11 +45,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			&cli.StringFlag{Name: "zpool", Value: "zpool", EnvVars: []string{"NIXGEN_ZPOOL"}, Usage: "zpool program to run"},
 			&cli.DurationFlag{Name: "zfs-timeout", Value: zfs.DefaultTimeout, Usage: "limit for each zfs/zpool call"},
 		},
-		Commands:       commands(),
-		HideVersion:    true,
-		OnUsageError:   usageError,
-		ExitErrHandler: func(*cli.Context, error) {}, // run reports errors itself
-		Action:         noCommand,
+		Commands:    commands(),
+		HideVersion: true,
+		// A value of a repeatable flag is one value: --ssh-option Ciphers=a,b
+		// must not become two options.
+		DisableSliceFlagSeparator: true,
+		OnUsageError:              usageError,
+		ExitErrHandler:            func(*cli.Context, error) {}, // run reports errors itself
+		Action:                    noCommand,
 	}
 	for _, c := range app.Commands {
 		setUsageError(c)

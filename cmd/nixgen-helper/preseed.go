@@ -31,6 +31,7 @@ func preseedCommand() *cli.Command {
 			&cli.StringFlag{Name: "restic", Value: "restic", EnvVars: []string{"NIXGEN_RESTIC"}, Usage: "restic program to run"},
 			&cli.StringFlag{Name: "syncoid", Value: "syncoid", EnvVars: []string{"NIXGEN_SYNCOID"}, Usage: "syncoid program to run"},
 			&cli.StringFlag{Name: "ssh", Value: "ssh", EnvVars: []string{"NIXGEN_SSH"}, Usage: "ssh program (checks a remote replica)"},
+			&cli.StringSliceFlag{Name: "ssh-option", Usage: "`Name=value` passed as ssh -o and syncoid --sshoption when reaching a remote replica, before nixgen's ConnectTimeout/ServerAlive defaults (repeatable)"},
 			&cli.DurationFlag{Name: "grace", Value: 10 * time.Second, Usage: "after a method's timeout, time between SIGTERM and SIGKILL"},
 		},
 		Action: preseedRun,
@@ -63,6 +64,12 @@ func preseedRun(c *cli.Context) error {
 	} else if s.Preseed == nil {
 		return withCode(exitManifest, fmt.Errorf("preseed: service %q declares no preseed block", svc))
 	}
+	sshOpts := c.StringSlice("ssh-option")
+	for _, o := range sshOpts {
+		if err := preseed.CheckSSHOption(o); err != nil {
+			return withCode(exitUsage, err)
+		}
+	}
 	z := runner(c)
 	z.Grace = c.Duration("grace")
 	_, err = preseed.Run(c.Context, preseed.Options{
@@ -76,6 +83,7 @@ func preseedRun(c *cli.Context) error {
 		Restic:      c.String("restic"),
 		Syncoid:     c.String("syncoid"),
 		SSH:         c.String("ssh"),
+		SSHOptions:  sshOpts,
 		Grace:       c.Duration("grace"),
 		Log:         slog.New(slog.NewJSONHandler(c.App.ErrWriter, nil)),
 	})

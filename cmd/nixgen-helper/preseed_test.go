@@ -88,3 +88,39 @@ func TestPreseedCLIStartEmptyAndUsage(t *testing.T) {
 		t.Errorf("service without preseed: code %d, stderr:\n%s", code, stderr)
 	}
 }
+
+// --ssh-option reaches ssh as one -o argument per flag (a comma inside a
+// value does not split it), before nixgen's defaults; a value a shell
+// would interpret is a usage error.
+func TestPreseedCLISSHOption(t *testing.T) {
+	p := zfstest.NewPool(t)
+	m := preseedManifest(t, p, "block")
+	svc := &m.Services[0]
+	svc.Preseed.Methods = []string{"syncoid"}
+	rep := p.Name + "/replica/app"
+	svc.Replication = &manifest.Replication{Target: "root@backuphost:" + rep, User: "root", Host: "backuphost", Dataset: rep}
+	mf := writeManifest(t, m)
+	dir := t.TempDir()
+	// A stand-in ssh that records its arguments and answers "no such dataset".
+	fake := filepath.Join(dir, "ssh")
+	script := "#!/bin/sh\nprintf '%s\\n' \"$@\" > '" + filepath.Join(dir, "args") + "'\necho 'dataset does not exist' >&2\nexit 1\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	common := []string{"preseed", "--manifest", mf, "--service", "app", "--lock-dir", t.TempDir(), "--textfile-dir", "", "--ssh", fake}
+	code, _, stderr := runHelper(t, append(common, "--ssh-option", "Port=2222", "--ssh-option", "Ciphers=aes128-ctr,aes256-ctr")...)
+	if code != exitFailed || !strings.Contains(stderr, `"attempt_syncoid":"unavailable"`) {
+		t.Fatalf("code %d, stderr:\n%s", code, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "args"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "-o\nBatchMode=yes\n-o\nPort=2222\n-o\nCiphers=aes128-ctr,aes256-ctr\n-o\nConnectTimeout=10\n"
+	if !strings.HasPrefix(string(b), want) {
+		t.Errorf("ssh argv:\n%s\nwant it to start with:\n%s", b, want)
+	}
+	if code, _, stderr := runHelper(t, append(common, "--ssh-option", "ProxyCommand=nc;reboot")...); code != exitUsage || !strings.Contains(stderr, "ssh option") {
+		t.Errorf("bad --ssh-option: code %d, stderr:\n%s", code, stderr)
+	}
+}

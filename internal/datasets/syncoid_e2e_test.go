@@ -3,7 +3,6 @@ package datasets
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,54 +18,6 @@ import (
 // only, so a local→local command has none.
 var generatedSyncoidArgs = []string{"--sendoptions=w", "--recvoptions=u"}
 
-// zfsShim puts a logging zfs in front of the real one on PATH for syncoid.
-// zfs-fuse knows neither `send -w` nor `receive -u`; when the real zfs
-// lacks them the shim drops exactly those flags (zfs-fuse has no encryption,
-// so a raw stream carries the same data) and the test keeps the replica
-// unmounted another way (mountpoint=none on the first receive). On OpenZFS
-// nothing is dropped. Arguments pass through as "$@", never re-parsed.
-func zfsShim(t *testing.T, drop bool) (pathEnv, logFile string) {
-	t.Helper()
-	real, err := exec.LookPath("zfs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	real, _ = filepath.Abs(real)
-	dir := t.TempDir()
-	logFile = filepath.Join(dir, "log")
-	dropCase := ""
-	if drop {
-		dropCase = "\t\tsend:-w|receive:-u|recv:-u) continue;;\n"
-	}
-	script := "#!/bin/sh\n" +
-		"printf '%s\\n' \"$*\" >> " + shQuote(logFile) + "\n" +
-		"sub=$1\n" +
-		"for a do\n\tshift\n\tcase \"$sub:$a\" in\n" + dropCase + "\tesac\n\tset -- \"$@\" \"$a\"\ndone\n" +
-		"exec " + shQuote(real) + " \"$@\"\n"
-	if err := os.WriteFile(filepath.Join(dir, "zfs"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir + string(os.PathListSeparator) + os.Getenv("PATH"), logFile
-}
-
-func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
-// supports reports whether `zfs <sub>`'s usage text lists the flag.
-func supports(sub, flag string) bool {
-	out, _ := exec.Command("zfs", sub).CombinedOutput()
-	for _, line := range strings.Split(string(out), "\n") {
-		line = strings.TrimSpace(line)
-		if strings.HasPrefix(line, sub+" ") || strings.HasPrefix(line, "recv ") {
-			for _, f := range strings.Fields(line) {
-				if strings.HasPrefix(f, "[-") && strings.Contains(strings.Trim(f, "[]-"), flag) {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
 func TestSyncoidLocalReplicationWithGeneratedOptions(t *testing.T) {
 	syncoid := e2e.Tool(t, "syncoid")
 	src := zfstest.NewPool(t)
@@ -81,8 +32,8 @@ func TestSyncoidLocalReplicationWithGeneratedOptions(t *testing.T) {
 	dst.ZFS(t, "create", "-o", "mountpoint=none", dst.Name+"/replicas")
 	replica := dst.Name + "/replicas/app"
 
-	drop := !supports("send", "w") || !supports("receive", "u")
-	pathEnv, logFile := zfsShim(t, drop)
+	drop := !zfstest.Supports("send", "w") || !zfstest.Supports("receive", "u")
+	pathEnv, logFile := zfstest.SyncoidShim(t, drop)
 	var lastRun int64
 	runSyncoid := func() {
 		t.Helper()

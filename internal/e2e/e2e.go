@@ -32,3 +32,15 @@ func Unavailable(t testing.TB, format string, args ...any) {
 	}
 	t.Skipf(format, args...)
 }
+
+// ToolAt returns path when it is an executable file, or skips (fails under
+// NIXGEN_E2E=1) the test. For programs that must be run by absolute path
+// and are often not on PATH, such as /usr/sbin/sshd.
+func ToolAt(t testing.TB, path string) string {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil || !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
+		Unavailable(t, "%s is not an executable file", path)
+	}
+	return path
+}

@@ -68,6 +68,31 @@ func holdExists(err error) bool {
 	return errors.As(err, &e) && strings.Contains(e.Stderr, "tag already exists")
 }
 
+// DefaultSSHOptions bound every ssh connection to a remote replica, as the
+// generated syncoid command does: a host that does not answer fails the
+// method in seconds (ConnectTimeout also covers the SSH banner exchange), a
+// server that stops answering later within a minute (ServerAlive*), and the
+// next method is tried instead of waiting for the method's whole timeout.
+var DefaultSSHOptions = []string{"ConnectTimeout=10", "ServerAliveInterval=15", "ServerAliveCountMax=4"}
+
+// sshOption is what CheckSSHOption accepts: Name=value, the value free of
+// anything a shell would interpret (syncoid pastes --sshoption values into
+// a shell command line unquoted).
+var sshOption = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*=[A-Za-z0-9_.,:/@%+=-]+$`)
+
+// CheckSSHOption reports whether opt can be passed as `ssh -o opt` and
+// syncoid --sshoption=opt.
+func CheckSSHOption(opt string) error {
+	if !sshOption.MatchString(opt) {
+		return fmt.Errorf("ssh option %q: want Name=value with a value of letters, digits and _.,:/@%%+=- only (syncoid passes it through a shell)", opt)
+	}
+	return nil
+}
+
+func (r *run) sshOptions() []string {
+	return append(append([]string(nil), r.o.SSHOptions...), DefaultSSHOptions...)
+}
+
 // safeDataset matches what ZFS accepts in a dataset name; anything else is
 // refused before it reaches the remote shell that ssh hands its arguments to.
 var safeDataset = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]*$`)
@@ -146,6 +171,11 @@ func (r *run) receive(ctx context.Context, source, ds, mp string) error {
 	argv := []string{r.bin(r.o.Syncoid, "syncoid"), "--no-sync-snap"}
 	if k := r.svc.Replication.SSHKey; k != "" {
 		argv = append(argv, "--sshkey", k)
+	}
+	if r.svc.Replication.Host != "" {
+		for _, o := range r.sshOptions() {
+			argv = append(argv, "--sshoption="+o)
+		}
 	}
 	argv = append(argv, source, ds)
 	r.log.Info("receiving", "method", "syncoid", "source", source)
@@ -232,6 +262,9 @@ func (r *run) replicaHasSnapshots(ctx context.Context) error {
 		dest = rep.User + "@" + dest
 	}
 	argv := []string{r.bin(r.o.SSH, "ssh"), "-o", "BatchMode=yes"}
+	for _, o := range r.sshOptions() {
+		argv = append(argv, "-o", o)
+	}
 	if rep.SSHKey != "" {
 		argv = append(argv, "-i", rep.SSHKey)
 	}

@@ -77,6 +77,12 @@ type Options struct {
 	SSH     string      // default "ssh" (availability check of a remote replica)
 	Grace   time.Duration
 
+	// SSHOptions are extra `ssh -o` options (e.g. "Port=2222") for reaching a
+	// remote replica, given to ssh and, as --sshoption, to syncoid. They
+	// come before DefaultSSHOptions, so they win (ssh takes an option's first
+	// value). Each must pass CheckSSHOption.
+	SSHOptions []string
+
 	Log    *slog.Logger   // default: JSON to stderr
 	Notify *notify.Sender // default: a zero Sender
 }
@@ -129,6 +135,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	start := time.Now()
 	if o.Manifest == nil {
 		return nil, errors.New("preseed: no manifest")
+	}
+	for _, opt := range o.SSHOptions {
+		if err := CheckSSHOption(opt); err != nil {
+			return nil, fmt.Errorf("preseed: %w", err)
+		}
 	}
 	svc := o.Manifest.Service(o.Service)
 	if svc == nil {
