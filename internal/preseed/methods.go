@@ -97,10 +97,11 @@ func (r *run) syncoid(ctx context.Context) error {
 	ds, mp := r.svc.Dataset, r.svc.Mountpoint
 	// Datasets below the service's would be renamed aside with it and then
 	// destroyed with the aside: they are data, and not preseed's.
-	kids, err := r.zfs.ListChildren(ctx, ds, "type")
+	kids, err := r.zfs.ListChildren(ctx, ds, "guid")
 	if err != nil {
 		return err
 	}
+	asideGUID := kids[ds]["guid"]
 	var below []string
 	for name := range kids {
 		if name != ds {
@@ -125,12 +126,9 @@ func (r *run) syncoid(ctx context.Context) error {
 		}
 		return err
 	}
-	err = r.receive(ctx, source, ds, mp)
+	err = r.receive(ctx, source, ds, mp, asideGUID)
 	if err == nil {
-		if derr := r.destroyOwn(ctx, r.aside); derr != nil {
-			// The restore stands; the next run removes the leftover.
-			r.log.Warn("destroying the set-aside empty dataset", "aside", r.aside, "err", derr)
-		}
+		r.dropAside(ctx)
 		return nil
 	}
 	// Put the empty dataset back, whatever the context says.
@@ -142,7 +140,24 @@ func (r *run) syncoid(ctx context.Context) error {
 	return err
 }
 
-func (r *run) receive(ctx context.Context, source, ds, mp string) error {
+// afterReceived, when set (by tests), runs right after the received dataset
+// got its mark: where a run killed there leaves the host.
+var afterReceived func()
+
+// dropAside destroys the set-aside empty dataset once the received one is
+// in place, then the received mark that pointed at it.
+func (r *run) dropAside(ctx context.Context) {
+	if err := r.destroyOwn(ctx, r.aside); err != nil {
+		// The restore stands; the next run removes the leftover.
+		r.log.Warn("destroying the set-aside empty dataset", "aside", r.aside, "err", err)
+		return
+	}
+	if err := r.zfs.Inherit(ctx, r.svc.Dataset, PropReceived); err != nil {
+		r.log.Warn("clearing the received mark", "err", err)
+	}
+}
+
+func (r *run) receive(ctx context.Context, source, ds, mp, asideGUID string) error {
 	argv := []string{r.bin(r.o.Syncoid, "syncoid"), "--no-sync-snap"}
 	if k := r.svc.Replication.SSHKey; k != "" {
 		argv = append(argv, "--sshkey", k)
@@ -152,6 +167,20 @@ func (r *run) receive(ctx context.Context, source, ds, mp string) error {
 	if _, err := (command{argv: argv, grace: r.o.Grace}).run(ctx); err != nil {
 		return err
 	}
+	// First thing after a complete receive: the mark that lets a run killed
+	// from here on finish this restore rather than transfer it again.
+	if err := r.zfs.Set(ctx, ds, PropReceived, asideGUID); err != nil {
+		return err
+	}
+	if afterReceived != nil {
+		afterReceived()
+	}
+	return r.placeReceived(ctx)
+}
+
+// placeReceived mounts the received dataset at the service's mountpoint.
+func (r *run) placeReceived(ctx context.Context) error {
+	ds, mp := r.svc.Dataset, r.svc.Mountpoint
 	if err := r.zfs.Set(ctx, ds, "mountpoint", mp); err != nil {
 		return err
 	}
@@ -189,22 +218,36 @@ func (r *run) putBack(ctx context.Context) error {
 
 // recoverAside handles a set-aside dataset left by a run that died during a
 // syncoid restore. If the service dataset is marked complete the restore had
-// finished and only the cleanup is missing. Otherwise the dataset under the
-// service's name is a receive that never completed: it is destroyed and the
-// empty dataset put back, and the decision starts again from there.
-func (r *run) recoverAside(ctx context.Context, st state) (state, error) {
+// finished and only the cleanup is missing. If it carries the received mark
+// naming the aside's guid, the receive had completed: the aside is
+// destroyed, the received dataset mounted in place, and resumed reports
+// that the post-restore steps are still to do. Otherwise the dataset under
+// the service's name is a receive that never completed: it is destroyed and
+// the empty dataset put back, and the decision starts again from there.
+func (r *run) recoverAside(ctx context.Context, st state) (_ state, resumed bool, err error) {
 	if st.ds != nil && st.ds[PropComplete] == "complete" {
 		r.log.Info("destroying the empty dataset left aside by a finished restore", "aside", r.aside)
 		if err := r.destroyOwn(ctx, r.aside); err != nil {
-			return st, err
+			return st, false, err
 		}
-		return r.state(ctx)
+		st, err = r.state(ctx)
+		return st, false, err
+	}
+	if g := st.aside["guid"]; st.ds != nil && g != "" && g != "-" && st.ds[PropReceived] == g {
+		r.log.Info("an earlier syncoid restore was interrupted after its receive: finishing it", "aside", r.aside)
+		r.dropAside(ctx)
+		if err := r.placeReceived(ctx); err != nil {
+			return st, false, fmt.Errorf("finishing an interrupted syncoid restore: %w", err)
+		}
+		st, err = r.state(ctx)
+		return st, err == nil, err
 	}
 	r.log.Warn("an earlier syncoid restore was interrupted: discarding its partial receive", "aside", r.aside)
 	if err := r.putBack(ctx); err != nil {
-		return st, fmt.Errorf("recovering from an interrupted syncoid restore: %w", err)
+		return st, false, fmt.Errorf("recovering from an interrupted syncoid restore: %w", err)
 	}
-	return r.state(ctx)
+	st, err = r.state(ctx)
+	return st, false, err
 }
 
 // replicaHasSnapshots returns nil when the replication target has at least
