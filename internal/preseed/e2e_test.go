@@ -1018,6 +1018,30 @@ func TestRestoreLocalAfterKilledRunLeftItsHold(t *testing.T) {
 	}
 }
 
+// A killed run's hold on a snapshot that is no longer the one chosen (a
+// newer one appeared since) must be released too; another tag's hold stays.
+func TestLocalReleasesStaleHoldOnOtherSnapshot(t *testing.T) {
+	e := newEnv(t, "local")
+	mp := e.svc.Mountpoint
+	writeData(t, mp, 100)
+	old := e.svc.Dataset + "@autosnap_2026-01-01_00:00:00_hourly"
+	e.pool.ZFS(t, "snapshot", old)
+	e.pool.ZFS(t, "hold", holdTag, old)
+	e.pool.ZFS(t, "hold", "keep", old)
+	want := writeData(t, mp, 4096)
+	e.pool.ZFS(t, "snapshot", e.svc.Dataset+"@autosnap_2026-01-02_00:00:00_hourly")
+	emptyDir(t, mp)
+	res, err := e.run(t)
+	if err != nil {
+		t.Fatalf("%v\nlog:\n%s", err, e.logBuf)
+	}
+	e.checkRestored(t, res, "local", want)
+	if v := e.pool.Prop(t, old, "userrefs"); v != "1" {
+		t.Errorf("userrefs of %s = %s, want 1 (only the keep hold)", old, v)
+	}
+	e.pool.ZFS(t, "release", "keep", old) // fails the test if the keep hold went
+}
+
 // systemd stops a preseed that overran its start timeout with SIGTERM,
 // which cancels the context: the failure must still reach the notifiers
 // and the dataset's last-outcome property.

@@ -21,6 +21,9 @@ const holdTag = "nixgen-preseed"
 // preferred — holding the snapshot so that sanoid's pruning cannot destroy it
 // under the rollback.
 func (r *run) local(ctx context.Context) error {
+	if err := r.releaseStaleHolds(ctx); err != nil {
+		return err
+	}
 	snaps, err := r.zfs.Snapshots(ctx, r.svc.Dataset)
 	if err != nil {
 		return err
@@ -61,6 +64,34 @@ func (r *run) local(ctx context.Context) error {
 		return unavailable("the newest snapshot %s is empty", pick)
 	}
 	return nil
+}
+
+// releaseStaleHolds releases every nixgen-preseed hold on the dataset's
+// snapshots. The lock excludes another run, so any such hold was left by a
+// run killed before its release — perhaps on a snapshot other than the one
+// chosen now, which nothing else would ever release. Other tags stay.
+func (r *run) releaseStaleHolds(ctx context.Context) error {
+	out, err := r.zfs.ZFSCmd(ctx, "get", "-H", "-p", "-d", "1", "-o", "name,value", "userrefs", r.svc.Dataset)
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		name, refs, ok := strings.Cut(line, "\t")
+		if !ok || !strings.HasPrefix(name, r.svc.Dataset+"@") || refs == "0" || refs == "-" {
+			continue
+		}
+		if err := r.zfs.Release(ctx, holdTag, name); err != nil && !noSuchTag(err) {
+			return fmt.Errorf("releasing a stale %s hold: %w", holdTag, err)
+		} else if err == nil {
+			r.log.Info("released a hold left by an interrupted run", "snapshot", name)
+		}
+	}
+	return nil
+}
+
+func noSuchTag(err error) bool {
+	var e *zfs.Error
+	return errors.As(err, &e) && strings.Contains(e.Stderr, "no such tag")
 }
 
 func holdExists(err error) bool {
