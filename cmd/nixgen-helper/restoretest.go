@@ -23,7 +23,7 @@ func restoreTestCommand() *cli.Command {
 			&cli.StringFlag{Name: "service", Usage: "drill this service"},
 			&cli.StringFlag{Name: "repository", Usage: "drill every service that backs up to this repository"},
 			&cli.StringFlag{Name: "hostname", Value: hostname, Usage: "host name of the restic snapshots (restic --host)"},
-			&cli.StringFlag{Name: "scratch-dir", Value: drill.DefaultScratchDir, Usage: "directory for the temporary restore (removed afterwards)"},
+			&cli.StringFlag{Name: "scratch-dir", Value: drill.DefaultScratchDir, Usage: "directory for the temporary restore (removed afterwards; a killed drill's is removed by the next one)"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON for tools instead of text"},
 			&cli.StringFlag{Name: "restic", Value: "restic", EnvVars: []string{"NIXGEN_RESTIC"}, Usage: "restic program to run"},
 			&cli.DurationFlag{Name: "grace", Value: 10 * time.Second, Usage: "after SIGTERM, time before restic is killed"},
@@ -53,6 +53,7 @@ func restoreTest(c *cli.Context) error {
 	res, err := drill.Run(c.Context, drill.Options{
 		Manifest: m, Services: services, Hostname: c.String("hostname"),
 		ScratchDir: c.String("scratch-dir"), Restic: []string{c.String("restic")}, Grace: c.Duration("grace"),
+		Warn: c.App.ErrWriter,
 	})
 	if c.Bool("json") {
 		if jerr := writeJSON(c, res); jerr != nil {

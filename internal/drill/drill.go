@@ -5,6 +5,10 @@
 // restic's --verify), reads back every restored file, and removes the
 // scratch directory. An empty restore, an unreadable file or any restic
 // error — exit code 3 included — fails the drill.
+//
+// A scratch directory is named nixgen-drill-<service>-<pid>-<random>: a
+// drill killed outright (SIGKILL, OOM) cannot remove its own, so each drill
+// first removes those whose pid is gone.
 package drill
 
 import (
@@ -16,8 +20,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nixgen/nixgen/internal/manifest"
@@ -35,6 +42,7 @@ type Options struct {
 	ScratchDir string   // default DefaultScratchDir
 	Restic     []string // restic command; default "restic"
 	Grace      time.Duration
+	Warn       io.Writer // leftover scratch directories removed or not; nil discards
 }
 
 // Result is one service's drill.
@@ -91,6 +99,13 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	if o.Hostname == "" {
 		return nil, errors.New("no host name for restic --host")
 	}
+	if o.ScratchDir == "" {
+		o.ScratchDir = DefaultScratchDir
+	}
+	if o.Warn == nil {
+		o.Warn = io.Discard
+	}
+	o.removeLeftovers()
 	var res []Result
 	failed := 0
 	for _, name := range o.Services {
@@ -152,11 +167,7 @@ func (o Options) one(ctx context.Context, name string) (r Result) {
 	latest := snaps[len(snaps)-1]
 	r.Snapshot, r.Taken = latest.ID, latest.Time
 
-	parent := o.ScratchDir
-	if parent == "" {
-		parent = DefaultScratchDir
-	}
-	scratch, err := os.MkdirTemp(parent, "nixgen-restore-test-"+name+"-")
+	scratch, err := os.MkdirTemp(o.ScratchDir, fmt.Sprintf("%s%s-%d-", scratchPrefix, name, os.Getpid()))
 	if err != nil {
 		return fail(err)
 	}
@@ -176,6 +187,52 @@ func (o Options) one(ctx context.Context, name string) (r Result) {
 		return fail(fmt.Errorf("snapshot %s restored no files", shortID(latest.ID)))
 	}
 	return r
+}
+
+const scratchPrefix = "nixgen-drill-"
+
+// leftover matches a scratch directory's name and captures its owner's pid.
+var leftover = regexp.MustCompile(`^nixgen-drill-.+-([0-9]+)-[0-9]+$`)
+
+// removeLeftovers removes the scratch directories of drills that died
+// without removing their own. Only what is provably a dead drill's goes: a
+// directory (not a symlink) with a scratch name, owned by this user, whose
+// pid is not running. A live pid — a concurrent drill, or a reused pid —
+// keeps its directory.
+func (o Options) removeLeftovers() {
+	ents, err := os.ReadDir(o.ScratchDir)
+	if err != nil {
+		fmt.Fprintf(o.Warn, "warning: looking for leftover scratch directories: %v\n", err)
+		return
+	}
+	for _, e := range ents {
+		m := leftover.FindStringSubmatch(e.Name())
+		if m == nil || !e.IsDir() { // DirEntry types come from lstat: a symlink is not a dir
+			continue
+		}
+		pid, err := strconv.Atoi(m[1])
+		if err != nil || pid <= 0 || pid == os.Getpid() || pidAlive(pid) {
+			continue
+		}
+		p := filepath.Join(o.ScratchDir, e.Name())
+		fi, err := os.Lstat(p)
+		if err != nil || !fi.IsDir() {
+			continue
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != os.Geteuid() {
+			continue
+		}
+		if err := os.RemoveAll(p); err != nil {
+			fmt.Fprintf(o.Warn, "warning: removing the leftover scratch directory of a dead drill: %v\n", err)
+			continue
+		}
+		fmt.Fprintf(o.Warn, "removed %s, left by a drill (pid %d) that is gone\n", p, pid)
+	}
+}
+
+func pidAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // readAll reads every regular file below root to the end.

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -465,6 +466,69 @@ func TestRecoverInterruptedSyncoid(t *testing.T) {
 	}
 }
 
+// A helper killed after a complete receive, before the empty dataset it set
+// aside was destroyed: the next run finishes that restore — it must not
+// discard the received data and transfer everything again.
+func TestSyncoidKilledAfterReceiveIsFinished(t *testing.T) {
+	e2e.Tool(t, "syncoid")
+	e := newEnv(t, "syncoid")
+	e.m.Services[0].Notify = nil
+	rep := e.svc.Replication.Dataset
+	e.pool.ZFS(t, "create", "-p", "-o", "mountpoint="+e.pool.Path("replica"), rep)
+	want := writeData(t, e.pool.Path("replica"), 4096)
+	e.pool.ZFS(t, "snapshot", rep+"@autosnap_2026-01-01_00:00:00_daily")
+	spec := filepath.Join(t.TempDir(), "child.json")
+	b, _ := json.Marshal(childSpec{Manifest: e.m, LockDir: e.opts.LockDir, KillAfterReceive: true})
+	if err := os.WriteFile(spec, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), childEnv+"="+spec)
+	var stderr syncBuffer
+	child.Stderr = &stderr
+	err := child.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("child was not killed after the receive: %v\n%s", err, stderr.String())
+	}
+	if !e.pool.Exists(e.svc.Dataset + ".nixgen-aside") {
+		t.Fatal("the killed run left no set-aside dataset: the test did not reach its point")
+	}
+	// A second transfer would fail: only finishing the first one restores.
+	e.opts.Syncoid = "false"
+	res, err := e.run(t)
+	if err != nil {
+		t.Fatalf("%v\nlog:\n%s", err, e.logBuf)
+	}
+	e.checkRestored(t, res, "syncoid", want)
+	if e.pool.Exists(e.svc.Dataset + ".nixgen-aside") {
+		t.Error("the set-aside empty dataset was not destroyed")
+	}
+	if v := e.prop(t, PropReceived); v != "-" {
+		t.Errorf("%s = %q left on the restored dataset", PropReceived, v)
+	}
+}
+
+// A received mark that does not name the aside's guid proves nothing: the
+// dataset is discarded as a partial receive, as without a mark.
+func TestRecoverIgnoresForeignReceivedMark(t *testing.T) {
+	e := newEnv(t, "local")
+	ds := e.svc.Dataset
+	e.pool.ZFS(t, "set", "nixgen:marker=original", ds)
+	e.pool.ZFS(t, "set", PropAside+"="+ds, ds)
+	e.pool.ZFS(t, "unmount", ds)
+	e.pool.ZFS(t, "rename", ds, ds+".nixgen-aside")
+	e.pool.ZFS(t, "create", "-o", "mountpoint="+e.svc.Mountpoint, "-o", PropReceived+"=12345", ds)
+	writeData(t, e.svc.Mountpoint, 10)
+	res, err := e.run(t)
+	if err == nil || res.Outcome != Failed {
+		t.Fatalf("outcome %s, err %v: a receive with a foreign mark was finished", res.Outcome, err)
+	}
+	if v := e.prop(t, "nixgen:marker"); v != "original" {
+		t.Errorf("marker %q: the empty dataset was not put back", v)
+	}
+}
+
 func TestRestoreLocal(t *testing.T) {
 	e := newEnv(t, "local")
 	mp := e.svc.Mountpoint
@@ -641,8 +705,9 @@ func TestConcurrentPreseedsRestoreOnce(t *testing.T) {
 const childEnv = "NIXGEN_PRESEED_TEST_CHILD"
 
 type childSpec struct {
-	Manifest *manifest.Manifest
-	LockDir  string
+	Manifest         *manifest.Manifest
+	LockDir          string
+	KillAfterReceive bool // SIGKILL itself right after a syncoid receive got its mark
 }
 
 func TestMain(m *testing.M) {
@@ -662,6 +727,9 @@ func runChild(specPath string) int {
 	if err := json.Unmarshal(b, &cs); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
+	}
+	if cs.KillAfterReceive {
+		afterReceived = func() { syscall.Kill(os.Getpid(), syscall.SIGKILL) }
 	}
 	_, err = Run(context.Background(), Options{Manifest: cs.Manifest, Service: "app", Hostname: "testhost", LockDir: cs.LockDir})
 	if err != nil {
@@ -948,6 +1016,30 @@ func TestRestoreLocalAfterKilledRunLeftItsHold(t *testing.T) {
 	if v := e.pool.Prop(t, snap, "userrefs"); v != "0" {
 		t.Errorf("hold not released: userrefs = %s", v)
 	}
+}
+
+// A killed run's hold on a snapshot that is no longer the one chosen (a
+// newer one appeared since) must be released too; another tag's hold stays.
+func TestLocalReleasesStaleHoldOnOtherSnapshot(t *testing.T) {
+	e := newEnv(t, "local")
+	mp := e.svc.Mountpoint
+	writeData(t, mp, 100)
+	old := e.svc.Dataset + "@autosnap_2026-01-01_00:00:00_hourly"
+	e.pool.ZFS(t, "snapshot", old)
+	e.pool.ZFS(t, "hold", holdTag, old)
+	e.pool.ZFS(t, "hold", "keep", old)
+	want := writeData(t, mp, 4096)
+	e.pool.ZFS(t, "snapshot", e.svc.Dataset+"@autosnap_2026-01-02_00:00:00_hourly")
+	emptyDir(t, mp)
+	res, err := e.run(t)
+	if err != nil {
+		t.Fatalf("%v\nlog:\n%s", err, e.logBuf)
+	}
+	e.checkRestored(t, res, "local", want)
+	if v := e.pool.Prop(t, old, "userrefs"); v != "1" {
+		t.Errorf("userrefs of %s = %s, want 1 (only the keep hold)", old, v)
+	}
+	e.pool.ZFS(t, "release", "keep", old) // fails the test if the keep hold went
 }
 
 // systemd stops a preseed that overran its start timeout with SIGTERM,

@@ -21,6 +21,9 @@ const holdTag = "nixgen-preseed"
 // preferred — holding the snapshot so that sanoid's pruning cannot destroy it
 // under the rollback.
 func (r *run) local(ctx context.Context) error {
+	if err := r.releaseStaleHolds(ctx); err != nil {
+		return err
+	}
 	snaps, err := r.zfs.Snapshots(ctx, r.svc.Dataset)
 	if err != nil {
 		return err
@@ -61,6 +64,34 @@ func (r *run) local(ctx context.Context) error {
 		return unavailable("the newest snapshot %s is empty", pick)
 	}
 	return nil
+}
+
+// releaseStaleHolds releases every nixgen-preseed hold on the dataset's
+// snapshots. The lock excludes another run, so any such hold was left by a
+// run killed before its release — perhaps on a snapshot other than the one
+// chosen now, which nothing else would ever release. Other tags stay.
+func (r *run) releaseStaleHolds(ctx context.Context) error {
+	out, err := r.zfs.ZFSCmd(ctx, "get", "-H", "-p", "-d", "1", "-o", "name,value", "userrefs", r.svc.Dataset)
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		name, refs, ok := strings.Cut(line, "\t")
+		if !ok || !strings.HasPrefix(name, r.svc.Dataset+"@") || refs == "0" || refs == "-" {
+			continue
+		}
+		if err := r.zfs.Release(ctx, holdTag, name); err != nil && !noSuchTag(err) {
+			return fmt.Errorf("releasing a stale %s hold: %w", holdTag, err)
+		} else if err == nil {
+			r.log.Info("released a hold left by an interrupted run", "snapshot", name)
+		}
+	}
+	return nil
+}
+
+func noSuchTag(err error) bool {
+	var e *zfs.Error
+	return errors.As(err, &e) && strings.Contains(e.Stderr, "no such tag")
 }
 
 func holdExists(err error) bool {
@@ -122,10 +153,11 @@ func (r *run) syncoid(ctx context.Context) error {
 	ds, mp := r.svc.Dataset, r.svc.Mountpoint
 	// Datasets below the service's would be renamed aside with it and then
 	// destroyed with the aside: they are data, and not preseed's.
-	kids, err := r.zfs.ListChildren(ctx, ds, "type")
+	kids, err := r.zfs.ListChildren(ctx, ds, "guid")
 	if err != nil {
 		return err
 	}
+	asideGUID := kids[ds]["guid"]
 	var below []string
 	for name := range kids {
 		if name != ds {
@@ -150,12 +182,9 @@ func (r *run) syncoid(ctx context.Context) error {
 		}
 		return err
 	}
-	err = r.receive(ctx, source, ds, mp)
+	err = r.receive(ctx, source, ds, mp, asideGUID)
 	if err == nil {
-		if derr := r.destroyOwn(ctx, r.aside); derr != nil {
-			// The restore stands; the next run removes the leftover.
-			r.log.Warn("destroying the set-aside empty dataset", "aside", r.aside, "err", derr)
-		}
+		r.dropAside(ctx)
 		return nil
 	}
 	// Put the empty dataset back, whatever the context says.
@@ -167,7 +196,24 @@ func (r *run) syncoid(ctx context.Context) error {
 	return err
 }
 
-func (r *run) receive(ctx context.Context, source, ds, mp string) error {
+// afterReceived, when set (by tests), runs right after the received dataset
+// got its mark: where a run killed there leaves the host.
+var afterReceived func()
+
+// dropAside destroys the set-aside empty dataset once the received one is
+// in place, then the received mark that pointed at it.
+func (r *run) dropAside(ctx context.Context) {
+	if err := r.destroyOwn(ctx, r.aside); err != nil {
+		// The restore stands; the next run removes the leftover.
+		r.log.Warn("destroying the set-aside empty dataset", "aside", r.aside, "err", err)
+		return
+	}
+	if err := r.zfs.Inherit(ctx, r.svc.Dataset, PropReceived); err != nil {
+		r.log.Warn("clearing the received mark", "err", err)
+	}
+}
+
+func (r *run) receive(ctx context.Context, source, ds, mp, asideGUID string) error {
 	argv := []string{r.bin(r.o.Syncoid, "syncoid"), "--no-sync-snap"}
 	if k := r.svc.Replication.SSHKey; k != "" {
 		argv = append(argv, "--sshkey", k)
@@ -182,6 +228,20 @@ func (r *run) receive(ctx context.Context, source, ds, mp string) error {
 	if _, err := (command{argv: argv, grace: r.o.Grace}).run(ctx); err != nil {
 		return err
 	}
+	// First thing after a complete receive: the mark that lets a run killed
+	// from here on finish this restore rather than transfer it again.
+	if err := r.zfs.Set(ctx, ds, PropReceived, asideGUID); err != nil {
+		return err
+	}
+	if afterReceived != nil {
+		afterReceived()
+	}
+	return r.placeReceived(ctx)
+}
+
+// placeReceived mounts the received dataset at the service's mountpoint.
+func (r *run) placeReceived(ctx context.Context) error {
+	ds, mp := r.svc.Dataset, r.svc.Mountpoint
 	if err := r.zfs.Set(ctx, ds, "mountpoint", mp); err != nil {
 		return err
 	}
@@ -219,22 +279,36 @@ func (r *run) putBack(ctx context.Context) error {
 
 // recoverAside handles a set-aside dataset left by a run that died during a
 // syncoid restore. If the service dataset is marked complete the restore had
-// finished and only the cleanup is missing. Otherwise the dataset under the
-// service's name is a receive that never completed: it is destroyed and the
-// empty dataset put back, and the decision starts again from there.
-func (r *run) recoverAside(ctx context.Context, st state) (state, error) {
+// finished and only the cleanup is missing. If it carries the received mark
+// naming the aside's guid, the receive had completed: the aside is
+// destroyed, the received dataset mounted in place, and resumed reports
+// that the post-restore steps are still to do. Otherwise the dataset under
+// the service's name is a receive that never completed: it is destroyed and
+// the empty dataset put back, and the decision starts again from there.
+func (r *run) recoverAside(ctx context.Context, st state) (_ state, resumed bool, err error) {
 	if st.ds != nil && st.ds[PropComplete] == "complete" {
 		r.log.Info("destroying the empty dataset left aside by a finished restore", "aside", r.aside)
 		if err := r.destroyOwn(ctx, r.aside); err != nil {
-			return st, err
+			return st, false, err
 		}
-		return r.state(ctx)
+		st, err = r.state(ctx)
+		return st, false, err
+	}
+	if g := st.aside["guid"]; st.ds != nil && g != "" && g != "-" && st.ds[PropReceived] == g {
+		r.log.Info("an earlier syncoid restore was interrupted after its receive: finishing it", "aside", r.aside)
+		r.dropAside(ctx)
+		if err := r.placeReceived(ctx); err != nil {
+			return st, false, fmt.Errorf("finishing an interrupted syncoid restore: %w", err)
+		}
+		st, err = r.state(ctx)
+		return st, err == nil, err
 	}
 	r.log.Warn("an earlier syncoid restore was interrupted: discarding its partial receive", "aside", r.aside)
 	if err := r.putBack(ctx); err != nil {
-		return st, fmt.Errorf("recovering from an interrupted syncoid restore: %w", err)
+		return st, false, fmt.Errorf("recovering from an interrupted syncoid restore: %w", err)
 	}
-	return r.state(ctx)
+	st, err = r.state(ctx)
+	return st, false, err
 }
 
 // replicaHasSnapshots returns nil when the replication target has at least

@@ -48,6 +48,11 @@ const (
 	// service dataset it was: only a dataset carrying it is preseed's to
 	// rename back or destroy, never one that merely has the aside name.
 	PropAside = "nixgen:preseed-aside"
+	// PropReceived is set on a dataset syncoid received, as soon as the
+	// receive succeeded, to the guid of the set-aside dataset it replaces:
+	// a run that dies before the cleanup finishes that restore instead of
+	// discarding it. Only a mark naming the aside's own guid counts.
+	PropReceived = "nixgen:preseed-received"
 )
 
 // Outcome of one preseed run.
@@ -194,14 +199,19 @@ func (r *run) decide(ctx context.Context, res *Result) {
 		r.log.Warn("a dataset with the set-aside name is not preseed's; leaving it alone", "aside", r.aside)
 		st.aside = nil
 	}
+	resumed := false
 	if st.aside != nil {
-		if st, err = r.recoverAside(ctx, st); err != nil {
+		if st, resumed, err = r.recoverAside(ctx, st); err != nil {
 			res.Err = err
 			return
 		}
 	}
 	if err := r.checkMounted(st); err != nil {
 		res.Err = err
+		return
+	}
+	if resumed {
+		r.finish(ctx, res, "syncoid")
 		return
 	}
 	if st.ds[PropComplete] == "complete" {
@@ -355,7 +365,7 @@ type state struct {
 	aside map[string]string // nil when no set-aside dataset exists
 }
 
-var listProps = []string{"mounted", "mountpoint", PropComplete, PropLast, PropAside}
+var listProps = []string{"mounted", "mountpoint", "guid", PropComplete, PropLast, PropAside, PropReceived}
 
 func (r *run) state(ctx context.Context) (state, error) {
 	pool, _, _ := strings.Cut(r.svc.Dataset, "/")
