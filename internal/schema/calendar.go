@@ -7,6 +7,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	// Timezone names in schedules are checked with time.LoadLocation; the
+	// embedded database answers where the system has none (the Nix build
+	// sandbox, minimal containers), so validation does not depend on it.
+	_ "time/tzdata"
 )
 
 // calendarShorthands are systemd's named OnCalendar expressions; systemd
