@@ -57,6 +57,11 @@ func calendarError(s string) string {
 			return epochError(fields[0])
 		}
 	}
+	for _, f := range fields {
+		if strings.HasPrefix(f, "@") {
+			return fmt.Sprintf("the timestamp %q can only stand alone or before a timezone", f)
+		}
+	}
 	i := 0
 	if c := fields[0][0]; 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' {
 		if msg := weekdaysError(fields[0]); msg != "" {
@@ -77,7 +82,7 @@ func calendarError(s string) string {
 		i++
 	}
 	if i != len(fields) {
-		return fmt.Sprintf("%q cannot follow the time: only a timezone such as \"UTC\" or \"Europe/Berlin\" can", fields[i])
+		return fmt.Sprintf("%q cannot follow the time: only a single timezone such as \"UTC\" or \"Europe/Berlin\" can, as the last part", strings.Join(fields[i:], " "))
 	}
 	return ""
 }

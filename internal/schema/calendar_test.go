@@ -3,6 +3,7 @@ package schema
 import (
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/nixgen/nixgen/internal/e2e"
@@ -98,6 +99,34 @@ func TestCalendarAgreesWithSystemd(t *testing.T) {
 		}
 		if got := err == nil; got != c.systemd {
 			t.Errorf("systemd-analyze calendar %q accepts: %v; the table says %v", c.expr, got, c.systemd)
+		}
+	}
+}
+
+// TestCalendarMessages checks that a rejection names the part at fault.
+func TestCalendarMessages(t *testing.T) {
+	for expr, want := range map[string]string{
+		"every day":                    `"every" is neither a shorthand`,
+		"Fri..Mon":                     `"Fri..Mon" must run forward`,
+		"Mon..Fryday 02:00":            `"Fryday" is not a weekday`,
+		"*-13-01":                      `outside the month range 1..12`,
+		"*-*~29":                       `outside the day range 1..28`,
+		"*:30/30":                      `repetition must fit`,
+		"*/2:00":                       `"*/2" is not a valid hour`,
+		"*-*-* 02:00 Nowhere/City":     `"Nowhere/City" cannot follow the time`,
+		"Mon @1700000000":              `timestamp "@1700000000" can only stand alone`,
+		"@1700000000 10:00":            `timestamp "@1700000000" can only stand alone`,
+		"@7258118400":                  `up to 7258118399`,
+		"Mon  10:00":                   `single spaces`,
+		"*:*:1..1.5":                   `at least one second`,
+		"*-*-* 1,,3:00":                `"" is not a valid hour`,
+		"2026~01-01":                   `"~" can only stand before the day`,
+		"*-*-* 03:00:00.1234567":       `is not a valid second`,
+		"*-*-* 02:00 Europe/Berlin 1":  `"Europe/Berlin 1" cannot follow the time`,
+		"Mon 2026-01-01 10:00 UTC UTC": `"UTC" cannot follow the time`,
+	} {
+		if msg := calendarError(expr); !strings.Contains(msg, want) {
+			t.Errorf("calendarError(%q) = %q; want it to contain %q", expr, msg, want)
 		}
 	}
 }
