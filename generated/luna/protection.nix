@@ -51,12 +51,12 @@
   };
 
   # Forget and prune old snapshots of repository "nas" once for all
-  # services, so that their backup jobs never wait for its exclusive lock.
+  # services; a backup that meets its exclusive lock waits (--retry-lock).
   services.restic.backups.nixgen-prune-nas = {
     repository = "sftp:restic@nas.lan:/backup/restic/homelab";
     passwordFile = "/run/secrets/restic-password";
     environmentFile = "/run/secrets/restic-env";
-    pruneOpts = [ "--keep-daily 14" "--keep-weekly 8" "--keep-monthly 6" "--keep-yearly 2" ];
+    pruneOpts = [ "--retry-lock=2h" "--keep-daily 14" "--keep-weekly 8" "--keep-monthly 6" "--keep-yearly 2" ];
     timerConfig = {
       OnCalendar = "Sun *-*-* 04:00:00";
       RandomizedDelaySec = "1h";
@@ -75,7 +75,7 @@
     passwordFile = "/run/secrets/restic-password";
     environmentFile = "/run/secrets/restic-env";
     runCheck = true;
-    checkOpts = [ "\"--read-data-subset=5%%\"" ];
+    checkOpts = [ "--retry-lock=2h" "\"--read-data-subset=5%%\"" ];
     timerConfig = {
       OnCalendar = "monthly";
       RandomizedDelaySec = "1h";

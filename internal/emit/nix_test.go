@@ -219,7 +219,7 @@ func TestHostileRoundTrip(t *testing.T) {
 
 		r := spec.Repository(s.Backup.Repository)
 		job := nixeval.Get(t, mod, "services", "restic", "backups", s.Name)
-		var args []string
+		args := []string{"--retry-lock=2h"}
 		for _, tag := range s.Backup.Tags {
 			args = append(args, "--tag", mustSd(t, sdExecArg, tag))
 		}
@@ -284,7 +284,7 @@ func TestHostileRoundTrip(t *testing.T) {
 		prune := nixeval.Get(t, v, "protection", "services", "restic", "backups", "nixgen-prune-"+r.Name)
 		wantPrune := map[string]any{
 			"passwordFile": r.PasswordFile, "environmentFile": r.EnvironmentFile,
-			"pruneOpts":   pruneOpts(r.Retention),
+			"pruneOpts":   append([]string{"--retry-lock=2h"}, pruneOpts(r.Retention)...),
 			"timerConfig": map[string]any{"OnCalendar": r.PruneSchedule, "RandomizedDelaySec": "1h", "Persistent": true},
 		}
 		setRepository(wantPrune, r)
@@ -307,7 +307,9 @@ func TestHostileRoundTrip(t *testing.T) {
 		expect(t, r.Name+" prune", prune, wantPrune)
 		check := nixeval.Get(t, v, "protection", "services", "restic", "backups", "nixgen-check-"+r.Name)
 		opts := nixeval.Get(t, check, "checkOpts").([]any)
-		if back, err := sdExecUnquote(opts[0].(string)); len(opts) != 1 || err != nil || back != "--read-data-subset="+r.CheckSubset {
+		if len(opts) != 2 || opts[0] != "--retry-lock=2h" {
+			t.Errorf("%s checkOpts %q: want --retry-lock=2h and --read-data-subset", r.Name, opts)
+		} else if back, err := sdExecUnquote(opts[1].(string)); err != nil || back != "--read-data-subset="+r.CheckSubset {
 			t.Errorf("%s checkOpts %q read back as %q, %v", r.Name, opts, back, err)
 		}
 		expect(t, r.Name+" check schedule", nixeval.Get(t, check, "timerConfig", "OnCalendar"), r.CheckSchedule)

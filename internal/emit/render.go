@@ -269,11 +269,11 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 		}
 		if prune := pruneOpts(r.Retention); len(prune) > 0 && r.PruneSchedule != "" {
 			pv.Maintenance = append(pv.Maintenance, maintenanceJob{
-				Job: pruneJob(name), Repo: r, PruneOpts: prune, Schedule: r.PruneSchedule,
+				Job: pruneJob(name), Repo: r, PruneOpts: append([]string{resticRetryLock}, prune...), Schedule: r.PruneSchedule,
 			})
 		}
 		if r.CheckSchedule != "" {
-			opts := []string{}
+			opts := []string{resticRetryLock}
 			if r.CheckSubset != "" {
 				a, err := sdExecArg("--read-data-subset=" + r.CheckSubset)
 				if err != nil {
@@ -344,6 +344,13 @@ func shellUnsafe(r *model.Repository) bool {
 }
 
 // pruneOpts turns a retention policy into restic forget flags.
+// resticRetryLock makes a restic job that finds the repository locked by
+// another one (a backup meeting the exclusive lock of a prune, a prune or
+// check meeting a backup's lock) wait for up to two hours instead of failing
+// at once. It is a global flag, valid after every subcommand NixOS runs:
+// backup, forget --prune and check. restic >= 0.16 (NixOS 25.05 has 0.18).
+const resticRetryLock = "--retry-lock=2h"
+
 func pruneOpts(r *model.Retention) []string {
 	if r == nil {
 		return nil
@@ -475,6 +482,7 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 		sv.NoWrapper = shellUnsafe(sv.Repo)
 		sv.RepoFile = repoFile(sv.Repo)
 		sv.ResticUnit = resticUnit(s.Name)
+		sv.ExtraBackupArgs = []string{resticRetryLock}
 		sv.BackupWrapper = backupWrapper(s.Name)
 		if sv.ResticService, err = sdExecArg(sv.ResticUnit + ".service"); err != nil {
 			return nil, err

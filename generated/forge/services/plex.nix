@@ -42,6 +42,7 @@
     paths = [
       "/var/lib/plex/Plex Media Server/Plug-in Support/Databases"
     ];
+    extraBackupArgs = [ "--retry-lock=2h" ];
     # Started by "nixgen-backup-plex", which waits for a running replication.
     timerConfig = null;
   };

@@ -42,7 +42,7 @@
     paths = [
       "/var/lib/postgresql"
     ];
-    extraBackupArgs = [ "--tag" "database" ];
+    extraBackupArgs = [ "--retry-lock=2h" "--tag" "database" ];
     # Started by "nixgen-backup-postgresql", which waits for a running replication.
     timerConfig = null;
   };

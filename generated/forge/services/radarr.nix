@@ -46,7 +46,7 @@
       "**/logs"
       "**/MediaCover"
     ];
-    extraBackupArgs = [ "--tag" "arr" ];
+    extraBackupArgs = [ "--retry-lock=2h" "--tag" "arr" ];
     # Started by "nixgen-backup-radarr", which waits for a running replication.
     timerConfig = null;
   };

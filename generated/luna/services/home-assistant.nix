@@ -46,6 +46,7 @@
       "home-assistant_v2.db-shm"
       "tts"
     ];
+    extraBackupArgs = [ "--retry-lock=2h" ];
     # Started by "nixgen-backup-home-assistant", which waits for a running replication.
     timerConfig = null;
   };

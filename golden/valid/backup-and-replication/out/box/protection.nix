@@ -54,11 +54,11 @@
   services.syncoid.enable = true;
 
   # Forget and prune old snapshots of repository "nas" once for all
-  # services, so that their backup jobs never wait for its exclusive lock.
+  # services; a backup that meets its exclusive lock waits (--retry-lock).
   services.restic.backups.nixgen-prune-nas = {
     repository = "rest:https://backup.example.net/box";
     passwordFile = "/run/secrets/restic/password";
-    pruneOpts = [ "--keep-daily 7" "--keep-weekly 4" ];
+    pruneOpts = [ "--retry-lock=2h" "--keep-daily 7" "--keep-weekly 4" ];
     timerConfig = {
       OnCalendar = "weekly";
       RandomizedDelaySec = "1h";
@@ -76,7 +76,7 @@
     repository = "rest:https://backup.example.net/box";
     passwordFile = "/run/secrets/restic/password";
     runCheck = true;
-    checkOpts = [ "\"--read-data-subset=5%%\"" ];
+    checkOpts = [ "--retry-lock=2h" "\"--read-data-subset=5%%\"" ];
     timerConfig = {
       OnCalendar = "Sun 04:00";
       RandomizedDelaySec = "1h";

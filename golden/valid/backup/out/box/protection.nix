@@ -32,12 +32,12 @@
   };
 
   # Forget and prune old snapshots of repository "b2" once for all
-  # services, so that their backup jobs never wait for its exclusive lock.
+  # services; a backup that meets its exclusive lock waits (--retry-lock).
   services.restic.backups.nixgen-prune-b2 = {
     repository = "s3:https://s3.example.com/bucket/box";
     passwordFile = "/run/secrets/restic/password";
     environmentFile = "/run/secrets/restic/env";
-    pruneOpts = [ "--keep-last 3" "--keep-hourly 24" "--keep-daily 7" "--keep-weekly 4" "--keep-monthly 12" "--keep-yearly 3" ];
+    pruneOpts = [ "--retry-lock=2h" "--keep-last 3" "--keep-hourly 24" "--keep-daily 7" "--keep-weekly 4" "--keep-monthly 12" "--keep-yearly 3" ];
     timerConfig = {
       OnCalendar = "Sun 03:00";
       RandomizedDelaySec = "1h";
@@ -56,7 +56,7 @@
     passwordFile = "/run/secrets/restic/password";
     environmentFile = "/run/secrets/restic/env";
     runCheck = true;
-    checkOpts = [ "\"--read-data-subset=10%%\"" ];
+    checkOpts = [ "--retry-lock=2h" "\"--read-data-subset=10%%\"" ];
     timerConfig = {
       OnCalendar = "monthly";
       RandomizedDelaySec = "1h";
@@ -74,7 +74,7 @@
     repository = "/backup/restic";
     passwordFile = "/etc/nixos/secrets/restic";
     runCheck = true;
-    checkOpts = [ "\"--read-data-subset=5%%\"" ];
+    checkOpts = [ "--retry-lock=2h" "\"--read-data-subset=5%%\"" ];
     timerConfig = {
       OnCalendar = "monthly";
       RandomizedDelaySec = "1h";

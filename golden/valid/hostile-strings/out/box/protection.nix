@@ -39,7 +39,7 @@
     # NixOS's restic-<name> wrapper would paste these settings into shell text.
     createWrapper = false;
     runCheck = true;
-    checkOpts = [ "\"--read-data-subset=5%%\"" ];
+    checkOpts = [ "--retry-lock=2h" "\"--read-data-subset=5%%\"" ];
     timerConfig = {
       OnCalendar = "monthly";
       RandomizedDelaySec = "1h";

@@ -39,7 +39,7 @@
     repository = "sftp:backup@nas:/restic";
     passwordFile = "/run/secrets/restic";
     runCheck = true;
-    checkOpts = [ "\"--read-data-subset=5%%\"" ];
+    checkOpts = [ "--retry-lock=2h" "\"--read-data-subset=5%%\"" ];
     timerConfig = {
       OnCalendar = "monthly";
       RandomizedDelaySec = "1h";

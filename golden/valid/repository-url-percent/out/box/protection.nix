@@ -32,12 +32,12 @@
   };
 
   # Forget and prune old snapshots of repository "rest" once for all
-  # services, so that their backup jobs never wait for its exclusive lock.
+  # services; a backup that meets its exclusive lock waits (--retry-lock).
   services.restic.backups.nixgen-prune-rest = {
     # The URL holds a "%", which systemd would expand in Environment=.
     repositoryFile = pkgs.writeText "restic-repository" "rest:https://box:s3cr%40t@backup.example.net/box";
     passwordFile = "/run/secrets/restic/password";
-    pruneOpts = [ "--keep-daily 14" ];
+    pruneOpts = [ "--retry-lock=2h" "--keep-daily 14" ];
     timerConfig = {
       OnCalendar = "weekly";
       RandomizedDelaySec = "1h";
@@ -56,7 +56,7 @@
     repositoryFile = pkgs.writeText "restic-repository" "rest:https://box:s3cr%40t@backup.example.net/box";
     passwordFile = "/run/secrets/restic/password";
     runCheck = true;
-    checkOpts = [ "\"--read-data-subset=5%%\"" ];
+    checkOpts = [ "--retry-lock=2h" "\"--read-data-subset=5%%\"" ];
     timerConfig = {
       OnCalendar = "monthly";
       RandomizedDelaySec = "1h";

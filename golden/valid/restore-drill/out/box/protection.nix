@@ -37,7 +37,7 @@
     passwordFile = "/run/secrets/restic/cloud";
     environmentFile = "/run/secrets/restic/cloud.env";
     runCheck = true;
-    checkOpts = [ "\"--read-data-subset=2.5%%\"" ];
+    checkOpts = [ "--retry-lock=2h" "\"--read-data-subset=2.5%%\"" ];
     timerConfig = {
       OnCalendar = "monthly";
       RandomizedDelaySec = "1h";
@@ -55,7 +55,7 @@
     repository = "sftp:restic@offsite.example.net:/srv/restic/box";
     passwordFile = "/run/secrets/restic/offsite";
     runCheck = true;
-    checkOpts = [ "\"--read-data-subset=5%%\"" ];
+    checkOpts = [ "--retry-lock=2h" "\"--read-data-subset=5%%\"" ];
     timerConfig = {
       OnCalendar = "monthly";
       RandomizedDelaySec = "1h";

@@ -21,6 +21,7 @@
     paths = [
       "/srv/chat"
     ];
+    extraBackupArgs = [ "--retry-lock=2h" ];
     # Started by "nixgen-backup-chat", which waits for a running replication.
     timerConfig = null;
   };

@@ -41,6 +41,7 @@
     paths = [
       "/srv/wiki"
     ];
+    extraBackupArgs = [ "--retry-lock=2h" ];
     # Started by "nixgen-backup-wiki", which waits for a running replication.
     timerConfig = null;
   };

@@ -21,6 +21,7 @@
     paths = [
       "/srv/notes"
     ];
+    extraBackupArgs = [ "--retry-lock=2h" ];
     # Started by "nixgen-backup-notes", which waits for a running replication.
     timerConfig = null;
   };

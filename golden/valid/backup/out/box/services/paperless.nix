@@ -27,7 +27,7 @@
       "**/thumbnails"
       "*.log"
     ];
-    extraBackupArgs = [ "--tag" "documents" "--tag" "critical" ];
+    extraBackupArgs = [ "--retry-lock=2h" "--tag" "documents" "--tag" "critical" ];
     # Started by "nixgen-backup-paperless", which waits for a running replication.
     timerConfig = null;
   };

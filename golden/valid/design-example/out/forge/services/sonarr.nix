@@ -46,7 +46,7 @@
       "**/.cache"
       "**/*.tmp"
     ];
-    extraBackupArgs = [ "--tag" "media" ];
+    extraBackupArgs = [ "--retry-lock=2h" "--tag" "media" ];
     # Started by "nixgen-backup-sonarr", which waits for a running replication.
     timerConfig = null;
   };

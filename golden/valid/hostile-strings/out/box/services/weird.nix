@@ -30,7 +30,7 @@
       "ünïcødé/*"
       "back\\slash"
     ];
-    extraBackupArgs = [ "--tag" "\"a%%b\"" "--tag" "\"c$$d\"" ];
+    extraBackupArgs = [ "--retry-lock=2h" "--tag" "\"a%%b\"" "--tag" "\"c$$d\"" ];
     # Started by "nixgen-backup-weird", which waits for a running replication.
     timerConfig = null;
   };

@@ -41,6 +41,7 @@
     paths = [
       "/srv/gitea"
     ];
+    extraBackupArgs = [ "--retry-lock=2h" ];
     # Started by "nixgen-backup-gitea", which waits for a running replication.
     timerConfig = null;
   };

@@ -41,6 +41,7 @@
     paths = [
       "/srv/immich"
     ];
+    extraBackupArgs = [ "--retry-lock=2h" ];
     # Started by "nixgen-backup-immich", which waits for a running replication.
     timerConfig = null;
   };

@@ -22,6 +22,7 @@
     paths = [
       "/srv/docs"
     ];
+    extraBackupArgs = [ "--retry-lock=2h" ];
     # Started by "nixgen-backup-docs", which waits for a running replication.
     timerConfig = null;
   };

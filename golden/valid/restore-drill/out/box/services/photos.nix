@@ -21,6 +21,7 @@
     paths = [
       "/srv/photos"
     ];
+    extraBackupArgs = [ "--retry-lock=2h" ];
     # Started by "nixgen-backup-photos", which waits for a running replication.
     timerConfig = null;
   };
