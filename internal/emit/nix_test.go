@@ -108,7 +108,7 @@ func hostileSpec() *model.Spec {
 			Backup: &model.Backup{Repository: repo, Paths: []string{"/srv/p" + s, "/var/q" + s},
 				Exclude: []string{s, "**/" + s}, Tags: []string{s, "t" + s}, Schedule: "sched" + s},
 			Snapshots:   &model.Snapshots{Policy: policy},
-			Replication: &model.Replication{Target: "u@h:" + s, TargetUser: "u", TargetHost: "h", TargetDataset: "b/" + s, SSHKey: "/key" + s, Schedule: "rep" + s},
+			Replication: &model.Replication{Target: "u@h:" + s, TargetUser: "u", TargetHost: "h", TargetDataset: "b/" + s, SSHKey: "/key" + s, Schedule: "rep" + s, Timeout: 12 * time.Hour},
 			Preseed:     &model.Preseed{Methods: []string{"syncoid", "local", "restic"}, Timeout: time.Duration(i+1) * time.Minute, OnFailure: []string{"block", "start-empty"}[i%2]},
 			Notify:      []string{"n" + s},
 		})

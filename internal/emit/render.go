@@ -401,6 +401,7 @@ type serviceView struct {
 	SyncoidUnit    string // unit NixOS names after the command (the service name)
 	SyncoidService string // SyncoidUnit with its suffix, systemd-quoted for an Exec line
 	ReplWrapper    string
+	ReplTimeoutSec int64
 
 	LockFile string // systemd-quoted; backup and replication of the dataset hold it
 	Service  string // the service name, systemd-quoted for an Exec line
@@ -511,6 +512,11 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 		}
 		sv.SyncoidUnit = syncoidUnit(s.Name)
 		sv.ReplWrapper = replWrapper(s.Name)
+		// 0 would mean "no limit" to systemd: exactly what the limit prevents.
+		if s.Replication.Timeout < time.Second {
+			return nil, fmt.Errorf("service %q: replication timeout %v is not a positive number of seconds", s.Name, s.Replication.Timeout)
+		}
+		sv.ReplTimeoutSec = int64(s.Replication.Timeout / time.Second)
 		if sv.SyncoidService, err = sdExecArg(sv.SyncoidUnit + ".service"); err != nil {
 			return nil, err
 		}

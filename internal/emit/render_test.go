@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nixgen/nixgen/internal/manifest"
 	"github.com/nixgen/nixgen/internal/model"
@@ -198,7 +199,7 @@ func jobUnits(t *testing.T, spec *model.Spec) (unitHooks, serviceConfig map[stri
 func TestEveryJobReportsThroughNotify(t *testing.T) {
 	spec := mixedSpec()
 	// forge also receives a replica from the second host, so it runs sanoid for it.
-	spec.Hosts[1].Services[0].Replication = &model.Replication{Target: "forge:tank/replicas/web", TargetHost: "forge", TargetDataset: "tank/replicas/web", Schedule: "daily"}
+	spec.Hosts[1].Services[0].Replication = &model.Replication{Target: "forge:tank/replicas/web", TargetHost: "forge", TargetDataset: "tank/replicas/web", Schedule: "daily", Timeout: 12 * time.Hour}
 	unitHooks, _, m := jobUnits(t, spec)
 	kinds := map[string]int{}
 	for _, j := range m.Jobs {
@@ -257,19 +258,20 @@ func TestRenderErrors(t *testing.T) {
 		edit func(*model.Spec)
 		want string
 	}{
-		"slash in service name": {func(s *model.Spec) { s.Hosts[0].Services[0].Name = "a/b" }, `service name "a/b"`},
-		"dot host":              {func(s *model.Spec) { s.Hosts[0].Name = ".." }, `host name ".."`},
-		"duplicate service":     {func(s *model.Spec) { s.Hosts[0].Services[1].Name = "svc00000" }, "listed twice"},
-		"unknown repository":    {func(s *model.Spec) { s.Hosts[0].Services[0].Backup.Repository = "nope" }, `repository "nope" is not declared`},
-		"unknown policy":        {func(s *model.Spec) { s.Hosts[0].Services[0].Snapshots.Policy = "nope" }, `policy "nope" is not declared`},
-		"unit without suffix":   {func(s *model.Spec) { s.Hosts[0].Services[0].Unit = "srv" }, `unit "srv" has no unit type suffix`},
-		"nixgen unit":           {func(s *model.Spec) { s.Hosts[0].Services[0].Unit = "nixgen-datasets.service" }, "reserved"},
-		"NUL in exclude":        {func(s *model.Spec) { s.Hosts[0].Services[0].Backup.Exclude = []string{"a\x00"} }, "NUL"},
-		"newline in mountpoint": {func(s *model.Spec) { s.Hosts[0].Services[0].Mountpoint = "/a\nb" }, "control character"},
-		"job name clash":        {func(s *model.Spec) { s.Hosts[0].Services[1].Name = "nixgen-check-nas" }, "maintenance job"},
-		"bad on_failure":        {func(s *model.Spec) { s.Hosts[0].Services[0].Preseed.OnFailure = "retry" }, `on_failure "retry"`},
-		"% in password file":    {func(s *model.Spec) { s.Repositories[0].PasswordFile = "/run/%i" }, "specifier"},
-		"% in environment file": {func(s *model.Spec) { s.Repositories[0].EnvironmentFile = "/run/%H.env" }, "specifier"},
+		"slash in service name":  {func(s *model.Spec) { s.Hosts[0].Services[0].Name = "a/b" }, `service name "a/b"`},
+		"dot host":               {func(s *model.Spec) { s.Hosts[0].Name = ".." }, `host name ".."`},
+		"duplicate service":      {func(s *model.Spec) { s.Hosts[0].Services[1].Name = "svc00000" }, "listed twice"},
+		"unknown repository":     {func(s *model.Spec) { s.Hosts[0].Services[0].Backup.Repository = "nope" }, `repository "nope" is not declared`},
+		"unknown policy":         {func(s *model.Spec) { s.Hosts[0].Services[0].Snapshots.Policy = "nope" }, `policy "nope" is not declared`},
+		"unit without suffix":    {func(s *model.Spec) { s.Hosts[0].Services[0].Unit = "srv" }, `unit "srv" has no unit type suffix`},
+		"nixgen unit":            {func(s *model.Spec) { s.Hosts[0].Services[0].Unit = "nixgen-datasets.service" }, "reserved"},
+		"NUL in exclude":         {func(s *model.Spec) { s.Hosts[0].Services[0].Backup.Exclude = []string{"a\x00"} }, "NUL"},
+		"newline in mountpoint":  {func(s *model.Spec) { s.Hosts[0].Services[0].Mountpoint = "/a\nb" }, "control character"},
+		"job name clash":         {func(s *model.Spec) { s.Hosts[0].Services[1].Name = "nixgen-check-nas" }, "maintenance job"},
+		"bad on_failure":         {func(s *model.Spec) { s.Hosts[0].Services[0].Preseed.OnFailure = "retry" }, `on_failure "retry"`},
+		"no replication timeout": {func(s *model.Spec) { s.Hosts[0].Services[0].Replication.Timeout = 0 }, "replication timeout"},
+		"% in password file":     {func(s *model.Spec) { s.Repositories[0].PasswordFile = "/run/%i" }, "specifier"},
+		"% in environment file":  {func(s *model.Spec) { s.Repositories[0].EnvironmentFile = "/run/%H.env" }, "specifier"},
 		"syncoid unit clash": {func(s *model.Spec) {
 			s.Hosts[0].Services[0].Name, s.Hosts[0].Services[1].Name = "a b", "a+b"
 		}, "syncoid-a-b.service"},
@@ -281,7 +283,7 @@ func TestRenderErrors(t *testing.T) {
 			clash.Name = "nixgen-replica-production"
 			s.Policies = append(s.Policies, &clash)
 			s.Hosts[0].Services[1].Snapshots.Policy = clash.Name
-			s.Hosts[0].Services[0].Replication = &model.Replication{Target: "backup/x", TargetDataset: "backup/x", Schedule: "hourly"}
+			s.Hosts[0].Services[0].Replication = &model.Replication{Target: "backup/x", TargetDataset: "backup/x", Schedule: "hourly", Timeout: 12 * time.Hour}
 		}, "generated replica template"},
 	} {
 		spec := richSpec(2)

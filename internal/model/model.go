@@ -85,6 +85,10 @@ type Replication struct {
 	TargetDataset string
 	SSHKey        string // absolute path, "" for none
 	Schedule      string // systemd OnCalendar; default "hourly"
+	// Timeout bounds one syncoid run: a target that keeps the ssh session
+	// alive while `zfs receive` hangs would otherwise block replication (and,
+	// through the shared lock, backups) forever. Default 12h.
+	Timeout time.Duration
 }
 
 // Preseed says how to restore the service's data before it first starts.

@@ -186,6 +186,8 @@ type rawReplication struct {
 	SSHKeyRange   hcl.Range `hcl:"ssh_key,attr_range"`
 	Schedule      string    `hcl:"schedule,optional"`
 	ScheduleRange hcl.Range `hcl:"schedule,attr_range"`
+	Timeout       string    `hcl:"timeout,optional"`
+	TimeoutRange  hcl.Range `hcl:"timeout,attr_range"`
 }
 
 type rawPreseed struct {

@@ -23,6 +23,7 @@ const (
 	DefaultBackupSchedule      = "daily"
 	DefaultReplicationSchedule = "hourly"
 	DefaultPreseedTimeout      = 30 * time.Minute
+	DefaultReplicationTimeout  = 12 * time.Hour
 	DefaultOnFailure           = "block"
 	DefaultPruneSchedule       = "weekly"
 	DefaultCheckSchedule       = "monthly"
@@ -412,7 +413,14 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 		svc.Snapshots = &model.Snapshots{Policy: sn.Policy}
 	}
 	if r := s.Replication; r != nil {
-		svc.Replication = &model.Replication{Target: r.Target, Schedule: calendar(c, r.Schedule, r.ScheduleRange, DefaultReplicationSchedule), SSHKey: optPath(c, r.SSHKey, r.SSHKeyRange, "ssh_key")}
+		svc.Replication = &model.Replication{Target: r.Target, Schedule: calendar(c, r.Schedule, r.ScheduleRange, DefaultReplicationSchedule), SSHKey: optPath(c, r.SSHKey, r.SSHKeyRange, "ssh_key"), Timeout: DefaultReplicationTimeout}
+		if set(r.TimeoutRange) && c.nonEmpty(r.Timeout, r.TimeoutRange, "timeout") {
+			if d, err := parseDuration(r.Timeout); err != nil {
+				c.errorf(r.TimeoutRange, "Invalid duration", "%s.", err)
+			} else {
+				svc.Replication.Timeout = d
+			}
+		}
 		if c.nonEmpty(r.Target, r.TargetRange, "replication target") {
 			u, h, d, problem := parseTarget(r.Target)
 			if problem != "" {

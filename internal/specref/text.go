@@ -95,6 +95,7 @@ var docs = map[string]doc{
 	"service.replication.target":   {Desc: "`[user@]host:pool/dataset` (remote) or `pool/dataset` (local)."},
 	"service.replication.ssh_key":  {Desc: "Absolute path of the ssh key; remote targets only."},
 	"service.replication.schedule": {Desc: "OnCalendar schedule of the replication.", Default: lit(schema.DefaultReplicationSchedule)},
+	"service.replication.timeout":  {Desc: "Time limit of one syncoid run (the unit's `TimeoutStartSec`), so a target that hangs in `zfs receive` cannot stall replication and backups.", Default: lit(duration(schema.DefaultReplicationTimeout))},
 
 	"service.preseed":            {Desc: "A unit that restores the data before the service starts when it is missing. Without this block there is none."},
 	"service.preseed.methods":    {Desc: "Restore methods tried in order: `syncoid` (needs `replication`), `local`, `restic` (needs `backup`).", Default: "the usable ones of " + codeList(schema.PreseedMethods), Type: listString},

@@ -104,6 +104,9 @@
     service = {
       # Started by "nixgen-replicate-postgresql", which waits for a running backup.
       startAt = lib.mkForce [ ];
+      # A target that keeps ssh alive while `zfs receive` hangs must not
+      # stall replication, and through the shared lock the backups, forever.
+      serviceConfig.TimeoutStartSec = 43200;
       # Never replicate an empty dataset before the preseed restored it.
       requires = [ "nixgen-preseed-postgresql.service" ];
       after = [ "nixgen-preseed-postgresql.service" ];

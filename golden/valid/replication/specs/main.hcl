@@ -8,6 +8,7 @@ service "vault" {
     target   = "syncoid@backup.example.net:backup/box/vault"
     ssh_key  = "/var/lib/syncoid/id_ed25519"
     schedule = "*:0/15"
+    timeout  = "2h 30min"
   }
 }
 

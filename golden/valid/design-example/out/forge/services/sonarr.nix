@@ -107,6 +107,9 @@
     service = {
       # Started by "nixgen-replicate-sonarr", which waits for a running backup.
       startAt = lib.mkForce [ ];
+      # A target that keeps ssh alive while `zfs receive` hangs must not
+      # stall replication, and through the shared lock the backups, forever.
+      serviceConfig.TimeoutStartSec = 43200;
       # Never replicate an empty dataset before the preseed restored it.
       requires = [ "nixgen-preseed-sonarr.service" ];
       after = [ "nixgen-preseed-sonarr.service" ];

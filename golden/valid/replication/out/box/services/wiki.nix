@@ -25,6 +25,9 @@
     service = {
       # Started by "nixgen-replicate-wiki", which waits for a running backup.
       startAt = lib.mkForce [ ];
+      # A target that keeps ssh alive while `zfs receive` hangs must not
+      # stall replication, and through the shared lock the backups, forever.
+      serviceConfig.TimeoutStartSec = 43200;
       onFailure = [ "nixgen-notify-failure@%n.service" ];
       onSuccess = [ "nixgen-notify-success@%n.service" ];
     };
