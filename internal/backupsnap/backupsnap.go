@@ -153,12 +153,12 @@ func Release(ctx context.Context, z *zfs.Runner, t Target) error {
 				return err
 			}
 		}
-		if err := retryBusy(ctx, func() error { return z.Destroy(ctx, t.Clone) }); err != nil && !zfs.NotExist(err) {
+		if err := zfs.RetryBusy(ctx, func() error { return z.Destroy(ctx, t.Clone) }); err != nil && !zfs.NotExist(err) {
 			return err
 		}
 	}
 	if _, err := z.Get(ctx, []string{t.Snapshot}, "type"); err == nil {
-		if err := retryBusy(ctx, func() error { return z.Destroy(ctx, t.Snapshot) }); err != nil && !zfs.NotExist(err) {
+		if err := zfs.RetryBusy(ctx, func() error { return z.Destroy(ctx, t.Snapshot) }); err != nil && !zfs.NotExist(err) {
 			return err
 		}
 	} else if !zfs.NotExist(err) {
@@ -174,30 +174,13 @@ func Release(ctx context.Context, z *zfs.Runner, t Target) error {
 // unmount unmounts the clone, forcing it when a process still holds it
 // open after a few tries: the clone is read-only and about to be destroyed.
 func unmount(ctx context.Context, z *zfs.Runner, ds string) error {
-	err := retryBusy(ctx, func() error { return z.Unmount(ctx, ds) })
+	err := zfs.RetryBusy(ctx, func() error { return z.Unmount(ctx, ds) })
 	var e *zfs.Error
 	if errors.As(err, &e) && strings.Contains(e.Stderr, "not currently mounted") {
 		return nil
 	}
 	if zfs.Busy(err) {
 		_, err = z.ZFSCmd(ctx, "unmount", "-f", ds)
-	}
-	return err
-}
-
-// retryBusy repeats an operation zfs refuses as busy for a few seconds:
-// a just-unmounted zfs-fuse dataset stays busy briefly.
-func retryBusy(ctx context.Context, op func() error) error {
-	var err error
-	for i := 0; i < 25; i++ {
-		if err = op(); err == nil || !zfs.Busy(err) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(200 * time.Millisecond):
-		}
 	}
 	return err
 }

@@ -497,23 +497,6 @@ func (r *run) bin(configured, def string) string {
 	return def
 }
 
-// retryBusy repeats a rename or destroy that zfs refuses as busy, for a
-// few seconds: a just-unmounted zfs-fuse dataset stays busy briefly.
-func retryBusy(ctx context.Context, op func() error) error {
-	var err error
-	for i := 0; i < 25; i++ {
-		if err = op(); err == nil || !zfs.Busy(err) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-	return err
-}
-
 // unmountIfMounted unmounts ds unless zfs says it is not mounted.
 func (r *run) unmountIfMounted(ctx context.Context, ds string) error {
 	err := r.zfs.Unmount(ctx, ds)
@@ -529,11 +512,11 @@ func (r *run) destroyOwn(ctx context.Context, ds string) error {
 	if err := r.unmountIfMounted(ctx, ds); err != nil {
 		return err
 	}
-	return retryBusy(ctx, func() error { return r.zfs.DestroyRecursive(ctx, ds) })
+	return zfs.RetryBusy(ctx, func() error { return r.zfs.DestroyRecursive(ctx, ds) })
 }
 
 func (r *run) rename(ctx context.Context, from, to string) error {
-	return retryBusy(ctx, func() error { return r.zfs.Rename(ctx, from, to) })
+	return zfs.RetryBusy(ctx, func() error { return r.zfs.Rename(ctx, from, to) })
 }
 
 func withoutResticRepoVars(env []string) []string {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Operations that preseed needs beyond what datasets apply uses.
@@ -55,4 +56,21 @@ func (r *Runner) DestroyRecursive(ctx context.Context, name string) error {
 func Busy(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && strings.Contains(e.Stderr, "is busy")
+}
+
+// RetryBusy repeats an operation (a rename, destroy, unmount) that zfs
+// refuses as busy, for about five seconds, and returns its last error.
+func RetryBusy(ctx context.Context, op func() error) error {
+	var err error
+	for i := 0; i < 25; i++ {
+		if err = op(); err == nil || !Busy(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return err
 }
