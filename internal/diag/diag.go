@@ -24,7 +24,19 @@ func Write(w io.Writer, format string, diags hcl.Diagnostics, files map[string]*
 		if files == nil {
 			files = map[string]*hcl.File{}
 		}
-		return hcl.NewDiagnosticTextWriter(w, files, 0, color).WriteDiagnostics(diags)
+		tw := hcl.NewDiagnosticTextWriter(w, files, 0, color)
+		for _, d := range diags {
+			var err error
+			if IsSecret(d) {
+				err = writeWithoutSource(w, d)
+			} else {
+				err = tw.WriteDiagnostic(d)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	case "gcc":
 		return writeGCC(w, diags)
 	case "json":
@@ -32,6 +44,39 @@ func Write(w io.Writer, format string, diags hcl.Diagnostics, files map[string]*
 	default:
 		return fmt.Errorf("unknown diagnostics format %q (want one of %s)", format, strings.Join(Formats, ", "))
 	}
+}
+
+// Secret, as a diagnostic's Extra, marks an error about a value that holds
+// a password or token: the text form then names the position without
+// printing the source lines, which would show the secret. The summary and
+// detail are the schema's to keep free of it.
+var Secret any = secretMark{}
+
+type secretMark struct{}
+
+// IsSecret reports whether d carries the Secret mark.
+func IsSecret(d *hcl.Diagnostic) bool {
+	_, ok := d.Extra.(secretMark)
+	return ok
+}
+
+// writeWithoutSource prints d in the layout of HCL's text writer, with a
+// note where the source snippet would be.
+func writeWithoutSource(w io.Writer, d *hcl.Diagnostic) error {
+	head := "Error"
+	if d.Severity == hcl.DiagWarning {
+		head = "Warning"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s\n\n", head, d.Summary)
+	if r := d.Subject; r != nil {
+		fmt.Fprintf(&b, "  on %s line %d:\n  (source not shown: it holds a secret)\n\n", r.Filename, r.Start.Line)
+	}
+	if d.Detail != "" {
+		fmt.Fprintf(&b, "%s\n\n", d.Detail)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 func severity(d *hcl.Diagnostic) string {

@@ -90,3 +90,28 @@ func TestUnknownFormat(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A diagnostic marked Secret names its position but never prints the
+// source line that holds the secret.
+func TestTextHidesSecretSource(t *testing.T) {
+	const secretSrc = "restic_repository \"a\" {\n  url = \"rest:https://u:hunter2@h/\"\n}\n"
+	p := hclparse.NewParser()
+	if _, diags := p.ParseHCL([]byte(secretSrc), "main.hcl"); diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	rng := hcl.Range{Filename: "main.hcl", Start: hcl.Pos{Line: 2, Column: 3, Byte: 28}, End: hcl.Pos{Line: 2, Column: 37, Byte: 62}}
+	d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Secret in a repository URL", Detail: "It holds a password.", Subject: &rng}
+	for _, secret := range []bool{false, true} {
+		if secret {
+			d.Extra = Secret
+		}
+		var b bytes.Buffer
+		if err := Write(&b, "text", hcl.Diagnostics{d}, p.Files(), false); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		if strings.Contains(out, "hunter2") != !secret || !strings.Contains(out, "Error: Secret in a repository URL") || !strings.Contains(out, "on main.hcl line 2") || !strings.Contains(out, "It holds a password.") {
+			t.Errorf("secret=%v:\n%s", secret, out)
+		}
+	}
+}

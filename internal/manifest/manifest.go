@@ -10,8 +10,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"path"
+	"maps"
+	"slices"
 	"strings"
+
+	"github.com/nixgen/nixgen/internal/rules"
 )
 
 // Version is bumped whenever a field changes meaning.
@@ -113,18 +116,32 @@ type Replication struct {
 }
 
 // Repository is a restic repository; secrets stay in files on the host.
+// Exactly one of URL and RepositoryFile is set; internal/restic resolves
+// them (restic.RepositoryURL).
 type Repository struct {
-	URL             string `json:"url"`
+	URL             string `json:"url,omitempty"`
+	RepositoryFile  string `json:"repository_file,omitempty"` // file holding the URL
 	PasswordFile    string `json:"password_file"`
 	EnvironmentFile string `json:"environment_file,omitempty"`
 }
 
-// Notifier is an ntfy topic or a webhook.
+// Notifier is an ntfy topic or a webhook. Exactly one of URL and URLFile
+// is set.
 type Notifier struct {
 	Type      string `json:"type"` // "ntfy" | "webhook"
-	URL       string `json:"url"`
+	URL       string `json:"url,omitempty"`
+	URLFile   string `json:"url_file,omitempty"` // file holding the URL
 	TokenFile string `json:"token_file,omitempty"`
 }
+
+// CredentialToken and CredentialURL name the systemd credentials
+// (LoadCredential=) through which the generated notify units hand a
+// notifier's token_file and url_file to nixgen-helper notify, which runs as
+// a dynamic user that cannot read the root-only files themselves.
+func CredentialToken(notifier string) string { return "notifier-" + notifier + "-token" }
+
+// CredentialURL: see CredentialToken.
+func CredentialURL(notifier string) string { return "notifier-" + notifier + "-url" }
 
 // GeneratedMarker is what Marshal puts into the "_generated" field; it matches
 // the header of the generated .nix files.
@@ -163,135 +180,272 @@ func Decode(r io.Reader) (*Manifest, error) {
 }
 
 // Validate checks what the helper relies on before touching the system.
+// It applies the same rules as the spec validator (internal/rules): a
+// manifest is the helper's only input, and it must not be able to steer a
+// root process where a spec could not (a service named "../x" writing
+// files elsewhere, a mountpoint on /etc, a dataset outside the parent, a
+// shell metacharacter in an ssh key).
 func (m *Manifest) Validate() error {
-	var errs []string
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
-	if m.Version != Version {
-		bad("version %d is not supported (want %d)", m.Version, Version)
+	v := &validator{m: m}
+	v.top()
+	datasets := map[string]string{} // dataset -> what uses it, for overlaps
+	mountpoints := map[string]string{}
+	for i := range m.Services {
+		v.service(i, datasets, mountpoints)
 	}
-	if m.Parent.Dataset == "" || m.Parent.Pool == "" {
-		bad("parent.dataset and parent.pool are required")
-	} else if m.Parent.Dataset != m.Parent.Pool && !strings.HasPrefix(m.Parent.Dataset, m.Parent.Pool+"/") {
-		bad("parent.dataset %q is not in pool %q", m.Parent.Dataset, m.Parent.Pool)
+	for _, name := range slices.Sorted(maps.Keys(m.Repositories)) {
+		v.repository(name, m.Repositories[name])
 	}
-	seen := map[string]bool{}
-	for i, s := range m.Services {
-		where := fmt.Sprintf("services[%d] (%s)", i, s.Name)
-		if s.Name == "" || seen[s.Name] {
-			bad("%s: missing or duplicate name", where)
-		}
-		seen[s.Name] = true
-		if !strings.HasPrefix(s.Dataset, m.Parent.Dataset+"/") {
-			bad("%s: dataset %q is not below parent %q", where, s.Dataset, m.Parent.Dataset)
-		}
-		if !isAbs(s.Mountpoint) {
-			bad("%s: mountpoint %q is not an absolute, clean path", where, s.Mountpoint)
-		}
-		if s.User == "" || s.Group == "" {
-			bad("%s: user and group are required", where)
-		}
-		if !isOctalMode(s.Mode) {
-			bad("%s: mode %q is not an octal mode like 0750", where, s.Mode)
-		}
-		if _, ok := s.Properties["mountpoint"]; ok {
-			bad("%s: mountpoint belongs in the mountpoint field, not in properties", where)
-		}
-		for _, c := range s.CreateOnly {
-			if _, ok := s.Properties[c]; !ok {
-				bad("%s: create_only names %q, which is not in properties", where, c)
-			}
-		}
-		if s.Backup != nil {
-			if _, ok := m.Repositories[s.Backup.Repository]; !ok {
-				bad("%s: backup repository %q is not declared", where, s.Backup.Repository)
-			}
-			for _, p := range s.Backup.Paths {
-				if !isAbs(p) {
-					bad("%s: backup path %q is not absolute", where, p)
-				}
-			}
-		}
-		if s.Preseed != nil {
-			if s.Preseed.OnFailure != "block" && s.Preseed.OnFailure != "start-empty" {
-				bad("%s: preseed on_failure %q is not block or start-empty", where, s.Preseed.OnFailure)
-			}
-			if s.Preseed.TimeoutSeconds <= 0 {
-				bad("%s: preseed timeout_seconds must be positive", where)
-			}
-			for _, meth := range s.Preseed.Methods {
-				switch meth {
-				case "syncoid":
-					if s.Replication == nil {
-						bad("%s: preseed method syncoid needs replication", where)
-					}
-				case "restic":
-					if s.Backup == nil {
-						bad("%s: preseed method restic needs backup", where)
-					}
-				case "local":
-				default:
-					bad("%s: unknown preseed method %q", where, meth)
-				}
-			}
-		}
-		if s.Replication != nil && s.Replication.SSHKey != "" && !isAbs(s.Replication.SSHKey) {
-			bad("%s: replication ssh_key %q is not absolute", where, s.Replication.SSHKey)
-		}
-		for _, n := range s.Notify {
-			if _, ok := m.Notifiers[n]; !ok {
-				bad("%s: notifier %q is not declared", where, n)
-			}
-		}
-	}
-	for name, r := range m.Repositories {
-		if r.URL == "" || !isAbs(r.PasswordFile) {
-			bad("repositories.%s: url and an absolute password_file are required", name)
-		}
-		if r.EnvironmentFile != "" && !isAbs(r.EnvironmentFile) {
-			bad("repositories.%s: environment_file %q is not absolute", name, r.EnvironmentFile)
-		}
-	}
-	for name, n := range m.Notifiers {
-		if n.Type != "ntfy" && n.Type != "webhook" {
-			bad("notifiers.%s: type %q is not ntfy or webhook", name, n.Type)
-		}
-		if n.TokenFile != "" && !isAbs(n.TokenFile) {
-			bad("notifiers.%s: token_file %q is not absolute", name, n.TokenFile)
-		}
+	for _, name := range slices.Sorted(maps.Keys(m.Notifiers)) {
+		v.notifier(name, m.Notifiers[name])
 	}
 	for i, r := range m.Replicas {
-		if r.Dataset == "" || strings.HasPrefix(r.Dataset, "/") || strings.HasSuffix(r.Dataset, "/") {
-			bad("replicas[%d]: dataset %q is not a dataset name", i, r.Dataset)
+		where := fmt.Sprintf("replicas[%d]", i)
+		if msg := rules.DatasetName(r.Dataset); msg != "" {
+			v.bad("%s: dataset %q is not a dataset name: %s", where, r.Dataset, msg)
+			continue
+		}
+		v.overlap(datasets, r.Dataset, where)
+	}
+	v.jobs()
+	if len(v.errs) > 0 {
+		return fmt.Errorf("manifest is invalid:\n  %s", strings.Join(v.errs, "\n  "))
+	}
+	return nil
+}
+
+type validator struct {
+	m    *Manifest
+	errs []string
+	seen map[string]bool // service names
+}
+
+func (v *validator) bad(format string, a ...any) { v.errs = append(v.errs, fmt.Sprintf(format, a...)) }
+
+// name checks a name that becomes a path component of lock, metrics and
+// run files.
+func (v *validator) name(where, what, s string) bool {
+	if msg := rules.Name(s); msg != "" {
+		v.bad("%s: %s %q %s", where, what, s, msg)
+		return false
+	}
+	return true
+}
+
+// path checks an absolute, clean path.
+func (v *validator) path(where, what, p string) bool {
+	if msg := rules.AbsPath(p); msg != "" {
+		v.bad("%s: %s %q %s", where, what, p, msg)
+		return false
+	}
+	return true
+}
+
+// overlap records key (a dataset or a mountpoint) for where, reporting
+// one that is, contains or lies inside one recorded before.
+func (v *validator) overlap(seen map[string]string, key, where string) {
+	for _, other := range slices.Sorted(maps.Keys(seen)) {
+		if rules.Overlap(key, other) {
+			v.bad("%s: %q overlaps %q of %s", where, key, other, seen[other])
 		}
 	}
+	seen[key] = where
+}
+
+func (v *validator) top() {
+	m := v.m
+	if m.Version != Version {
+		v.bad("version %d is not supported (want %d)", m.Version, Version)
+	}
+	v.name("host", "name", m.Host)
+	if msg := rules.DatasetName(m.Parent.Dataset); msg != "" {
+		v.bad("parent.dataset %q is not a dataset name: %s", m.Parent.Dataset, msg)
+	} else if rules.Pool(m.Parent.Dataset) != m.Parent.Pool {
+		v.bad("parent.dataset %q is not in pool %q", m.Parent.Dataset, m.Parent.Pool)
+	}
+}
+
+func (v *validator) service(i int, datasets, mountpoints map[string]string) {
+	m, s := v.m, &v.m.Services[i]
+	where := fmt.Sprintf("services[%d] (%s)", i, s.Name)
+	if v.seen == nil {
+		v.seen = map[string]bool{}
+	}
+	if v.name(where, "name", s.Name) && v.seen[s.Name] {
+		v.bad("%s: duplicate name", where)
+	}
+	v.seen[s.Name] = true
+	if msg := rules.Unit(s.Unit); msg != "" {
+		v.bad("%s: unit %q %s", where, s.Unit, msg)
+	}
+	if msg := rules.DatasetName(s.Dataset); msg != "" {
+		v.bad("%s: dataset %q is not a dataset name: %s", where, s.Dataset, msg)
+	} else if !strings.HasPrefix(s.Dataset, m.Parent.Dataset+"/") {
+		v.bad("%s: dataset %q is not below parent %q", where, s.Dataset, m.Parent.Dataset)
+	} else {
+		v.overlap(datasets, s.Dataset, where)
+	}
+	mpOK := rules.Mountpoint(s.Mountpoint) == ""
+	if !mpOK {
+		v.bad("%s: mountpoint %q %s", where, s.Mountpoint, rules.Mountpoint(s.Mountpoint))
+	} else {
+		v.overlap(mountpoints, s.Mountpoint, where)
+	}
+	for _, o := range [][2]string{{"user", s.User}, {"group", s.Group}} {
+		if msg := rules.UnixName(o[1]); msg != "" {
+			v.bad("%s: %s %q is not a valid name: %s", where, o[0], o[1], msg)
+		}
+	}
+	if msg := rules.Mode(s.Mode); msg != "" {
+		v.bad("%s: mode %q %s", where, s.Mode, msg)
+	}
+	if _, ok := s.Properties["mountpoint"]; ok {
+		v.bad("%s: mountpoint belongs in the mountpoint field, not in properties", where)
+	}
+	for _, c := range s.CreateOnly {
+		if _, ok := s.Properties[c]; !ok {
+			v.bad("%s: create_only names %q, which is not in properties", where, c)
+		}
+	}
+	if b := s.Backup; b != nil {
+		if _, ok := m.Repositories[b.Repository]; !ok {
+			v.bad("%s: backup repository %q is not declared", where, b.Repository)
+		}
+		for _, p := range b.Paths {
+			if v.path(where, "backup path", p) && mpOK && !rules.Within(p, s.Mountpoint, "/") {
+				v.bad("%s: backup path %q is not inside the mountpoint %q", where, p, s.Mountpoint)
+			}
+		}
+	}
+	if p := s.Preseed; p != nil {
+		if p.OnFailure != "block" && p.OnFailure != "start-empty" {
+			v.bad("%s: preseed on_failure %q is not block or start-empty", where, p.OnFailure)
+		}
+		if p.TimeoutSeconds <= 0 {
+			v.bad("%s: preseed timeout_seconds must be positive", where)
+		}
+		for _, meth := range p.Methods {
+			switch meth {
+			case "syncoid":
+				if s.Replication == nil {
+					v.bad("%s: preseed method syncoid needs replication", where)
+				}
+			case "restic":
+				if s.Backup == nil {
+					v.bad("%s: preseed method restic needs backup", where)
+				}
+			case "local":
+			default:
+				v.bad("%s: unknown preseed method %q", where, meth)
+			}
+		}
+	}
+	if r := s.Replication; r != nil {
+		v.replication(where, s, r)
+	}
+	for _, n := range s.Notify {
+		if _, ok := m.Notifiers[n]; !ok {
+			v.bad("%s: notifier %q is not declared", where, n)
+		}
+	}
+}
+
+// replication checks every value that reaches syncoid's and ssh's shell
+// command lines against the one allow-list (rules.ParseTarget, SSHKey).
+func (v *validator) replication(where string, s *Service, r *Replication) {
+	u, h, d, problem := rules.ParseTarget(r.Target)
+	switch {
+	case problem != "":
+		v.bad("%s: replication target %q: %s", where, r.Target, problem)
+		return
+	case u != r.User || h != r.Host || d != r.Dataset:
+		v.bad("%s: replication user %q, host %q and dataset %q do not match the target %q", where, r.User, r.Host, r.Dataset, r.Target)
+		return
+	}
+	if h == "" && rules.Overlap(d, s.Dataset) {
+		v.bad("%s: the local replication target %q overlaps the service's own dataset", where, d)
+	}
+	if r.SSHKey != "" {
+		if h == "" {
+			v.bad("%s: replication ssh_key is set for a local target", where)
+		}
+		if msg := rules.SSHKey(r.SSHKey); msg != "" {
+			v.bad("%s: replication ssh_key %q %s", where, r.SSHKey, msg)
+		}
+	}
+}
+
+func (v *validator) repository(name string, r Repository) {
+	where := "repositories." + name
+	v.name(where, "name", name)
+	switch {
+	case (r.URL == "") == (r.RepositoryFile == ""):
+		v.bad("%s: exactly one of url and repository_file is required", where)
+	case r.URL != "":
+		if msg := rules.RepositorySecret(r.URL); msg != "" {
+			v.bad("%s: url %q: %s; use repository_file", where, rules.RedactURL(r.URL), msg)
+		}
+	default:
+		v.path(where, "repository_file", r.RepositoryFile)
+	}
+	v.path(where, "password_file", r.PasswordFile)
+	if r.EnvironmentFile != "" {
+		v.path(where, "environment_file", r.EnvironmentFile)
+	}
+}
+
+func (v *validator) notifier(name string, n Notifier) {
+	where := "notifiers." + name
+	v.name(where, "name", name)
+	if n.Type != "ntfy" && n.Type != "webhook" {
+		v.bad("%s: type %q is not ntfy or webhook", where, n.Type)
+	}
+	switch {
+	case (n.URL == "") == (n.URLFile == ""):
+		v.bad("%s: exactly one of url and url_file is required", where)
+	case n.URL != "":
+		if msg := rules.HTTPURL(n.URL); msg != "" {
+			v.bad("%s: url %q %s", where, rules.RedactURL(n.URL), msg)
+		} else if msg := rules.NotifierSecret(n.URL); msg != "" {
+			v.bad("%s: url %q: %s; use url_file or token_file", where, rules.RedactURL(n.URL), msg)
+		}
+	default:
+		v.path(where, "url_file", n.URLFile)
+	}
+	if n.TokenFile != "" {
+		v.path(where, "token_file", n.TokenFile)
+	}
+}
+
+func (v *validator) jobs() {
+	m := v.m
 	units := map[string]bool{}
 	for i, j := range m.Jobs {
 		where := fmt.Sprintf("jobs[%d] (%s)", i, j.Unit)
-		if j.Unit == "" || units[j.Unit] {
-			bad("%s: missing or duplicate unit", where)
+		// The unit names a metrics file: a valid unit name is one path component.
+		if msg := rules.Unit(j.Unit); msg != "" {
+			v.bad("%s: unit %q %s", where, j.Unit, msg)
+		} else if units[j.Unit] {
+			v.bad("%s: duplicate unit", where)
 		}
 		units[j.Unit] = true
 		switch j.Kind {
 		case JobBackup, JobPrune, JobCheck, JobDrill, JobSnapshot, JobReplication:
 		default:
-			bad("%s: unknown kind %q", where, j.Kind)
+			v.bad("%s: unknown kind %q", where, j.Kind)
 		}
-		if j.Service != "" && !seen[j.Service] {
-			bad("%s: service %q is not in the manifest", where, j.Service)
+		if j.Service != "" && !v.seen[j.Service] {
+			v.bad("%s: service %q is not in the manifest", where, j.Service)
 		}
 		if _, ok := m.Repositories[j.Repository]; j.Repository != "" && !ok {
-			bad("%s: repository %q is not declared", where, j.Repository)
+			v.bad("%s: repository %q is not declared", where, j.Repository)
 		}
 		for _, n := range j.Notify {
 			if _, ok := m.Notifiers[n]; !ok {
-				bad("%s: notifier %q is not declared", where, n)
+				v.bad("%s: notifier %q is not declared", where, n)
 			}
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("manifest is invalid:\n  %s", strings.Join(errs, "\n  "))
-	}
-	return nil
 }
 
 // Service returns the named service, or nil.
@@ -302,20 +456,4 @@ func (m *Manifest) Service(name string) *Service {
 		}
 	}
 	return nil
-}
-
-func isAbs(p string) bool {
-	return strings.HasPrefix(p, "/") && path.Clean(p) == p
-}
-
-func isOctalMode(s string) bool {
-	if len(s) < 3 || len(s) > 4 {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '7' {
-			return false
-		}
-	}
-	return true
 }

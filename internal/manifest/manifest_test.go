@@ -74,7 +74,7 @@ func TestValidateRejects(t *testing.T) {
 		"parent not in pool":     {func(m *Manifest) { m.Parent.Pool = "rpool" }, "not in pool"},
 		"dataset outside parent": {func(m *Manifest) { m.Services[0].Dataset = "tank/other/app" }, "not below parent"},
 		"relative mountpoint":    {func(m *Manifest) { m.Services[0].Mountpoint = "srv/app" }, "absolute"},
-		"unclean mountpoint":     {func(m *Manifest) { m.Services[0].Mountpoint = "/srv/../etc" }, "absolute"},
+		"unclean mountpoint":     {func(m *Manifest) { m.Services[0].Mountpoint = "/srv/../etc" }, "clean"},
 		"mode":                   {func(m *Manifest) { m.Services[0].Mode = "rwx" }, "octal"},
 		"mountpoint property":    {func(m *Manifest) { m.Services[0].Properties["mountpoint"] = "/x" }, "mountpoint belongs"},
 		"create_only unknown":    {func(m *Manifest) { m.Services[0].CreateOnly = []string{"casesensitivity"} }, "create_only"},
@@ -90,11 +90,82 @@ func TestValidateRejects(t *testing.T) {
 		"unknown notifier":   {func(m *Manifest) { m.Services[0].Notify = []string{"pager"} }, `notifier "pager"`},
 		"duplicate service":  {func(m *Manifest) { m.Services = append(m.Services, m.Services[0]) }, "duplicate name"},
 		"relative password":  {func(m *Manifest) { m.Repositories["nas"] = Repository{URL: "x", PasswordFile: "pw"} }, "password_file"},
-		"notifier type":      {func(m *Manifest) { m.Notifiers["phone"] = Notifier{Type: "email", URL: "x"} }, "not ntfy or webhook"},
+		"notifier type":      {func(m *Manifest) { m.Notifiers["phone"] = Notifier{Type: "email", URL: "https://x/"} }, "not ntfy or webhook"},
 		"job kind":           {func(m *Manifest) { m.Jobs[0].Kind = "vacuum" }, "unknown kind"},
 		"job service":        {func(m *Manifest) { m.Jobs[0].Service = "ghost" }, `service "ghost"`},
 		"duplicate job unit": {func(m *Manifest) { m.Jobs = append(m.Jobs, m.Jobs[0]) }, "duplicate unit"},
 		"replica name":       {func(m *Manifest) { m.Replicas[0].Dataset = "/tank/x" }, "not a dataset name"},
+
+		// The spec's rules, re-run through internal/rules.
+		"service name escapes":  {func(m *Manifest) { m.Services[0].Name = "../../../../var/tmp/x"; m.Jobs = nil }, `name "../../../../var/tmp/x" must start with a letter or digit`},
+		"service name slash":    {func(m *Manifest) { m.Services[0].Name = "a/b"; m.Jobs = nil }, `name "a/b"`},
+		"host name":             {func(m *Manifest) { m.Host = "../forge" }, `host: name "../forge"`},
+		"repository name":       {func(m *Manifest) { m.Repositories["../nas"] = m.Repositories["nas"] }, `repositories.../nas: name`},
+		"notifier name":         {func(m *Manifest) { m.Notifiers["a/b"] = m.Notifiers["phone"] }, `notifiers.a/b: name`},
+		"parent dataset":        {func(m *Manifest) { m.Parent.Dataset = "tank/../x" }, `parent.dataset "tank/../x" is not a dataset name`},
+		"dataset dotdot":        {func(m *Manifest) { m.Services[0].Dataset = "tank/services/../services/x" }, `component ".." is not allowed`},
+		"dataset empty part":    {func(m *Manifest) { m.Services[0].Dataset = "tank/services//x" }, `empty component`},
+		"dataset is the parent": {func(m *Manifest) { m.Services[0].Dataset = "tank/services" }, "not below parent"},
+		"mountpoint root":       {func(m *Manifest) { m.Services[0].Mountpoint = "/" }, `mountpoint "/" a service dataset cannot be mounted at "/"`},
+		"mountpoint etc":        {func(m *Manifest) { m.Services[0].Mountpoint = "/etc"; m.Services[0].Backup.Paths = []string{"/etc"} }, `mountpoint "/etc" that is a system directory`},
+		"mountpoint in store":   {func(m *Manifest) { m.Services[0].Mountpoint = "/nix/store/x" }, "nothing may be mounted inside /nix"},
+		"mountpoint in var/tmp": {func(m *Manifest) { m.Services[0].Mountpoint = "/var/tmp/srv" }, "inside /var/tmp, where users other than root can create files"},
+		"backup path outside":   {func(m *Manifest) { m.Services[0].Backup.Paths = []string{"/etc/shadow"} }, `backup path "/etc/shadow" is not inside the mountpoint`},
+		"unit path":             {func(m *Manifest) { m.Services[0].Unit = "../x.service" }, "not a valid systemd unit name"},
+		"user":                  {func(m *Manifest) { m.Services[0].User = "Root;id" }, `user "Root;id" is not a valid name`},
+		"group missing":         {func(m *Manifest) { m.Services[0].Group = "" }, `group "" is not a valid name`},
+		"ssh key injection":     {func(m *Manifest) { m.Services[0].Replication.SSHKey = "/var/tmp/k;touch /var/tmp/PWNED;#" }, `contains ";", which a shell would interpret`},
+		"ssh key relative":      {func(m *Manifest) { m.Services[0].Replication.SSHKey = "id_ed25519" }, "absolute"},
+		"ssh key percent":       {func(m *Manifest) { m.Services[0].Replication.SSHKey = "/run/%H" }, "specifier"},
+		"ssh user dollar":       {func(m *Manifest) { r := m.Services[0].Replication; r.Target, r.User = "recv$@nas:backup/app", "recv$" }, `"$", which a shell would interpret`},
+		"ssh host option": {func(m *Manifest) {
+			r := m.Services[0].Replication
+			r.Target, r.Host = "-oProxyCommand=x:backup/app", "-oProxyCommand=x"
+		}, "not a valid host name"},
+		"target fields disagree": {func(m *Manifest) { m.Services[0].Replication.Host = "evil" }, "do not match the target"},
+		"local target with key": {func(m *Manifest) {
+			m.Services[0].Replication = &Replication{Target: "tank/backup/app", Dataset: "tank/backup/app", SSHKey: "/run/k"}
+		}, "ssh_key is set for a local target"},
+		"local target onto itself": {func(m *Manifest) {
+			m.Services[0].Replication = &Replication{Target: "tank/services/app/x", Dataset: "tank/services/app/x"}
+		}, "overlaps the service's own dataset"},
+		"duplicate dataset": {func(m *Manifest) {
+			s := m.Services[0]
+			s.Name, s.Mountpoint, s.Backup, s.Notify = "other", "/srv/other", nil, nil
+			m.Services = append(m.Services, s)
+		}, `"tank/services/app" overlaps "tank/services/app" of services[0] (app)`},
+		"nested dataset": {func(m *Manifest) {
+			s := m.Services[0]
+			s.Name, s.Dataset, s.Mountpoint, s.Backup, s.Notify = "other", "tank/services/app/inner", "/srv/other", nil, nil
+			m.Services = append(m.Services, s)
+		}, `"tank/services/app/inner" overlaps "tank/services/app"`},
+		"nested mountpoint": {func(m *Manifest) {
+			s := m.Services[0]
+			s.Name, s.Dataset, s.Mountpoint, s.Backup, s.Notify = "other", "tank/services/other", "/srv/app/inner", nil, nil
+			m.Services = append(m.Services, s)
+		}, `"/srv/app/inner" overlaps "/srv/app"`},
+		"replica onto a service": {func(m *Manifest) { m.Replicas[0].Dataset = "tank/services/app" }, `replicas[0]: "tank/services/app" overlaps`},
+		"job unit escapes":       {func(m *Manifest) { m.Jobs[0].Unit = "../../../x.service" }, "not a valid systemd unit name"},
+		"repository password": {func(m *Manifest) {
+			m.Repositories["nas"] = Repository{URL: "rest:https://u:hunter2@h/", PasswordFile: "/run/pw"}
+		}, `url "rest:https://***@h/": the URL holds a password`},
+		"repository url and file": {func(m *Manifest) {
+			m.Repositories["nas"] = Repository{URL: "/mnt/r", RepositoryFile: "/run/r", PasswordFile: "/run/pw"}
+		}, "exactly one of url and repository_file"},
+		"repository neither": {func(m *Manifest) { m.Repositories["nas"] = Repository{PasswordFile: "/run/pw"} }, "exactly one of url and repository_file"},
+		"repository file": {func(m *Manifest) {
+			m.Repositories["nas"] = Repository{RepositoryFile: "run/r", PasswordFile: "/run/pw"}
+		}, `repository_file "run/r"`},
+		"notifier auth": {func(m *Manifest) {
+			m.Notifiers["phone"] = Notifier{Type: "ntfy", URL: "https://ntfy.example/x?auth=hunter2"}
+		}, `url "https://ntfy.example/x?***": the query parameter "auth"`},
+		"notifier userinfo": {func(m *Manifest) {
+			m.Notifiers["phone"] = Notifier{Type: "ntfy", URL: "https://u:hunter2@ntfy.example/x"}
+		}, "holds credentials"},
+		"notifier url and file": {func(m *Manifest) {
+			m.Notifiers["phone"] = Notifier{Type: "ntfy", URL: "https://n/x", URLFile: "/run/u"}
+		}, "exactly one of url and url_file"},
+		"notifier not http": {func(m *Manifest) { m.Notifiers["phone"] = Notifier{Type: "ntfy", URL: "file:///etc/shadow"} }, "http:// or https://"},
 	}
 	for name, c := range cases {
 		m := valid()
@@ -102,9 +173,28 @@ func TestValidateRejects(t *testing.T) {
 		err := m.Validate()
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one containing %q", name, err, c.want)
+		} else if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: the error prints the secret: %v", name, err)
 		}
 	}
 	if err := valid().Validate(); err != nil {
 		t.Errorf("valid manifest rejected: %v", err)
+	}
+}
+
+// A repository and a notifier may name files instead of URLs.
+func TestValidateAcceptsFiles(t *testing.T) {
+	m := valid()
+	m.Repositories["nas"] = Repository{RepositoryFile: "/run/secrets/restic-repo", PasswordFile: "/run/pw"}
+	m.Notifiers["phone"] = Notifier{Type: "webhook", URLFile: "/run/secrets/hook-url", TokenFile: "/run/secrets/tok"}
+	b, err := Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(b, []byte(`"url"`)) {
+		t.Errorf("an empty url is written:\n%s", b)
+	}
+	if _, err := Decode(bytes.NewReader(b)); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -70,6 +70,10 @@ type Backup struct {
 	Exclude    []string
 	Tags       []string
 	Schedule   string // systemd OnCalendar expression; default "daily"
+	// Timeout bounds one backup run (TimeoutStartSec of its restic unit):
+	// a hung backup must not hold the service's lock, and with it the
+	// replication, forever. Default 12h.
+	Timeout time.Duration
 }
 
 // Snapshots attaches a sanoid policy to the service's dataset.
@@ -100,8 +104,12 @@ type Preseed struct {
 
 // Repository is a restic repository.
 type Repository struct {
-	Name            string
+	Name string
+	// URL is the repository string; "" when RepositoryFile names a file
+	// that holds it (exactly one of the two is set). A URL with a secret
+	// in it is a spec error: it would be world-readable in the Nix store.
 	URL             string
+	RepositoryFile  string // absolute path, "" for none
 	PasswordFile    string
 	EnvironmentFile string // "" for none
 	Retention       *Retention
@@ -109,6 +117,9 @@ type Repository struct {
 	CheckSchedule   string // OnCalendar of `restic check`; default "monthly"
 	CheckSubset     string // --read-data-subset value, e.g. "5%"; default "5%"
 	DrillSchedule   string // OnCalendar of the restore drill; default "weekly"
+	// Time limits of the prune, check and drill units (TimeoutStartSec;
+	// the drill's also bounds nixgen-helper restore-test). Default 12h each.
+	PruneTimeout, CheckTimeout, DrillTimeout time.Duration
 }
 
 // Retention is restic's forget --keep-* policy. Zero means "not set".
@@ -120,7 +131,8 @@ type Retention struct {
 type Notifier struct {
 	Name      string
 	Type      string // "ntfy" or "webhook"
-	URL       string
+	URL       string // "" when URLFile is set (exactly one of the two is)
+	URLFile   string // absolute path of a file holding the URL, "" for none
 	TokenFile string // "" for none
 }
 

@@ -3,8 +3,6 @@ package schema
 import (
 	"fmt"
 	"maps"
-	"net/url"
-	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -14,6 +12,9 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/nixgen/nixgen/internal/diag"
+	"github.com/nixgen/nixgen/internal/rules"
 )
 
 // checker collects diagnostics. Each leaf check reports at the range it is
@@ -29,6 +30,13 @@ type checker struct {
 func (c *checker) errorf(rng hcl.Range, summary, format string, args ...any) {
 	r := rng
 	c.diags = append(c.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: &r})
+}
+
+// secretf is errorf for an attribute whose value holds a password or
+// token: the text form of the diagnostic does not print its source line.
+func (c *checker) secretf(rng hcl.Range, summary, format string, args ...any) {
+	c.errorf(rng, summary, format, args...)
+	c.diags[len(c.diags)-1].Extra = diag.Secret
 }
 
 func (c *checker) warnf(rng hcl.Range, summary, format string, args ...any) {
@@ -85,16 +93,14 @@ func (c *checker) nonEmpty(s string, rng hcl.Range, what string) bool {
 	return true
 }
 
-var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
-
 // blockName checks a block label. Names become file names, dataset
 // components and unit name parts, so they are kept to a portable set.
 func (c *checker) blockName(s string, rng hcl.Range, kind string) bool {
 	if !c.text(s, rng, kind+" name") {
 		return false
 	}
-	if !nameRe.MatchString(s) || len(s) > 63 {
-		c.errorf(rng, "Invalid name", "The %s name %q must start with a letter or digit, contain only letters, digits, '_', '.' and '-', and be at most 63 characters long.", kind, s)
+	if msg := rules.Name(s); msg != "" {
+		c.errorf(rng, "Invalid name", "The %s name %q %s.", kind, s, msg)
 		return false
 	}
 	return true
@@ -105,12 +111,12 @@ func (c *checker) absPath(s string, rng hcl.Range, what string) bool {
 	if !c.nonEmpty(s, rng, what) {
 		return false
 	}
-	if !strings.HasPrefix(s, "/") {
-		c.errorf(rng, "Path must be absolute", "The %s %q must be an absolute path (starting with \"/\").", what, s)
-		return false
-	}
-	if path.Clean(s) != s {
-		c.errorf(rng, "Path must be clean", "The %s %q is not in clean form; write %q (no trailing slash, \"//\", \".\" or \"..\").", what, s, path.Clean(s))
+	if msg := rules.AbsPath(s); msg != "" {
+		summary := "Path must be absolute"
+		if strings.HasPrefix(s, "/") {
+			summary = "Path must be clean"
+		}
+		c.errorf(rng, summary, "The %s %q %s.", what, s, msg)
 		return false
 	}
 	return true
@@ -127,13 +133,12 @@ func (c *checker) unitPath(s string, rng hcl.Range, what string) bool {
 	return true
 }
 
-// execPath checks a path that a NixOS module writes into ExecStart= through
-// lib.escapeShellArgs (syncoid's --sshkey): single quotes keep the word
-// together, but systemd still reads backslash escapes inside them and
-// expands ${VARIABLES}, so either would silently name another file.
-func (c *checker) execPath(s string, rng hcl.Range, what string) bool {
-	if strings.Contains(s, "\\") || strings.Contains(s, "${") {
-		c.errorf(rng, "Path that systemd would rewrite", "The %s %q contains a backslash or \"${\", which systemd would read as an escape or a variable in the command line NixOS writes; rename the file.", what, s)
+// shellWord checks a value that syncoid pastes into a shell command line
+// (ssh_key): rules.ShellWord is the one allow-list, shared with
+// manifest.Validate and nixgen-helper's --ssh-option.
+func (c *checker) shellWord(s string, rng hcl.Range, what string) bool {
+	if msg := rules.ShellWord(s); msg != "" {
+		c.errorf(rng, "Value that reaches a shell", "The %s %q %s.", what, s, msg)
 		return false
 	}
 	return true
@@ -176,29 +181,25 @@ func (c *checker) excludeLine(s string, rng hcl.Range) bool {
 // brace or a special parameter.
 var envRefRe = regexp.MustCompile(`\$[A-Za-z0-9_{*#$@!?-]`)
 
-var unixNameRe = regexp.MustCompile(`^[a-z_][a-z0-9_-]*\$?$`)
-
 // unixName checks a user or group name as shadow-utils' default rules do.
 func (c *checker) unixName(s string, rng hcl.Range, what string) bool {
 	if !c.nonEmpty(s, rng, what) {
 		return false
 	}
-	if !unixNameRe.MatchString(s) || len(s) > 32 {
-		c.errorf(rng, "Invalid "+what, "%q is not a valid %s: use at most 32 characters, a lowercase letter or '_' first, then lowercase letters, digits, '_' or '-' (optionally ending in '$').", s, what)
+	if msg := rules.UnixName(s); msg != "" {
+		c.errorf(rng, "Invalid "+what, "%q is not a valid %s: %s.", s, what, msg)
 		return false
 	}
 	return true
 }
-
-var modeRe = regexp.MustCompile(`^[0-7]{3,4}$`)
 
 // mode checks an octal mode and returns it as four digits.
 func (c *checker) mode(s string, rng hcl.Range) (string, bool) {
 	if !c.nonEmpty(s, rng, "mode") {
 		return "", false
 	}
-	if !modeRe.MatchString(s) {
-		c.errorf(rng, "Invalid mode", "The mode %q must be 3 or 4 octal digits, such as \"0750\".", s)
+	if msg := rules.Mode(s); msg != "" {
+		c.errorf(rng, "Invalid mode", "The mode %q %s.", s, msg)
 		return "", false
 	}
 	if len(s) == 3 {
@@ -207,33 +208,30 @@ func (c *checker) mode(s string, rng hcl.Range) (string, bool) {
 	return s, true
 }
 
-var unitRe = regexp.MustCompile(`^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]+)?\.(service|socket|target|mount|automount|timer|path|swap|slice|scope|device)$`)
-
-// unit checks a systemd unit name (systemd's unit_name_is_valid, plus an
-// instance for templates: "foo@.service" alone cannot run).
+// unit checks a systemd unit name.
 func (c *checker) unit(s string, rng hcl.Range) bool {
 	if !c.nonEmpty(s, rng, "unit name") {
 		return false
 	}
-	if len(s) > 255 || !unitRe.MatchString(s) || strings.HasPrefix(s, "@") {
-		detail := "%q is not a valid systemd unit name: use letters, digits and \":_.\\-\", an optional \"@instance\", and a unit type suffix such as \".service\"."
-		if strings.Contains(s, "@.") {
-			detail = "%q is a template unit without an instance; name an instance, such as \"foo@main.service\"."
-		}
-		c.errorf(rng, "Invalid unit name", detail, s)
+	if msg := rules.Unit(s); msg != "" {
+		c.errorf(rng, "Invalid unit name", "%q %s.", s, msg)
 		return false
 	}
 	return true
 }
 
-// httpURL checks a notifier URL.
+// httpURL checks a notifier URL. Messages show it redacted: a URL that
+// holds a secret is an error, and the error must not print the secret.
 func (c *checker) httpURL(s string, rng hcl.Range) bool {
 	if !c.nonEmpty(s, rng, "URL") {
 		return false
 	}
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		c.errorf(rng, "Invalid URL", "%q must be an http:// or https:// URL with a host.", s)
+	if msg := rules.HTTPURL(s); msg != "" {
+		report := c.errorf
+		if rules.NotifierSecret(s) != "" {
+			report = c.secretf
+		}
+		report(rng, "Invalid URL", "%q %s.", rules.RedactURL(s), msg)
 		return false
 	}
 	return true

@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"fmt"
 	"maps"
 	"path"
 	"slices"
@@ -10,12 +9,11 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/nixgen/nixgen/internal/model"
+	"github.com/nixgen/nixgen/internal/rules"
 )
 
 // within reports whether p is q or below q (paths or dataset names).
-func within(p, q, sep string) bool {
-	return p == q || strings.HasPrefix(p, strings.TrimSuffix(q, sep)+sep)
-}
+func within(p, q, sep string) bool { return rules.Within(p, q, sep) }
 
 // checkSharedTargets reports replication targets that two senders share
 // or nest: syncoid pushes would overwrite each other. This includes one
@@ -51,25 +49,9 @@ func checkSharedTargets(c *checker, hosts []*model.Host, tmpls map[string]*servi
 	}
 }
 
-// systemDirs are directories a service dataset must never be mounted on:
-// it would hide the system's own files.
-var systemDirs = []string{"/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", "/mnt", "/nix", "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var", "/var/cache", "/var/empty", "/var/lib", "/var/log", "/var/tmp"}
-
-// systemTrees are trees whose contents belong to the system (the Nix store,
-// kernel file systems, tmpfs): nothing may be mounted anywhere inside them.
-var systemTrees = []string{"/boot", "/dev", "/nix", "/proc", "/run", "/sys", "/tmp"}
-
-func systemMountpointError(mp string) string {
-	if slices.Contains(systemDirs, mp) {
-		return "that is a system directory, and mounting a dataset there would hide its contents"
-	}
-	for _, t := range systemTrees {
-		if within(mp, t, "/") {
-			return fmt.Sprintf("nothing may be mounted inside %s", t)
-		}
-	}
-	return ""
-}
+// systemMountpointError returns why a dataset must not be mounted at mp
+// (a system directory, or inside a system tree), or "".
+func systemMountpointError(mp string) string { return rules.SystemMountpoint(mp) }
 
 // placed is a service as placed on a host, for collision checks.
 type placed struct {

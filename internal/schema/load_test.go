@@ -63,7 +63,7 @@ func TestLoadDesignExample(t *testing.T) {
 			{Name: "logbias", Value: "throughput"}, {Name: "primarycache", Value: "metadata"},
 			{Name: "recordsize", Value: "8K"},
 		},
-		Backup:  &model.Backup{Repository: "nas", Paths: []string{"/srv/postgresql"}, Schedule: "daily"},
+		Backup:  &model.Backup{Repository: "nas", Paths: []string{"/srv/postgresql"}, Schedule: "daily", Timeout: 12 * time.Hour},
 		Preseed: &model.Preseed{Methods: []string{"local", "restic"}, Timeout: 30 * time.Minute, OnFailure: "block"},
 	}
 	if !reflect.DeepEqual(pg, wantPG) {
@@ -78,7 +78,7 @@ func TestLoadDesignExample(t *testing.T) {
 			{Name: "compression", Value: "zstd"}, {Name: "recordsize", Value: "16K"},
 		},
 		Backup: &model.Backup{Repository: "nas", Paths: []string{"/var/lib/sonarr"},
-			Exclude: []string{"**/.cache", "**/*.tmp"}, Tags: []string{"media"}, Schedule: "daily"},
+			Exclude: []string{"**/.cache", "**/*.tmp"}, Tags: []string{"media"}, Schedule: "daily", Timeout: 12 * time.Hour},
 		Snapshots: &model.Snapshots{Policy: "production"},
 		Replication: &model.Replication{Target: "zfs-recv@nas-1:backup/forge/sonarr", TargetUser: "zfs-recv",
 			TargetHost: "nas-1", TargetDataset: "backup/forge/sonarr", Schedule: "hourly", Timeout: 12 * time.Hour},
@@ -91,7 +91,8 @@ func TestLoadDesignExample(t *testing.T) {
 
 	wantRepo := &model.Repository{Name: "nas", URL: "/mnt/nas/restic/forge", PasswordFile: "/run/secrets/restic-password",
 		EnvironmentFile: "/run/secrets/restic-env", Retention: &model.Retention{Daily: 14, Weekly: 8, Monthly: 6, Yearly: 2},
-		PruneSchedule: "weekly", CheckSchedule: "monthly", CheckSubset: "5%", DrillSchedule: "weekly"}
+		PruneSchedule: "weekly", CheckSchedule: "monthly", CheckSubset: "5%", DrillSchedule: "weekly",
+		PruneTimeout: 12 * time.Hour, CheckTimeout: 12 * time.Hour, DrillTimeout: 12 * time.Hour}
 	if len(spec.Repositories) != 1 || !reflect.DeepEqual(spec.Repositories[0], wantRepo) {
 		t.Errorf("repositories: %+v", spec.Repositories)
 	}

@@ -37,8 +37,10 @@ type rawRepo struct {
 	NameRange hcl.Range `hcl:"name,label_range"`
 	DefRange  hcl.Range `hcl:",def_range"`
 
-	URL                  string        `hcl:"url"`
+	URL                  string        `hcl:"url,optional"`
 	URLRange             hcl.Range     `hcl:"url,attr_range"`
+	RepositoryFile       string        `hcl:"repository_file,optional"`
+	RepositoryFileRange  hcl.Range     `hcl:"repository_file,attr_range"`
 	PasswordFile         string        `hcl:"password_file"`
 	PasswordFileRange    hcl.Range     `hcl:"password_file,attr_range"`
 	EnvironmentFile      string        `hcl:"environment_file,optional"`
@@ -51,6 +53,12 @@ type rawRepo struct {
 	CheckSubsetRange     hcl.Range     `hcl:"check_subset,attr_range"`
 	DrillSchedule        string        `hcl:"drill_schedule,optional"`
 	DrillScheduleRange   hcl.Range     `hcl:"drill_schedule,attr_range"`
+	PruneTimeout         string        `hcl:"prune_timeout,optional"`
+	PruneTimeoutRange    hcl.Range     `hcl:"prune_timeout,attr_range"`
+	CheckTimeout         string        `hcl:"check_timeout,optional"`
+	CheckTimeoutRange    hcl.Range     `hcl:"check_timeout,attr_range"`
+	DrillTimeout         string        `hcl:"drill_timeout,optional"`
+	DrillTimeoutRange    hcl.Range     `hcl:"drill_timeout,attr_range"`
 	Retention            *rawRetention `hcl:"retention,block"`
 }
 
@@ -77,8 +85,10 @@ type rawNotifier struct {
 
 	Type           string    `hcl:"type"`
 	TypeRange      hcl.Range `hcl:"type,attr_range"`
-	URL            string    `hcl:"url"`
+	URL            string    `hcl:"url,optional"`
 	URLRange       hcl.Range `hcl:"url,attr_range"`
+	URLFile        string    `hcl:"url_file,optional"`
+	URLFileRange   hcl.Range `hcl:"url_file,attr_range"`
 	TokenFile      string    `hcl:"token_file,optional"`
 	TokenFileRange hcl.Range `hcl:"token_file,attr_range"`
 }
@@ -170,6 +180,8 @@ type rawBackup struct {
 	TagsRange       hcl.Range      `hcl:"tags,attr_range"`
 	Schedule        string         `hcl:"schedule,optional"`
 	ScheduleRange   hcl.Range      `hcl:"schedule,attr_range"`
+	Timeout         string         `hcl:"timeout,optional"`
+	TimeoutRange    hcl.Range      `hcl:"timeout,attr_range"`
 }
 
 type rawSnapshots struct {

@@ -1,9 +1,7 @@
 package schema
 
 import (
-	"fmt"
 	"maps"
-	"net"
 	"regexp"
 	"slices"
 	"strconv"
@@ -13,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/nixgen/nixgen/internal/model"
+	"github.com/nixgen/nixgen/internal/rules"
 )
 
 // Defaults applied when an attribute is absent.
@@ -29,6 +28,10 @@ const (
 	DefaultCheckSchedule       = "monthly"
 	DefaultCheckSubset         = "5%"
 	DefaultDrillSchedule       = "weekly"
+	DefaultBackupTimeout       = 12 * time.Hour
+	DefaultPruneTimeout        = 12 * time.Hour
+	DefaultCheckTimeout        = 12 * time.Hour
+	DefaultDrillTimeout        = 12 * time.Hour
 )
 
 // PreseedMethods are the restore methods in their default order.
@@ -187,6 +190,7 @@ func resolve(c *checker, raw *rawFile) *model.Spec {
 	}
 	checkSharedTargets(c, spec.Hosts, tmpls)
 	checkRemoteTargets(c, spec.Hosts, tmpls)
+	checkSharedTrees(c, hosts, spec.Hosts, tmpls)
 	for _, name := range slices.Sorted(maps.Keys(services)) {
 		if !used[name] && !unknownHosts {
 			s := services[name]
@@ -227,19 +231,26 @@ func resolveRepo(c *checker, r *rawRepo) *model.Repository {
 	out := &model.Repository{
 		Name:            r.Name,
 		URL:             r.URL,
+		RepositoryFile:  optPath(c, r.RepositoryFile, r.RepositoryFileRange, "repository_file"),
 		PasswordFile:    r.PasswordFile,
 		EnvironmentFile: optPath(c, r.EnvironmentFile, r.EnvironmentFileRange, "environment_file"),
 		PruneSchedule:   calendar(c, r.PruneSchedule, r.PruneScheduleRange, DefaultPruneSchedule),
 		CheckSchedule:   calendar(c, r.CheckSchedule, r.CheckScheduleRange, DefaultCheckSchedule),
 		DrillSchedule:   calendar(c, r.DrillSchedule, r.DrillScheduleRange, DefaultDrillSchedule),
 		CheckSubset:     DefaultCheckSubset,
+		PruneTimeout:    c.timeout(r.PruneTimeout, r.PruneTimeoutRange, DefaultPruneTimeout),
+		CheckTimeout:    c.timeout(r.CheckTimeout, r.CheckTimeoutRange, DefaultCheckTimeout),
+		DrillTimeout:    c.timeout(r.DrillTimeout, r.DrillTimeoutRange, DefaultDrillTimeout),
 	}
-	c.nonEmpty(r.URL, r.URLRange, "repository URL")
+	repositoryURL(c, r)
 	if c.absPath(r.PasswordFile, r.PasswordFileRange, "password_file") {
 		c.unitPath(r.PasswordFile, r.PasswordFileRange, "password_file")
 	}
 	if out.EnvironmentFile != "" {
 		c.unitPath(r.EnvironmentFile, r.EnvironmentFileRange, "environment_file")
+	}
+	if out.RepositoryFile != "" {
+		c.unitPath(r.RepositoryFile, r.RepositoryFileRange, "repository_file")
 	}
 	if set(r.CheckSubsetRange) {
 		out.CheckSubset = r.CheckSubset
@@ -270,8 +281,19 @@ func resolveNotifier(c *checker, n *rawNotifier) *model.Notifier {
 	if c.nonEmpty(n.Type, n.TypeRange, "notifier type") && n.Type != "ntfy" && n.Type != "webhook" {
 		c.errorf(n.TypeRange, "Invalid notifier type", "%q is not a notifier type: use \"ntfy\" or \"webhook\".%s", n.Type, suggest(n.Type, []string{"ntfy", "webhook"}))
 	}
-	c.httpURL(n.URL, n.URLRange)
-	return &model.Notifier{Name: n.Name, Type: n.Type, URL: n.URL, TokenFile: optPath(c, n.TokenFile, n.TokenFileRange, "token_file")}
+	notifierURL(c, n)
+	out := &model.Notifier{Name: n.Name, Type: n.Type, URL: n.URL,
+		URLFile:   optPath(c, n.URLFile, n.URLFileRange, "url_file"),
+		TokenFile: optPath(c, n.TokenFile, n.TokenFileRange, "token_file")}
+	// Both reach the notify units through LoadCredential=, where systemd
+	// expands specifiers.
+	if out.URLFile != "" {
+		c.unitPath(n.URLFile, n.URLFileRange, "url_file")
+	}
+	if out.TokenFile != "" {
+		c.unitPath(n.TokenFile, n.TokenFileRange, "token_file")
+	}
+	return out
 }
 
 func resolvePolicy(c *checker, p *rawPolicy) *model.SnapshotPolicy {
@@ -294,38 +316,8 @@ func resolvePolicy(c *checker, p *rawPolicy) *model.SnapshotPolicy {
 	return out
 }
 
-var hostnameRe = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$`)
-
-// parseTarget splits "[user@]host:pool/dataset" or a local "pool/dataset".
-// A colon before the first slash marks a remote target; pool names cannot
-// contain colons, while later dataset components may.
-func parseTarget(s string) (user, host, dataset, problem string) {
-	colon, slash := strings.IndexByte(s, ':'), strings.IndexByte(s, '/')
-	if colon < 0 || (slash >= 0 && slash < colon) {
-		if msg := datasetNameError(s); msg != "" {
-			return "", "", "", "the local target dataset is invalid: " + msg
-		}
-		return "", "", s, ""
-	}
-	userHost, dataset := s[:colon], s[colon+1:]
-	host = userHost
-	if u, h, ok := strings.Cut(userHost, "@"); ok {
-		user, host = u, h
-		if !unixNameRe.MatchString(user) || len(user) > 32 {
-			return "", "", "", fmt.Sprintf("the ssh user %q is not a valid user name", user)
-		}
-	}
-	if host == "" {
-		return "", "", "", "the host is empty"
-	}
-	if net.ParseIP(host) == nil && (!hostnameRe.MatchString(host) || len(host) > 253) {
-		return "", "", "", fmt.Sprintf("the host %q is not a valid host name or IPv4 address", host)
-	}
-	if msg := datasetNameError(dataset); msg != "" {
-		return "", "", "", "the target dataset is invalid: " + msg
-	}
-	return user, host, dataset, ""
-}
+// parseTarget splits and checks a replication target (rules.ParseTarget).
+func parseTarget(s string) (user, host, dataset, problem string) { return rules.ParseTarget(s) }
 
 func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifiers map[string]*rawNotifier, profiles map[string]*profile, policies map[string]*rawPolicy) *serviceTmpl {
 	t := &serviceTmpl{raw: s, relName: s.Name}
@@ -380,7 +372,8 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 
 	if b := s.Backup; b != nil {
 		ref(c, repos, b.Repository, b.RepositoryRange, "restic_repository")
-		svc.Backup = &model.Backup{Repository: b.Repository, Schedule: calendar(c, b.Schedule, b.ScheduleRange, DefaultBackupSchedule)}
+		svc.Backup = &model.Backup{Repository: b.Repository, Schedule: calendar(c, b.Schedule, b.ScheduleRange, DefaultBackupSchedule),
+			Timeout: c.timeout(b.Timeout, b.TimeoutRange, DefaultBackupTimeout)}
 		if paths, ok := c.list(b.Paths, b.PathsRange); ok {
 			if len(paths) == 0 {
 				c.errorf(b.PathsRange, "No backup paths", "paths must list at least one path; leave it out to back up the mountpoint.")
@@ -413,14 +406,8 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 		svc.Snapshots = &model.Snapshots{Policy: sn.Policy}
 	}
 	if r := s.Replication; r != nil {
-		svc.Replication = &model.Replication{Target: r.Target, Schedule: calendar(c, r.Schedule, r.ScheduleRange, DefaultReplicationSchedule), SSHKey: optPath(c, r.SSHKey, r.SSHKeyRange, "ssh_key"), Timeout: DefaultReplicationTimeout}
-		if set(r.TimeoutRange) && c.nonEmpty(r.Timeout, r.TimeoutRange, "timeout") {
-			if d, err := parseDuration(r.Timeout); err != nil {
-				c.errorf(r.TimeoutRange, "Invalid duration", "%s.", err)
-			} else {
-				svc.Replication.Timeout = d
-			}
-		}
+		svc.Replication = &model.Replication{Target: r.Target, Schedule: calendar(c, r.Schedule, r.ScheduleRange, DefaultReplicationSchedule), SSHKey: r.SSHKey,
+			Timeout: c.timeout(r.Timeout, r.TimeoutRange, DefaultReplicationTimeout)}
 		if c.nonEmpty(r.Target, r.TargetRange, "replication target") {
 			u, h, d, problem := parseTarget(r.Target)
 			if problem != "" {
@@ -428,8 +415,10 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 			}
 			svc.Replication.TargetUser, svc.Replication.TargetHost, svc.Replication.TargetDataset = u, h, d
 		}
-		if svc.Replication.SSHKey != "" && c.unitPath(r.SSHKey, r.SSHKeyRange, "ssh_key") {
-			c.execPath(r.SSHKey, r.SSHKeyRange, "ssh_key")
+		// syncoid pastes the key into a shell command line: the shell
+		// allow-list applies on top of the path rules.
+		if set(r.SSHKeyRange) && c.absPath(r.SSHKey, r.SSHKeyRange, "ssh_key") && c.unitPath(r.SSHKey, r.SSHKeyRange, "ssh_key") {
+			c.shellWord(r.SSHKey, r.SSHKeyRange, "ssh_key")
 		}
 		if svc.Replication.TargetHost == "" && set(r.SSHKeyRange) {
 			c.errorf(r.SSHKeyRange, "ssh_key without a remote target", "A local replication target does not use ssh; remove ssh_key or name a host in the target.")
@@ -492,14 +481,7 @@ func resolvePreseed(c *checker, p *rawPreseed, svc *model.Service) *model.Presee
 			}
 		}
 	}
-	if set(p.TimeoutRange) && c.nonEmpty(p.Timeout, p.TimeoutRange, "timeout") {
-		d, err := parseDuration(p.Timeout)
-		if err != nil {
-			c.errorf(p.TimeoutRange, "Invalid duration", "%s.", err)
-		} else {
-			out.Timeout = d
-		}
-	}
+	out.Timeout = c.timeout(p.Timeout, p.TimeoutRange, DefaultPreseedTimeout)
 	if set(p.OnFailureRange) {
 		out.OnFailure = p.OnFailure
 		if c.nonEmpty(p.OnFailure, p.OnFailureRange, "on_failure") && p.OnFailure != "block" && p.OnFailure != "start-empty" {

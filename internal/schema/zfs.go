@@ -6,87 +6,20 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/nixgen/nixgen/internal/rules"
 )
 
 // maxDatasetName is ZFS_MAX_DATASET_NAME_LEN minus the terminating NUL.
-const maxDatasetName = 255
-
-var componentRe = regexp.MustCompile(`^[A-Za-z0-9_.:-]+$`)
+const maxDatasetName = rules.MaxDatasetName
 
 // datasetNameError returns why name is not a valid ZFS filesystem name, or
-// "" when it is. It follows OpenZFS's dataset_namecheck/pool_namecheck, a
-// little stricter: spaces (legal in ZFS) are rejected because the names end
-// up in unit names and command lines.
-func datasetNameError(name string) string {
-	if name == "" {
-		return "the name is empty"
-	}
-	if len(name) > maxDatasetName {
-		return fmt.Sprintf("the name is %d bytes long; ZFS allows at most %d", len(name), maxDatasetName)
-	}
-	if strings.HasPrefix(name, "/") || strings.HasSuffix(name, "/") {
-		return "the name must not start or end with \"/\""
-	}
-	parts := strings.Split(name, "/")
-	for _, p := range parts {
-		if p == "" {
-			return "the name has an empty component (\"//\")"
-		}
-		if p == "." || p == ".." {
-			return fmt.Sprintf("the component %q is not allowed", p)
-		}
-		if !componentRe.MatchString(p) {
-			return fmt.Sprintf("the component %q may contain only letters, digits and \"_.:-\"", p)
-		}
-	}
-	return poolNameError(parts[0])
-}
-
-func poolNameError(pool string) string {
-	c := pool[0]
-	if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-		return fmt.Sprintf("the pool name %q must start with a letter", pool)
-	}
-	for _, r := range []string{"mirror", "raidz", "draid"} {
-		if strings.HasPrefix(pool, r) {
-			return fmt.Sprintf("the pool name %q is reserved (it begins with %q)", pool, r)
-		}
-	}
-	switch pool {
-	case "spare", "log", "cache", "special", "dedup":
-		return fmt.Sprintf("the pool name %q is reserved", pool)
-	}
-	if len(pool) >= 2 && pool[0] == 'c' && pool[1] >= '0' && pool[1] <= '9' {
-		return fmt.Sprintf("the pool name %q looks like a disk device name, which ZFS reserves", pool)
-	}
-	if strings.ContainsRune(pool, ':') {
-		return fmt.Sprintf("the pool name %q must not contain \":\"", pool)
-	}
-	return ""
-}
+// "" when it is. The rule lives in internal/rules, shared with the helper.
+func datasetNameError(name string) string { return rules.DatasetName(name) }
 
 // relativeDatasetError checks a dataset name below a parent ("media" or
-// "apps/media"): the same rules as a full name minus the pool rules.
-func relativeDatasetError(name string) string {
-	if name == "" {
-		return "the name is empty"
-	}
-	if strings.HasPrefix(name, "/") || strings.HasSuffix(name, "/") {
-		return "the name must not start or end with \"/\""
-	}
-	for _, p := range strings.Split(name, "/") {
-		if p == "" {
-			return "the name has an empty component (\"//\")"
-		}
-		if p == "." || p == ".." {
-			return fmt.Sprintf("the component %q is not allowed", p)
-		}
-		if !componentRe.MatchString(p) {
-			return fmt.Sprintf("the component %q may contain only letters, digits and \"_.:-\"", p)
-		}
-	}
-	return ""
-}
+// "apps/media").
+func relativeDatasetError(name string) string { return rules.RelativeDataset(name) }
 
 // createOnly lists the filesystem properties ZFS accepts only at creation
 // (zfs create -o); `zfs set` refuses them afterwards. keyformat and

@@ -1,0 +1,89 @@
+// Package rules holds the validation rules that both sides of nixgen apply:
+// internal/schema when it reads the specs (and reports with a source
+// position) and manifest.Validate when nixgen-helper reads manifest.json on
+// the host (and refuses before it runs anything). One copy of each rule, so
+// the helper never trusts what the generator would have rejected.
+//
+// Every rule is a pure function that returns why a value is not acceptable,
+// as a phrase that completes a sentence about the value ("must be ...",
+// "contains ..."), or "" when it is fine. Callers add what the value is and
+// where it came from.
+package rules
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// MaxName is the longest block name.
+const MaxName = 63
+
+var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+// Name checks a block name (host, service, repository, notifier, profile,
+// policy). Names become file names, dataset components, unit name parts,
+// lock and metrics file names, so each is one safe path component: never
+// empty, ".", ".." or anything with a "/".
+func Name(s string) string {
+	if !nameRe.MatchString(s) || len(s) > MaxName {
+		return "must start with a letter or digit, contain only letters, digits, '_', '.' and '-', and be at most 63 characters long"
+	}
+	return ""
+}
+
+var unixNameRe = regexp.MustCompile(`^[a-z_][a-z0-9_-]*\$?$`)
+
+// UnixName checks a user or group name as shadow-utils' default rules do.
+func UnixName(s string) string {
+	if !unixNameRe.MatchString(s) || len(s) > 32 {
+		return "use at most 32 characters, a lowercase letter or '_' first, then lowercase letters, digits, '_' or '-' (optionally ending in '$')"
+	}
+	return ""
+}
+
+var modeRe = regexp.MustCompile(`^[0-7]{3,4}$`)
+
+// Mode checks an octal file mode of 3 or 4 digits.
+func Mode(s string) string {
+	if !modeRe.MatchString(s) {
+		return "must be 3 or 4 octal digits, such as \"0750\""
+	}
+	return ""
+}
+
+var unitRe = regexp.MustCompile(`^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]+)?\.(service|socket|target|mount|automount|timer|path|swap|slice|scope|device)$`)
+
+// Unit checks a systemd unit name (systemd's unit_name_is_valid, plus an
+// instance for templates: "foo@.service" alone cannot run). A valid name
+// has no "/", so it is also a safe path component.
+func Unit(s string) string {
+	if len(s) <= 255 && unitRe.MatchString(s) && !strings.HasPrefix(s, "@") {
+		return ""
+	}
+	if strings.Contains(s, "@.") {
+		return "is a template unit without an instance; name an instance, such as \"foo@main.service\""
+	}
+	return "is not a valid systemd unit name: use letters, digits and \":_.\\-\", an optional \"@instance\", and a unit type suffix such as \".service\""
+}
+
+// Within reports whether p is q or lies below q: paths with sep "/", and
+// dataset names, whose separator is also "/".
+func Within(p, q, sep string) bool {
+	return p == q || strings.HasPrefix(p, strings.TrimSuffix(q, sep)+sep)
+}
+
+// Overlap reports whether a and b are the same or one lies below the other.
+func Overlap(a, b string) bool { return Within(a, b, "/") || Within(b, a, "/") }
+
+// quoteChar names a character in a message.
+func quoteChar(r rune) string {
+	switch {
+	case r == ' ':
+		return "a space"
+	case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+		return fmt.Sprintf("the control character %U", r)
+	}
+	return strconv.Quote(string(r))
+}

@@ -1,0 +1,297 @@
+package rules
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/nixgen/nixgen/internal/e2e"
+)
+
+func TestName(t *testing.T) {
+	for _, ok := range []string{"sonarr", "a", "1x", "a.b", "a_b-c", "in", strings.Repeat("x", 63)} {
+		if msg := Name(ok); msg != "" {
+			t.Errorf("Name(%q) = %q", ok, msg)
+		}
+	}
+	for _, bad := range []string{"", ".", "..", "../../../../var/tmp/x", "a/b", ".hidden", "-x", "_x", "sp ace", "ü", strings.Repeat("x", 64), "a\x00"} {
+		if Name(bad) == "" {
+			t.Errorf("Name(%q) accepted", bad)
+		}
+	}
+}
+
+func TestUnitIsAPathComponent(t *testing.T) {
+	for _, bad := range []string{"../x.service", "a/b.service", "foo@.service", ".service", "@x.service"} {
+		if Unit(bad) == "" {
+			t.Errorf("Unit(%q) accepted", bad)
+		}
+	}
+	if msg := Unit("foo@main.service"); msg != "" {
+		t.Error(msg)
+	}
+}
+
+func TestDatasetName(t *testing.T) {
+	for _, ok := range []string{"tank", "tank/services/x", "tank/a:b/c_d.e-f"} {
+		if msg := DatasetName(ok); msg != "" {
+			t.Errorf("DatasetName(%q) = %q", ok, msg)
+		}
+	}
+	for _, bad := range []string{"", "tank/services/../services/x", "tank//x", "tank/./x", "/tank", "tank/", "tank/sp ace", "1tank", "mirror0/x", "c0d0", "ta:nk/x", strings.Repeat("a", 256)} {
+		if DatasetName(bad) == "" {
+			t.Errorf("DatasetName(%q) accepted", bad)
+		}
+	}
+}
+
+func TestMountpoint(t *testing.T) {
+	for _, ok := range []string{"/srv/app", "/var/lib/app", "/home/alice/data", "/data", "/var/tmpfoo"} {
+		if msg := Mountpoint(ok); msg != "" {
+			t.Errorf("Mountpoint(%q) = %q", ok, msg)
+		}
+	}
+	for bad, want := range map[string]string{
+		"/":               "cannot be mounted at",
+		"/etc":            "system directory",
+		"/var/lib":        "system directory",
+		"/nix/store/x":    "inside /nix",
+		"/tmp/x":          "inside /tmp",
+		"/var/tmp/srv":    "inside /var/tmp, where users other than root",
+		"/var/tmp":        "system directory",
+		"/var/lock/x":     "inside /var/lock",
+		"/run/user/1000":  "inside /run",
+		"srv/app":         "absolute",
+		"/srv/../etc":     "clean",
+		"/srv/app/":       "clean",
+		"/dev/shm/x":      "inside /dev",
+		"/srv//app":       "clean",
+		"/var/tmp/a/b/c/": "clean",
+	} {
+		if msg := Mountpoint(bad); !strings.Contains(msg, want) {
+			t.Errorf("Mountpoint(%q) = %q, want it to mention %q", bad, msg, want)
+		}
+	}
+	for _, tree := range SharedTrees {
+		if SharedTree(tree+"/x") != tree {
+			t.Errorf("SharedTree(%q) = %q", tree+"/x", SharedTree(tree+"/x"))
+		}
+	}
+}
+
+func TestShellWord(t *testing.T) {
+	for _, bad := range []string{"/var/tmp/k;touch /var/tmp/PWNED;#", "a b", "a\tb", "$(id)", "`id`", "a|b", "a&b", "a>b", "a<b", "a'b", `a"b`, `a\b`, "${X}", "~root", "#x", "a*", "a?", "[a]", "{a,b}", "!x", "a^b", "ü", "a\nb", ""} {
+		if ShellWord(bad) == "" {
+			t.Errorf("ShellWord(%q) accepted", bad)
+		}
+	}
+	if msg := ShellWord("/run/keys/id_ed25519-backup.key"); msg != "" {
+		t.Error(msg)
+	}
+}
+
+// shellInert runs each word unquoted as an argument in sh -c, as syncoid
+// does with its ssh command, and returns the words as the program received
+// them.
+func shellInert(t *testing.T, shell string, words []string) []string {
+	t.Helper()
+	script := "printf '%s\\n' " + strings.Join(words, " ")
+	cmd := exec.Command(shell, "-c", script)
+	cmd.Dir = t.TempDir() // nothing for a glob to match
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s -c %q: %v\n%s", shell, script, err, stderr.String())
+	}
+	return strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+}
+
+// TestAllowedWordsAreShellInert proves the allow-list: every word made of
+// its characters reaches the program unchanged when a shell parses it
+// unquoted, in sh and in bash; and every printable ASCII character outside
+// it is rejected.
+func TestAllowedWordsAreShellInert(t *testing.T) {
+	var allowed []rune
+	for r := rune(0x20); r < 0x7f; r++ {
+		if ShellWord(string(r)) == "" {
+			allowed = append(allowed, r)
+		} else if shellSafe(r) {
+			t.Errorf("%q is shell-safe but rejected", r)
+		}
+	}
+	punct := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return -1
+		}
+		return r
+	}, string(allowed))
+	if got := string(allowed); punct != "%+,-./:=@_" || len(got) != 62+len(punct) {
+		t.Fatalf("allowed punctuation changed: %q", got)
+	}
+	// Every allowed character alone, at the start, in the middle and at the
+	// end of a word, doubled, and random words.
+	var words []string
+	for _, r := range allowed {
+		c := string(r)
+		words = append(words, c, c+"x", "x"+c, "x"+c+"y", c+c, "/"+c+"/k")
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200 {
+		b := make([]rune, 1+rng.IntN(20))
+		for i := range b {
+			b[i] = allowed[rng.IntN(len(allowed))]
+		}
+		words = append(words, string(b))
+	}
+	words = append(words, "root@nas.example:backup/forge", "-oConnectTimeout=10", "%h@%p:%%")
+	for _, w := range words {
+		if msg := ShellWord(w); msg != "" {
+			t.Fatalf("%q: %s", w, msg)
+		}
+	}
+	for _, shell := range []string{"sh", "bash"} {
+		got := shellInert(t, e2e.Tool(t, shell), words)
+		if len(got) != len(words) {
+			t.Fatalf("%s split %d words into %d", shell, len(words), len(got))
+		}
+		for i := range words {
+			if got[i] != words[i] {
+				t.Errorf("%s turned %q into %q", shell, words[i], got[i])
+			}
+		}
+	}
+	// The check can fail: a rejected character changes the word.
+	if got := shellInert(t, e2e.Tool(t, "sh"), []string{"/k;echo", "x"}); len(got) == 1 {
+		t.Errorf("the harness did not notice a ';': %q", got)
+	}
+}
+
+func TestSSHOption(t *testing.T) {
+	for _, ok := range []string{"Port=2222", "ConnectTimeout=10", "UserKnownHostsFile=/run/k/known_hosts", "Ciphers=aes128-ctr,aes256-ctr", "ControlPath=/run/c/%r@%h"} {
+		if msg := SSHOption(ok); msg != "" {
+			t.Errorf("SSHOption(%q) = %s", ok, msg)
+		}
+	}
+	for _, bad := range []string{"Port", "=x", "1x=y", "ProxyCommand=sh -c x", "X=a;b", "X=", "X=$(id)"} {
+		if SSHOption(bad) == "" {
+			t.Errorf("SSHOption(%q) accepted", bad)
+		}
+	}
+}
+
+func TestSSHKey(t *testing.T) {
+	for bad, want := range map[string]string{
+		"/var/tmp/k;touch /var/tmp/PWNED;#": `";"`,
+		"/run/keys/my key":                  "a space",
+		"/run/keys/$(id)":                   `"$"`,
+		"run/key":                           "absolute",
+		"/run/%H-key":                       "specifier",
+		`/run/a\tkey`:                       `"\\"`,
+	} {
+		if msg := SSHKey(bad); !strings.Contains(msg, want) {
+			t.Errorf("SSHKey(%q) = %q, want it to mention %s", bad, msg, want)
+		}
+	}
+}
+
+func TestParseTarget(t *testing.T) {
+	cases := map[string][3]string{
+		"tank/backup":                {"", "", "tank/backup"},
+		"nas:backup/x":               {"", "nas", "backup/x"},
+		"syncoid@nas.lan:backup/x:y": {"syncoid", "nas.lan", "backup/x:y"},
+		"10.0.0.2:tank/x":            {"", "10.0.0.2", "tank/x"},
+	}
+	for in, want := range cases {
+		u, h, d, problem := ParseTarget(in)
+		if problem != "" || [3]string{u, h, d} != want {
+			t.Errorf("ParseTarget(%q) = %q %q %q %q", in, u, h, d, problem)
+		}
+	}
+	for bad, want := range map[string]string{
+		"machine$@nas:backup/x": `"$"`,
+		"-oProxyCommand=x:a/b":  "not a valid host",
+		"root@:a/b":             "host is empty",
+		"nas:../x":              "target dataset is invalid",
+		"root@nas;id:a/b":       "not a valid host",
+		"Root@nas:a/b":          "not a valid user name",
+	} {
+		if _, _, _, problem := ParseTarget(bad); !strings.Contains(problem, want) {
+			t.Errorf("ParseTarget(%q) problem %q, want it to mention %s", bad, problem, want)
+		}
+	}
+}
+
+func TestSecretName(t *testing.T) {
+	for _, yes := range []string{"auth", "token", "access_token", "accessToken", "ACCESSTOKEN", "apikey", "api_key", "apiKey", "key", "X-Amz-Signature", "X-Amz-Credential", "sig", "password", "pass", "client_secret", "authorization"} {
+		if !SecretName(yes) {
+			t.Errorf("%q not recognised", yes)
+		}
+	}
+	for _, no := range []string{"q", "topic", "monkey", "keyword", "design", "priority", "tags", "passage", "x"} {
+		if SecretName(no) {
+			t.Errorf("%q taken for a secret", no)
+		}
+	}
+}
+
+func TestRepositorySecret(t *testing.T) {
+	for _, ok := range []string{
+		"/mnt/restic", "rest:https://backup.example/forge", "rest:https://user@host/", "sftp:user@host:/srv/restic",
+		"s3:https://s3.example/bucket", "rclone:nas:restic", "b2:bucket:path", "rest:https://h/?q=1",
+		"rest:https://h/pct%i%%", "rest:https://h/hash#x?token=1",
+	} {
+		if msg := RepositorySecret(ok); msg != "" {
+			t.Errorf("RepositorySecret(%q) = %q", ok, msg)
+		}
+	}
+	for bad, want := range map[string]string{
+		"rest:https://user:pass@host/":            "password",
+		"sftp://u:p@host//srv":                    "password",
+		"s3:https://AKIA:secret@s3.example/b":     "password",
+		"rest:https://h/?token=abc":               `"token"`,
+		"rclone::s3,secret_access_key=xyz:bucket": `"secret_access_key"`,
+		"rclone:remote,pass=xyz:path":             `"pass"`,
+	} {
+		if msg := RepositorySecret(bad); !strings.Contains(msg, want) {
+			t.Errorf("RepositorySecret(%q) = %q, want it to mention %s", bad, msg, want)
+		}
+	}
+}
+
+func TestNotifierSecret(t *testing.T) {
+	for _, ok := range []string{"https://ntfy.sh/topic", "https://hook.example/?q=1", "https://h/p?q=semi;colon", "https://h/x#token=1"} {
+		if msg := NotifierSecret(ok); msg != "" {
+			t.Errorf("NotifierSecret(%q) = %q", ok, msg)
+		}
+	}
+	for bad, want := range map[string]string{
+		"https://user:pass@ntfy.example/t":         "credentials",
+		"https://tk_abc@ntfy.example/t":            "credentials",
+		"https://ntfy.example/t?auth=QmFzaWM":      `"auth"`,
+		"https://hook.example/x?a=1&api%5Fkey=2":   `"api_key"`,
+		"https://hook.example/x?access_token=abcd": `"access_token"`,
+	} {
+		if msg := NotifierSecret(bad); !strings.Contains(msg, want) {
+			t.Errorf("NotifierSecret(%q) = %q, want it to mention %s", bad, msg, want)
+		}
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://user:pass@ntfy.example/t?auth=x#f": "https://***@ntfy.example/t?***",
+		"rest:https://u:p@host:8000/repo":           "rest:https://***@host:8000/repo",
+		"https://h/x?token=1":                       "https://h/x?***",
+		"https://h?token=1":                         "https://h?***",
+		"https://h/x#y?z":                           "https://h/x#y?z",
+		"/mnt/restic":                               "/mnt/restic",
+		"sftp:u@h:/x":                               "sftp:u@h:/x",
+		"rclone::s3,provider=AWS,secret_access_key=k3y,region=x:b": "rclone::s3,provider=AWS,secret_access_key=***,region=x:b",
+	} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
