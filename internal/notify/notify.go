@@ -13,13 +13,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/nixgen/nixgen/internal/manifest"
+	"github.com/nixgen/nixgen/internal/rules"
 )
 
 // Event is one thing worth telling the operator about.
@@ -49,6 +53,12 @@ type Sender struct {
 	Attempts int           // default 3
 	Backoff  time.Duration // first pause between attempts, doubled each time; default 1s
 	Timeout  time.Duration // per attempt; default 10s
+	// Credentials is a systemd credentials directory ($CREDENTIALS_DIRECTORY).
+	// SendAll reads a notifier's token and URL file from it, under the names
+	// manifest.CredentialToken and CredentialURL, when they are there: the
+	// generated notify units run as a dynamic user and get the root-only
+	// files through LoadCredential=. "" reads token_file and url_file.
+	Credentials string
 }
 
 func (s *Sender) defaults() (client *http.Client, attempts int, backoff, timeout time.Duration) {
@@ -78,7 +88,7 @@ func (s *Sender) SendAll(ctx context.Context, notifiers map[string]manifest.Noti
 			errs = append(errs, fmt.Errorf("notifier %q is not declared", name))
 			continue
 		}
-		if err := s.Send(ctx, n, ev); err != nil {
+		if err := s.send(ctx, name, n, ev); err != nil {
 			errs = append(errs, fmt.Errorf("notifier %q: %w", name, err))
 		}
 	}
@@ -87,16 +97,68 @@ func (s *Sender) SendAll(ctx context.Context, notifiers map[string]manifest.Noti
 
 // Send delivers ev to one notifier, retrying transport errors and 5xx/429 answers.
 func (s *Sender) Send(ctx context.Context, n manifest.Notifier, ev Event) error {
+	return s.send(ctx, "", n, ev)
+}
+
+// readSecret reads a token or URL file: from the credentials directory
+// when it has the credential, else from path.
+func (s *Sender) readSecret(credential, path string) (string, error) {
+	if s.Credentials != "" && credential != "" {
+		b, err := os.ReadFile(filepath.Join(s.Credentials, credential))
+		if err == nil {
+			return strings.TrimSpace(string(b)), nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// target returns the URL to post to and how to print it: a URL from
+// url_file may carry its secret anywhere (Slack and Discord put it in the
+// path), so only its scheme and host are ever shown; an inline URL is
+// shown without userinfo and query (rules.RedactURL).
+func (s *Sender) target(name string, n manifest.Notifier) (target, shown string, err error) {
+	if n.URLFile == "" {
+		return n.URL, rules.RedactURL(n.URL), nil
+	}
+	cred := ""
+	if name != "" {
+		cred = manifest.CredentialURL(name)
+	}
+	u, err := s.readSecret(cred, n.URLFile)
+	if err != nil {
+		return "", "", fmt.Errorf("reading url_file: %w", err)
+	}
+	if msg := rules.HTTPURL(u); msg != "" {
+		return "", "", fmt.Errorf("the URL in url_file %s %s", n.URLFile, msg)
+	}
+	p, _ := url.Parse(u)
+	return u, p.Scheme + "://" + p.Host + "/… (from url_file)", nil
+}
+
+func (s *Sender) send(ctx context.Context, name string, n manifest.Notifier, ev Event) error {
 	if ev.Time.IsZero() {
 		ev.Time = time.Now().UTC()
 	}
+	target, shown, err := s.target(name, n)
+	if err != nil {
+		return err
+	}
 	token := ""
 	if n.TokenFile != "" {
-		b, err := os.ReadFile(n.TokenFile)
-		if err != nil {
+		cred := ""
+		if name != "" {
+			cred = manifest.CredentialToken(name)
+		}
+		if token, err = s.readSecret(cred, n.TokenFile); err != nil {
 			return fmt.Errorf("reading token: %w", err)
 		}
-		token = strings.TrimSpace(string(b))
 	}
 	body, header, err := encode(n.Type, ev)
 	if err != nil {
@@ -115,7 +177,7 @@ func (s *Sender) Send(ctx context.Context, n manifest.Notifier, ev Event) error 
 			case <-time.After(backoff << (i - 1)):
 			}
 		}
-		retry, err := post(ctx, client, timeout, n.URL, header, body)
+		retry, err := post(ctx, client, timeout, target, shown, header, body)
 		if err == nil {
 			return nil
 		}
@@ -185,16 +247,23 @@ func oneLine(s string) string {
 }
 
 // post makes one attempt; retry reports whether another attempt can help.
-func post(ctx context.Context, client *http.Client, timeout time.Duration, url string, h http.Header, body []byte) (retry bool, err error) {
+// Errors name the URL as shown, never as posted: it may hold a secret.
+func post(ctx context.Context, client *http.Client, timeout time.Duration, target, shown string, h http.Header, body []byte) (retry bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("%s: invalid URL", shown)
 	}
 	req.Header = h.Clone()
 	resp, err := client.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			// net/http strips a password from the URL it quotes, not a
+			// token in the query or the path.
+			return true, fmt.Errorf("%s %s: %w", ue.Op, shown, ue.Err)
+		}
 		return true, err
 	}
 	defer resp.Body.Close()
@@ -202,6 +271,6 @@ func post(ctx context.Context, client *http.Client, timeout time.Duration, url s
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return false, nil
 	}
-	err = fmt.Errorf("%s answered %s: %q", url, resp.Status, strings.TrimSpace(string(excerpt)))
+	err = fmt.Errorf("%s answered %s: %q", shown, resp.Status, strings.TrimSpace(string(excerpt)))
 	return resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests, err
 }

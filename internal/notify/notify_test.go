@@ -137,3 +137,68 @@ func TestClientErrorIsNotRetried(t *testing.T) {
 		t.Fatalf("calls = %d, want 1", calls)
 	}
 }
+
+// Errors never print what could be a secret in a URL: userinfo and query
+// of an inline URL, anything but scheme and host of a URL from url_file.
+func TestErrorsRedactURLs(t *testing.T) {
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "nope", http.StatusForbidden)
+	}))
+	defer failing.Close()
+	closed := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	closed.Close() // connection refused: a transport error that quotes the URL
+	urlFile := filepath.Join(t.TempDir(), "url")
+	s := &Sender{Backoff: time.Millisecond, Attempts: 1}
+	for name, base := range map[string]string{"answer": failing.URL, "transport": closed.URL} {
+		host := strings.TrimPrefix(base, "http://")
+		inline := "http://user:hunter2@" + host + "/topic?auth=hunter2&x=1"
+		if err := s.Send(context.Background(), manifest.Notifier{Type: "ntfy", URL: inline}, Event{}); err == nil {
+			t.Fatalf("%s: want an error", name)
+		} else if strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "http://***@"+host+"/topic?***") {
+			t.Errorf("%s, inline URL: %v", name, err)
+		}
+		if err := os.WriteFile(urlFile, []byte(base+"/hooks/T0/B0/hunter2\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Send(context.Background(), manifest.Notifier{Type: "webhook", URLFile: urlFile}, Event{}); err == nil {
+			t.Fatalf("%s: want an error", name)
+		} else if strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), base+"/… (from url_file)") {
+			t.Errorf("%s, url_file: %v", name, err)
+		}
+	}
+}
+
+// A URL and a token from files: the posted request uses them; with a
+// credentials directory (the notify units' LoadCredential=), its files win.
+func TestURLFileAndCredentials(t *testing.T) {
+	srv, got := recorder(t, 0)
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	n := manifest.Notifier{Type: "ntfy", URLFile: write("url", srv.URL+"/from-file\n"), TokenFile: write("token", "file-token\n")}
+	s := &Sender{Backoff: time.Millisecond}
+	if err := s.SendAll(context.Background(), map[string]manifest.Notifier{"phone": n}, []string{"phone"}, Event{Message: "one"}); err != nil {
+		t.Fatal(err)
+	}
+	creds := filepath.Join(dir, "creds")
+	os.Mkdir(creds, 0o700)
+	os.WriteFile(filepath.Join(creds, manifest.CredentialToken("phone")), []byte("cred-token"), 0o600)
+	s.Credentials = creds
+	if err := s.SendAll(context.Background(), map[string]manifest.Notifier{"phone": n}, []string{"phone"}, Event{Message: "two"}); err != nil {
+		t.Fatal(err)
+	}
+	r := got()
+	if len(r) != 2 || r[0].header.Get("Authorization") != "Bearer file-token" || r[1].header.Get("Authorization") != "Bearer cred-token" {
+		t.Fatalf("requests: %+v", r)
+	}
+	// A file that does not hold an http(s) URL is refused, not posted to.
+	bad := manifest.Notifier{Type: "ntfy", URLFile: write("bad", "file:///etc/shadow")}
+	if err := s.Send(context.Background(), bad, Event{}); err == nil || !strings.Contains(err.Error(), "http:// or https://") {
+		t.Errorf("err = %v", err)
+	}
+}
