@@ -3,11 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/nixgen/nixgen/internal/jobreport"
 	"github.com/nixgen/nixgen/internal/metrics"
+	"github.com/nixgen/nixgen/internal/notify"
 )
 
 func notifyCommand() *cli.Command {
@@ -15,7 +17,8 @@ func notifyCommand() *cli.Command {
 		Name:  "notify",
 		Usage: "report a job unit's result to its notifiers and its metrics textfile (OnFailure=/OnSuccess= hooks)",
 		Description: "Failures are always sent, successes only for jobs with notify_success. A notifier\n" +
-			"that cannot be reached is logged and does not change the exit code.\n" +
+			"that cannot be reached is logged and does not change the exit code. Token and URL files are\n" +
+			"read from $CREDENTIALS_DIRECTORY when systemd passed them there (LoadCredential=).\n" +
 			"Exit codes: 0 reported; 1 metrics file not written; 2 usage; 3 bad manifest or unit not a job.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "manifest", Usage: "manifest.json written by nixgen render"},
@@ -25,6 +28,7 @@ func notifyCommand() *cli.Command {
 			&cli.StringFlag{Name: "textfile-dir", Value: metrics.DefaultTextfileDir, EnvVars: []string{"NIXGEN_TEXTFILE_DIR"}, Usage: "node-exporter textfile directory (\"\" for none)"},
 			&cli.StringFlag{Name: "journalctl", Value: "journalctl", Usage: "journalctl program (journal excerpt)"},
 			&cli.StringFlag{Name: "systemctl", Value: "systemctl", Usage: "systemctl program (run duration)"},
+			&cli.StringFlag{Name: "only", Usage: "do one half: \"notifiers\" (tell the notifiers, write no metrics) or \"metrics\" (write the metrics, tell no one)"},
 		},
 		Action: notifyRun,
 	}
@@ -47,10 +51,23 @@ func notifyRun(c *cli.Context) error {
 	default:
 		return withCode(exitUsage, fmt.Errorf("%s: --result must be success or failure, not %q", helpName(c), r))
 	}
+	textfileDir, noNotify := c.String("textfile-dir"), false
+	switch only := c.String("only"); only {
+	case "":
+	case "notifiers":
+		textfileDir = ""
+	case "metrics":
+		noNotify = true
+	default:
+		return withCode(exitUsage, fmt.Errorf("%s: --only must be notifiers or metrics, not %q", helpName(c), only))
+	}
 	rep, err := jobreport.Run(c.Context, jobreport.Options{
 		Manifest: m, Unit: unit, Success: success, Host: c.String("hostname"),
-		TextfileDir: c.String("textfile-dir"),
-		Journalctl:  c.String("journalctl"), Systemctl: c.String("systemctl"),
+		TextfileDir: textfileDir, NoNotify: noNotify,
+		Journalctl: c.String("journalctl"), Systemctl: c.String("systemctl"),
+		// Under the generated units, the token and URL files arrive as
+		// systemd credentials (LoadCredential=).
+		Notify: &notify.Sender{Credentials: os.Getenv("CREDENTIALS_DIRECTORY")},
 	})
 	if errors.Is(err, jobreport.ErrUnknownUnit) {
 		return withCode(exitManifest, err)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -16,8 +18,8 @@ func restoreTestCommand() *cli.Command {
 		Name:  "restore-test",
 		Usage: "restore drill: restore the latest backup of a service (or of every service in a repository) into a scratch directory and read it back",
 		Description: "Exit codes: 0 every drill passed; 1 a drill failed (restic error, exit code 3 included,\n" +
-			"no snapshot, nothing restored, an unreadable file); 2 usage; 3 bad manifest, unknown\n" +
-			"service or repository, or nothing backs up there.",
+			"no snapshot, nothing restored, an unreadable file, --timeout reached); 2 usage; 3 bad\n" +
+			"manifest, unknown service or repository, or nothing backs up there.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "manifest", Usage: "manifest.json written by nixgen render"},
 			&cli.StringFlag{Name: "service", Usage: "drill this service"},
@@ -27,6 +29,7 @@ func restoreTestCommand() *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "print JSON for tools instead of text"},
 			&cli.StringFlag{Name: "restic", Value: "restic", EnvVars: []string{"NIXGEN_RESTIC"}, Usage: "restic program to run"},
 			&cli.DurationFlag{Name: "grace", Value: 10 * time.Second, Usage: "after SIGTERM, time before restic is killed"},
+			&cli.DurationFlag{Name: "timeout", Value: drill.DefaultTimeout, Usage: "limit of the whole drill: then restic is stopped, the scratch directory removed and the drill fails (0: none)"},
 		},
 		Action: restoreTest,
 	}
@@ -50,11 +53,16 @@ func restoreTest(c *cli.Context) error {
 	if err != nil {
 		return withCode(exitManifest, err)
 	}
-	res, err := drill.Run(c.Context, drill.Options{
+	ctx, cancel := contextWithTimeout(c, c.Duration("timeout"))
+	defer cancel()
+	res, err := drill.Run(ctx, drill.Options{
 		Manifest: m, Services: services, Hostname: c.String("hostname"),
 		ScratchDir: c.String("scratch-dir"), Restic: []string{c.String("restic")}, Grace: c.Duration("grace"),
 		Warn: c.App.ErrWriter,
 	})
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("%w: --timeout %s reached", err, c.Duration("timeout"))
+	}
 	if c.Bool("json") {
 		if jerr := writeJSON(c, res); jerr != nil {
 			return jerr

@@ -76,3 +76,30 @@ func TestInvalidCorpusThroughCLI(t *testing.T) {
 		})
 	}
 }
+
+// TestDiagnosticsNeverPrintSecrets: the invalid cases with a secret in a URL
+// plant "hunter2" in it; no error format (text prints source lines) may show
+// it, while each still names the file:line:col of the attribute.
+func TestDiagnosticsNeverPrintSecrets(t *testing.T) {
+	cases, _ := filepath.Glob(filepath.Join("..", "..", "golden", "invalid", "*", "specs"))
+	found := 0
+	for _, specs := range cases {
+		b, err := os.ReadFile(filepath.Join(specs, "main.hcl"))
+		if err != nil || !bytes.Contains(b, []byte("hunter2")) {
+			continue
+		}
+		found++
+		for _, format := range []string{"text", "gcc", "json"} {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), []string{"nixgen", "validate", "--specs", specs, "--error-format", format},
+				strings.NewReader(""), &stdout, &stderr)
+			out := stdout.String() + stderr.String()
+			if code != exitInvalid || strings.Contains(out, "hunter2") || !strings.Contains(out, "Secret in a") && !strings.Contains(out, "Invalid URL") {
+				t.Errorf("%s, %s: exit %d:\n%s", specs, format, code, out)
+			}
+		}
+	}
+	if found < 2 {
+		t.Fatalf("only %d invalid cases plant a secret", found)
+	}
+}

@@ -34,6 +34,11 @@ import (
 // DefaultScratchDir holds the per-run scratch directories.
 const DefaultScratchDir = "/var/tmp"
 
+// DefaultTimeout is restore-test's own limit on a whole drill (--timeout);
+// the generated nixgen-drill-<repo> unit passes the repository's
+// drill_timeout instead, which has the same default.
+const DefaultTimeout = 12 * time.Hour
+
 // Options configure a drill.
 type Options struct {
 	Manifest   *manifest.Manifest

@@ -53,7 +53,7 @@ func buildManifest(spec *model.Spec, h *model.Host, services []*model.Service) (
 				m.Repositories = map[string]manifest.Repository{}
 			}
 			m.Repositories[r.Name] = manifest.Repository{
-				URL: r.URL, PasswordFile: r.PasswordFile, EnvironmentFile: r.EnvironmentFile,
+				URL: r.URL, RepositoryFile: r.RepositoryFile, PasswordFile: r.PasswordFile, EnvironmentFile: r.EnvironmentFile,
 			}
 			ms.Backup = &manifest.Backup{Repository: b.Repository, Paths: b.Paths, Tags: b.Tags}
 		}
@@ -71,7 +71,7 @@ func buildManifest(spec *model.Spec, h *model.Host, services []*model.Service) (
 			if m.Notifiers == nil {
 				m.Notifiers = map[string]manifest.Notifier{}
 			}
-			m.Notifiers[n.Name] = manifest.Notifier{Type: n.Type, URL: n.URL, TokenFile: n.TokenFile}
+			m.Notifiers[n.Name] = manifest.Notifier{Type: n.Type, URL: n.URL, URLFile: n.URLFile, TokenFile: n.TokenFile}
 		}
 		m.Services = append(m.Services, ms)
 	}

@@ -3,6 +3,7 @@ package emit
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -81,36 +82,48 @@ func noCtl(s string) string {
 	}, s)
 }
 
-// hostileSpec puts hostile string i into every string-bearing field of
-// service i, repository i and policy i.
+// hostileSpec puts hostile string i into every free-text field of
+// service i, repository i and policy i. Names, datasets, users, mountpoints
+// and the values that reach syncoid's shell must pass internal/rules
+// (Render validates the manifest, as the helper does), so they get names
+// that pass and still need quoting in Nix.
 func hostileSpec() *model.Spec {
 	spec := &model.Spec{}
-	h := &model.Host{Name: "ho\"st ${x}", ParentDataset: "tank/svc", ParentMount: "/srv"}
+	h := &model.Host{Name: "ho.st-1", ParentDataset: "tank/svc", ParentMount: "/srv"}
 	syncoidUnits := map[string]bool{}
 	for i, s := range hostile {
-		repo := "repo" + s
-		policy := "pol" + s
+		name := hostileName(i)
+		repo := "repo." + name
+		policy := "pol." + name
 		// Secret file paths with "%" are rejected (systemd would expand them).
 		noPct := strings.ReplaceAll(s, "%", "")
 		spec.Repositories = append(spec.Repositories, &model.Repository{
 			Name: repo, URL: "s3:" + s, PasswordFile: "/pw" + noPct, EnvironmentFile: "/env" + noPct,
 			Retention:     &model.Retention{Last: i + 1, Daily: 7},
 			PruneSchedule: "prune" + s, CheckSchedule: "check" + s, CheckSubset: s, DrillSchedule: "drill" + s,
+			PruneTimeout: time.Duration(i+1) * time.Hour, CheckTimeout: time.Duration(i+2) * time.Hour, DrillTimeout: time.Duration(i+3) * time.Minute,
 		})
 		spec.Policies = append(spec.Policies, &model.SnapshotPolicy{Name: policy, Frequently: i % 2, Hourly: i, Autosnap: true})
-		spec.Notifiers = append(spec.Notifiers, &model.Notifier{Name: "n" + s, Type: "webhook", URL: "https://x/" + s, TokenFile: "/tok" + s})
-		// Service names reach systemd paths (the backup bind mount), which cannot hold control characters.
-		name := "svc" + noCtl(s)
+		spec.Notifiers = append(spec.Notifiers, &model.Notifier{Name: "n." + name, Type: "webhook", URL: "https://x/?q=" + noCtl(s), TokenFile: "/tok" + noPct})
+		// Mountpoints reach systemd paths (the backup bind mount), which cannot hold control characters.
+		mp := "/srv/m" + noCtl(s)
+		user := fmt.Sprintf("u%d", i)
+		if i%2 == 1 {
+			user += "$"
+		}
 		h.Services = append(h.Services, &model.Service{
-			Name: name, Unit: name + ".service", User: "u" + s, Group: "g" + s, Mode: "0750",
-			Dataset: "tank/svc/" + s, Mountpoint: "/srv/m" + noCtl(s),
+			Name: name, Unit: name + ".service", User: user, Group: "_g" + user, Mode: "0750",
+			Dataset: "tank/svc/" + name, Mountpoint: mp,
 			Properties: []model.Property{{Name: "user:prop", Value: s}, {Name: "utf8only", Value: "on", CreateOnly: true}},
-			Backup: &model.Backup{Repository: repo, Paths: []string{"/srv/p" + s, "/var/q" + s},
-				Exclude: []string{s, "**/" + s}, Tags: []string{s, "t" + s}, Schedule: "sched" + s},
-			Snapshots:   &model.Snapshots{Policy: policy},
-			Replication: &model.Replication{Target: "u@h:" + s, TargetUser: "u", TargetHost: "h", TargetDataset: "b/" + s, SSHKey: "/key" + s, Schedule: "rep" + s, Timeout: 12 * time.Hour},
-			Preseed:     &model.Preseed{Methods: []string{"syncoid", "local", "restic"}, Timeout: time.Duration(i+1) * time.Minute, OnFailure: []string{"block", "start-empty"}[i%2]},
-			Notify:      []string{"n" + s},
+			Backup: &model.Backup{Repository: repo, Paths: []string{mp + "/p" + s, mp + "/q" + s},
+				Exclude: []string{s, "**/" + s}, Tags: []string{s, "t" + s}, Schedule: "sched" + s, Timeout: time.Duration(i+1) * time.Minute},
+			Snapshots: &model.Snapshots{Policy: policy},
+			// Targets and keys reach a shell through syncoid: only the
+			// shell-safe characters that rules.ShellWord allows.
+			Replication: &model.Replication{Target: fmt.Sprintf("u_1@h%d.lan:b/%s", i, name), TargetUser: "u_1", TargetHost: fmt.Sprintf("h%d.lan", i), TargetDataset: "b/" + name,
+				SSHKey: "/key/" + name + "+=,:@", Schedule: "rep" + s, Timeout: 12 * time.Hour},
+			Preseed: &model.Preseed{Methods: []string{"syncoid", "local", "restic"}, Timeout: time.Duration(i+1) * time.Minute, OnFailure: []string{"block", "start-empty"}[i%2]},
+			Notify:  []string{"n." + name},
 		})
 		// NixOS names syncoid units after an escaped command name; replicate
 		// only the services whose units stay distinct.
@@ -124,6 +137,18 @@ func hostileSpec() *model.Spec {
 	sort.Slice(h.Services, func(i, j int) bool { return h.Services[i].Name < h.Services[j].Name })
 	spec.Hosts = []*model.Host{h}
 	return spec
+}
+
+// hostileNames are names that pass the name rules (rules.Name) but are Nix
+// keywords or need quoting as attribute names.
+var hostileNames = []string{"in", "or", "a.b", "1digit", "let", "rec", "inherit", "then", "x-y_z", "with", "assert", "else", "if", "0", "a..b"}
+
+// hostileName is service name i: a hostile one first, then plain ones.
+func hostileName(i int) string {
+	if i < len(hostileNames) {
+		return hostileNames[i]
+	}
+	return fmt.Sprintf("svc%d.x", i)
 }
 
 // mixedSpec has two hosts and services that use only some features.
@@ -253,7 +278,14 @@ func TestHostileRoundTrip(t *testing.T) {
 		if src, dst, err := sdBindUnquote(bind[0].(string)); len(bind) != 1 || err != nil || src != "/run/nixgen/backup/"+s.Name || dst != s.Mountpoint {
 			t.Errorf("%s BindReadOnlyPaths %q reads back as %q:%q, %v", s.Name, bind, src, dst, err)
 		}
-		checkWrapper(t, s.Name, nixeval.Get(t, mod, "systemd", "services", "nixgen-backup-"+s.Name), "restic-backups-"+s.Name+".service")
+		expect(t, s.Name+" restic TimeoutStartSec", nixeval.Get(t, sc, "TimeoutStartSec"), seconds(s.Backup.Timeout))
+		expect(t, s.Name+" restic sandbox", nixeval.Get(t, sc, "ProtectSystem"), map[string]any{"_default": "full"})
+		var replTimeout time.Duration
+		if s.Replication != nil {
+			replTimeout = s.Replication.Timeout
+		}
+		checkWrapper(t, s.Name, nixeval.Get(t, mod, "systemd", "services", "nixgen-backup-"+s.Name), "restic-backups-"+s.Name+".service",
+			seconds(replTimeout+lockMargin), seconds(replTimeout+lockMargin)+seconds(s.Backup.Timeout+lockMargin))
 		expect(t, s.Name+" backup timer", nixeval.Get(t, mod, "systemd", "timers", "nixgen-backup-"+s.Name, "timerConfig"),
 			map[string]any{"OnCalendar": s.Backup.Schedule, "RandomizedDelaySec": "15m", "Persistent": true})
 
@@ -268,15 +300,19 @@ func TestHostileRoundTrip(t *testing.T) {
 		}
 		expect(t, s.Name+" syncoid startAt", nixeval.Get(t, cmd, "service", "startAt"), map[string]any{"_force": []string{}})
 		expect(t, s.Name+" syncoid notify", hooks(nixeval.Get(t, cmd, "service")), notifyHooks)
-		checkWrapper(t, s.Name, nixeval.Get(t, mod, "systemd", "services", "nixgen-replicate-"+s.Name), syncoidUnit(s.Name)+".service")
+		checkWrapper(t, s.Name, nixeval.Get(t, mod, "systemd", "services", "nixgen-replicate-"+s.Name), syncoidUnit(s.Name)+".service",
+			seconds(s.Backup.Timeout+lockMargin), seconds(s.Backup.Timeout+lockMargin)+seconds(s.Replication.Timeout+lockMargin))
 		expect(t, s.Name+" replication timer", nixeval.Get(t, mod, "systemd", "timers", "nixgen-replicate-"+s.Name, "timerConfig"),
 			map[string]any{"OnCalendar": s.Replication.Schedule, "RandomizedDelaySec": "5m", "Persistent": true})
 	}
 	for _, r := range []string{"failure", "success"} {
-		exe := nixeval.Get(t, v, "protection", "systemd", "services", "nixgen-notify-"+r+"@", "serviceConfig", "ExecStart").(string)
-		mp, rest, _ := strings.Cut(strings.TrimPrefix(exe, "/helper/bin/nixgen-helper notify --manifest "), " ")
-		if !storePath.MatchString(mp) || rest != "--unit %i --result "+r {
-			t.Errorf("notify %s ExecStart = %q", r, exe)
+		exe := nixeval.Get(t, v, "protection", "systemd", "services", "nixgen-notify-"+r+"@", "serviceConfig", "ExecStart").([]any)
+		for i, part := range []string{"notifiers", "metrics"} {
+			prefix := []string{"", "!"}[i] + "/helper/bin/nixgen-helper notify --manifest "
+			mp, rest, _ := strings.Cut(strings.TrimPrefix(exe[i].(string), prefix), " ")
+			if len(exe) != 2 || !storePath.MatchString(mp) || rest != "--unit %i --result "+r+" --only "+part {
+				t.Errorf("notify %s ExecStart = %q", r, exe)
+			}
 		}
 	}
 	expect(t, "sanoid notify", hooks(nixeval.Get(t, v, "protection", "systemd", "services", "sanoid")), notifyHooks)
@@ -289,15 +325,22 @@ func TestHostileRoundTrip(t *testing.T) {
 		}
 		setRepository(wantPrune, r)
 		for _, job := range []string{"nixgen-prune-", "nixgen-check-"} {
-			expect(t, r.Name+" "+job+" notify", hooks(nixeval.Get(t, v, "protection", "systemd", "services", "restic-backups-"+job+r.Name)), notifyHooks)
+			h := hooks(nixeval.Get(t, v, "protection", "systemd", "services", "restic-backups-"+job+r.Name))
+			delete(h, "serviceConfig")
+			expect(t, r.Name+" "+job+" notify", h, notifyHooks)
 		}
 		drill := nixeval.Get(t, v, "protection", "systemd", "services", "nixgen-drill-"+r.Name)
 		expect(t, r.Name+" drill notify", hooks(drill), notifyHooks)
 		exe := nixeval.Get(t, drill, "serviceConfig", "ExecStart").(string)
 		head, tail, ok := strings.Cut(exe, " --repository ")
 		mp, _ := strings.CutPrefix(head, "/helper/bin/nixgen-helper restore-test --manifest ")
-		if back, err := sdExecUnquote(tail); !ok || !storePath.MatchString(mp) || err != nil || back != r.Name {
+		tail, limit, ok2 := strings.Cut(tail, " --timeout ")
+		if back, err := sdExecUnquote(tail); !ok || !ok2 || !storePath.MatchString(mp) || err != nil || back != r.Name || limit != fmt.Sprintf("%ds", seconds(r.DrillTimeout)) {
 			t.Errorf("%s drill ExecStart %q: repository reads back as %q, %v", r.Name, exe, back, err)
+		}
+		expect(t, r.Name+" drill TimeoutStartSec", nixeval.Get(t, drill, "serviceConfig", "TimeoutStartSec"), seconds(r.DrillTimeout+drillMargin))
+		for job, limit := range map[string]time.Duration{"nixgen-prune-": r.PruneTimeout, "nixgen-check-": r.CheckTimeout} {
+			expect(t, r.Name+" "+job+" TimeoutStartSec", nixeval.Get(t, v, "protection", "systemd", "services", "restic-backups-"+job+r.Name, "serviceConfig", "TimeoutStartSec"), seconds(limit))
 		}
 		expect(t, r.Name+" drill timer", nixeval.Get(t, v, "protection", "systemd", "timers", "nixgen-drill-"+r.Name, "timerConfig"),
 			map[string]any{"OnCalendar": r.DrillSchedule, "RandomizedDelaySec": "1h", "Persistent": true})
@@ -371,6 +414,13 @@ func TestHostileRoundTrip(t *testing.T) {
 	for _, n := range spec.Notifiers {
 		expectGo(t, n.Name+" manifest notifier", m.Notifiers[n.Name], manifest.Notifier{Type: n.Type, URL: n.URL, TokenFile: n.TokenFile})
 	}
+	// Their token files reach the notify units as credentials.
+	var creds []any
+	for _, n := range spec.Notifiers {
+		creds = append(creds, manifest.CredentialToken(n.Name)+":"+n.TokenFile)
+	}
+	sort.Slice(creds, func(i, j int) bool { return creds[i].(string) < creds[j].(string) })
+	expect(t, "notify credentials", nixeval.Get(t, v, "protection", "systemd", "services", "nixgen-notify-failure@", "serviceConfig", "LoadCredential"), creds)
 	for _, r := range spec.Repositories {
 		expectGo(t, r.Name+" manifest repository", m.Repositories[r.Name], manifest.Repository{URL: r.URL, PasswordFile: r.PasswordFile, EnvironmentFile: r.EnvironmentFile})
 	}
@@ -409,13 +459,18 @@ func setRepository(job map[string]any, r *model.Repository) {
 	}
 }
 
-// checkWrapper checks a unit that starts target under the dataset's lock.
-func checkWrapper(t *testing.T, svc string, unit any, target string) {
+// checkWrapper checks a unit that starts target under the dataset's lock,
+// waiting at most wait seconds for it and running at most limit seconds.
+func checkWrapper(t *testing.T, svc string, unit any, target string, wait, limit int64) {
 	t.Helper()
 	sc := nixeval.Get(t, unit, "serviceConfig")
 	expect(t, svc+" wrapper lock dir", []any{nixeval.Get(t, sc, "RuntimeDirectory"), nixeval.Get(t, sc, "RuntimeDirectoryPreserve")}, []any{"nixgen/locks", true})
+	expect(t, svc+" wrapper TimeoutStartSec", nixeval.Get(t, sc, "TimeoutStartSec"), limit)
+	if limit <= wait {
+		t.Errorf("%s wrapper: limit %d does not leave time after the lock wait %d", svc, limit, wait)
+	}
 	words, err := sdExecSplit(nixeval.Get(t, sc, "ExecStart").(string))
-	want := []string{"/util-linux/bin/flock", "/run/nixgen/locks/" + svc + ".lock", "/systemd/bin/systemctl", "start", "--wait", target}
+	want := []string{"/util-linux/bin/flock", "--verbose", "-w", fmt.Sprint(wait), "-E", "75", "/run/nixgen/locks/" + svc + ".lock", "/systemd/bin/systemctl", "start", "--wait", target}
 	if err != nil || !reflect.DeepEqual(words, want) {
 		t.Errorf("%s wrapper ExecStart reads back as %q, %v; want %q", svc, words, err, want)
 	}

@@ -49,6 +49,10 @@ var declaredOptions = map[string]bool{
 	"systemd.sockets.<name>.requires":   true,
 	"systemd.sockets.<name>.after":      true,
 
+	// nixos/modules/system/boot/systemd/tmpfiles.nix: rules (listOf str),
+	// lines of tmpfiles.d(5).
+	"systemd.tmpfiles.rules": true,
+
 	// nixos/modules/system/activation/activation-script.nix (scriptType withDry).
 	"system.activationScripts.<name>.supportsDryActivation": true,
 	"system.activationScripts.<name>.text":                  true,
@@ -140,7 +144,7 @@ func TestTemplatesUseDeclaredOptions(t *testing.T) {
 	spec.Repositories[0].URL = "rest:https://backup host/forge" // needs createWrapper = false
 	// A URL with "%" goes through repositoryFile.
 	pct := *spec.Repositories[0]
-	pct.Name, pct.URL = "pct", "rest:https://u:p%40ss@backup/forge"
+	pct.Name, pct.URL = "pct", "rest:https://backup/f%40rge"
 	spec.Repositories = append(spec.Repositories, &pct)
 	spec.Hosts[0].Services[1].Backup.Repository = "pct"
 	out, err := Render(spec)

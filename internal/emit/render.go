@@ -13,7 +13,9 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/nixgen/nixgen/internal/manifest"
 	"github.com/nixgen/nixgen/internal/model"
+	"github.com/nixgen/nixgen/internal/rules"
 	"github.com/nixgen/nixgen/templates"
 )
 
@@ -122,7 +124,7 @@ func renderHost(t *template.Template, spec *model.Spec, h *model.Host, out map[s
 	if err != nil {
 		return err
 	}
-	dv := defaultView{Name: h.Name}
+	dv := defaultView{Name: h.Name, DatasetsTimeoutSec: seconds(datasetsTimeout), RestrictSUIDSGID: true}
 	seen := map[string]bool{}
 	syncoidUnits := map[string]string{}
 	for _, s := range services {
@@ -133,6 +135,11 @@ func renderHost(t *template.Template, spec *model.Spec, h *model.Host, out map[s
 			return fmt.Errorf("service %q is listed twice", s.Name)
 		}
 		seen[s.Name] = true
+		// RestrictSUIDSGID= would refuse the chmod of a setuid or setgid
+		// mountpoint root (mode 2770, say).
+		if len(s.Mode) == 4 && (s.Mode[0]-'0')&6 != 0 {
+			dv.RestrictSUIDSGID = false
+		}
 		if s.Replication != nil {
 			u := syncoidUnit(s.Name)
 			if other, ok := syncoidUnits[u]; ok {
@@ -183,8 +190,10 @@ func renderHost(t *template.Template, spec *model.Spec, h *model.Host, out map[s
 }
 
 type defaultView struct {
-	Name         string
-	ServiceFiles []string // relative to the host directory, sorted
+	Name               string
+	ServiceFiles       []string // relative to the host directory, sorted
+	DatasetsTimeoutSec int64
+	RestrictSUIDSGID   bool // no service mode has a setuid or setgid bit
 }
 
 type protectionView struct {
@@ -196,6 +205,12 @@ type protectionView struct {
 	Maintenance    []maintenanceJob
 	Drills         []drillJob
 	Jobs           bool // some unit reports through the notify templates
+	// Credentials are the notify units' LoadCredential= entries
+	// ("notifier-<name>-token:<path>"): their dynamic user cannot read
+	// the root-only token and URL files, systemd hands it copies.
+	Credentials      []string
+	TextfileDir      string
+	NotifyTimeoutSec int64
 
 	jobNames map[string]bool
 }
@@ -211,6 +226,9 @@ type maintenanceJob struct {
 	PruneOpts []string
 	CheckOpts []string // already quoted for systemd: NixOS joins them into ExecStart
 	Schedule  string
+	// TimeoutSec bounds the job; ProtectHome: see protectHome.
+	TimeoutSec  int64
+	ProtectHome bool
 }
 
 // drillJob is the restore drill of one repository.
@@ -220,10 +238,15 @@ type drillJob struct {
 	Schedule  string
 	NeedSSH   bool
 	NeedClone bool
+	// Timeout is restore-test's own --timeout (systemd-quoted); TimeoutSec
+	// the unit's, drillMargin later.
+	Timeout     string
+	TimeoutSec  int64
+	ProtectHome bool
 }
 
 func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (*protectionView, error) {
-	pv := &protectionView{Name: h.Name, jobNames: map[string]bool{}}
+	pv := &protectionView{Name: h.Name, jobNames: map[string]bool{}, TextfileDir: textfileDir, NotifyTimeoutSec: seconds(notifyTimeout)}
 	policies := map[string]bool{}
 	repos := map[string]bool{}
 	for _, s := range services {
@@ -267,9 +290,14 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 		if r == nil {
 			return nil, fmt.Errorf("restic repository %q is not declared", name)
 		}
+		// 0 would mean "no limit" to systemd: exactly what the limits prevent.
+		if r.DrillTimeout < time.Second || r.PruneTimeout < time.Second || r.CheckTimeout < time.Second {
+			return nil, fmt.Errorf("repository %q: prune, check and drill timeouts must be at least one second", name)
+		}
 		if prune := pruneOpts(r.Retention); len(prune) > 0 && r.PruneSchedule != "" {
 			pv.Maintenance = append(pv.Maintenance, maintenanceJob{
 				Job: pruneJob(name), Repo: r, PruneOpts: append([]string{resticRetryLock}, prune...), Schedule: r.PruneSchedule,
+				TimeoutSec: seconds(r.PruneTimeout),
 			})
 		}
 		if r.CheckSchedule != "" {
@@ -283,12 +311,15 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 			}
 			pv.Maintenance = append(pv.Maintenance, maintenanceJob{
 				Job: checkJob(name), Repo: r, CheckOpts: opts, Schedule: r.CheckSchedule,
+				TimeoutSec: seconds(r.CheckTimeout),
 			})
 		}
 		if r.DrillSchedule != "" {
+			ssh, clone := backendTools(r)
 			pv.Drills = append(pv.Drills, drillJob{
-				Unit: drillUnit(name), Repo: name, Schedule: r.DrillSchedule,
-				NeedSSH: strings.HasPrefix(r.URL, "sftp:"), NeedClone: strings.HasPrefix(r.URL, "rclone:"),
+				Unit: drillUnit(name), Repo: name, Schedule: r.DrillSchedule, NeedSSH: ssh, NeedClone: clone,
+				Timeout:    fmt.Sprintf("%ds", seconds(r.DrillTimeout)),
+				TimeoutSec: seconds(r.DrillTimeout + drillMargin), ProtectHome: protectHome(r),
 			})
 		}
 	}
@@ -297,6 +328,7 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 		m.Unit = resticUnit(m.Job)
 		m.NoWrapper = shellUnsafe(m.Repo)
 		m.RepoFile = repoFile(m.Repo)
+		m.ProtectHome = protectHome(m.Repo)
 		if err := checkSecretPaths(m.Repo); err != nil {
 			return nil, err
 		}
@@ -306,19 +338,50 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 		pv.jobNames[d.Unit] = true
 	}
 	pv.Jobs = len(pv.Policies) > 0 || pv.Syncoid || len(pv.Maintenance) > 0 || len(pv.Drills) > 0 || len(repos) > 0
+	for _, name := range union(services, func(*model.Service) bool { return true }) {
+		n := spec.Notifier(name)
+		if n == nil {
+			return nil, fmt.Errorf("notifier %q is not declared", name)
+		}
+		for _, c := range [][2]string{{manifest.CredentialToken(name), n.TokenFile}, {manifest.CredentialURL(name), n.URLFile}} {
+			if c[1] == "" {
+				continue
+			}
+			// LoadCredential= expands specifiers in the path.
+			if strings.IndexByte(c[1], '%') >= 0 {
+				return nil, fmt.Errorf("notifier %q: path %q contains %%, which systemd would expand as a specifier", name, c[1])
+			}
+			pv.Credentials = append(pv.Credentials, c[0]+":"+c[1])
+		}
+	}
 	return pv, nil
+}
+
+// backendTools reports whether restic needs ssh (sftp:) or rclone (rclone:)
+// for repository r. A repository_file hides the backend until run time, so
+// both are provided then.
+func backendTools(r *model.Repository) (ssh, rclone bool) {
+	if r.RepositoryFile != "" {
+		return true, true
+	}
+	return strings.HasPrefix(r.URL, "sftp:"), strings.HasPrefix(r.URL, "rclone:")
 }
 
 // repoFile reports whether a repository URL must reach restic through
 // repositoryFile: NixOS writes RESTIC_REPOSITORY into Environment=, where
 // systemd would expand a "%" as a specifier. A file's content is not expanded.
-func repoFile(r *model.Repository) bool { return strings.IndexByte(r.URL, '%') >= 0 }
+func repoFile(r *model.Repository) bool { return r.URL != "" && strings.IndexByte(r.URL, '%') >= 0 }
 
-// checkSecretPaths rejects password and environment file paths that NixOS
-// would write where systemd expands specifiers (Environment=RESTIC_PASSWORD_FILE,
-// EnvironmentFile=). internal/schema rejects them first, with a position.
+// checkSecretPaths rejects password, environment and repository file
+// paths that NixOS would write where systemd expands specifiers
+// (Environment=RESTIC_PASSWORD_FILE, EnvironmentFile=,
+// Environment=RESTIC_REPOSITORY_FILE). internal/schema rejects them first,
+// with a position.
 func checkSecretPaths(r *model.Repository) error {
-	for _, p := range []string{r.PasswordFile, r.EnvironmentFile} {
+	if (r.URL == "") == (r.RepositoryFile == "") {
+		return fmt.Errorf("repository %q: exactly one of url and repository_file must be set", r.Name)
+	}
+	for _, p := range []string{r.PasswordFile, r.EnvironmentFile, r.RepositoryFile} {
 		if strings.IndexByte(p, '%') >= 0 {
 			return fmt.Errorf("repository %q: path %q contains %%, which systemd would expand as a specifier", r.Name, p)
 		}
@@ -331,7 +394,7 @@ func checkSecretPaths(r *model.Repository) error {
 // repository, password file and environment file into shell text unquoted.
 // Such jobs get createWrapper = false: spec data never reaches a shell.
 func shellUnsafe(r *model.Repository) bool {
-	for _, v := range []string{r.URL, r.PasswordFile, r.EnvironmentFile} {
+	for _, v := range []string{r.URL, r.PasswordFile, r.EnvironmentFile, r.RepositoryFile} {
 		for i := 0; i < len(v); i++ {
 			c := v[i]
 			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
@@ -397,11 +460,21 @@ type serviceView struct {
 	BackupWrapper   string
 	BindSnapshot    string // BindReadOnlyPaths= entry: the snapshot over the mountpoint
 
-	SSHOptions     []string
-	SyncoidUnit    string // unit NixOS names after the command (the service name)
-	SyncoidService string // SyncoidUnit with its suffix, systemd-quoted for an Exec line
-	ReplWrapper    string
-	ReplTimeoutSec int64
+	// Time limits. A wrapper waits for the other job's lock at most that
+	// job's own limit plus lockMargin (LockWait, seconds for flock -w), and
+	// runs at most that wait plus its own job's limit plus lockMargin.
+	BackupTimeoutSec        int64
+	BackupLockWait          int64
+	BackupWrapperTimeoutSec int64
+	ProtectHome             bool // see protectHome
+
+	SSHOptions            []string
+	SyncoidUnit           string // unit NixOS names after the command (the service name)
+	SyncoidService        string // SyncoidUnit with its suffix, systemd-quoted for an Exec line
+	ReplWrapper           string
+	ReplTimeoutSec        int64
+	ReplLockWait          int64
+	ReplWrapperTimeoutSec int64
 
 	LockFile string // systemd-quoted; backup and replication of the dataset hold it
 	Service  string // the service name, systemd-quoted for an Exec line
@@ -460,8 +533,9 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 				// restic reaches sftp: and rclone: repositories through those programs.
 				if s.Backup != nil {
 					if r := spec.Repository(s.Backup.Repository); r != nil {
-						sv.NeedSSH = sv.NeedSSH || strings.HasPrefix(r.URL, "sftp:")
-						sv.NeedRclone = strings.HasPrefix(r.URL, "rclone:")
+						ssh, clone := backendTools(r)
+						sv.NeedSSH = sv.NeedSSH || ssh
+						sv.NeedRclone = clone
 					}
 				}
 			case "syncoid":
@@ -482,6 +556,7 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 		}
 		sv.NoWrapper = shellUnsafe(sv.Repo)
 		sv.RepoFile = repoFile(sv.Repo)
+		sv.ProtectHome = protectHome(sv.Repo, append([]string{s.Mountpoint}, b.Paths...)...)
 		sv.ResticUnit = resticUnit(s.Name)
 		sv.ExtraBackupArgs = []string{resticRetryLock}
 		sv.BackupWrapper = backupWrapper(s.Name)
@@ -520,8 +595,44 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 		if sv.SyncoidService, err = sdExecArg(sv.SyncoidUnit + ".service"); err != nil {
 			return nil, err
 		}
+		// What reaches syncoid's shell must pass the allow-list that
+		// internal/schema and manifest.Validate apply.
+		for _, o := range sv.SSHOptions {
+			if msg := rules.SSHOption(strings.TrimPrefix(o, "--sshoption=")); msg != "" {
+				return nil, fmt.Errorf("ssh option %q %s", o, msg)
+			}
+		}
+	}
+	if err := lockWaits(sv, s); err != nil {
+		return nil, err
 	}
 	return sv, nil
+}
+
+// lockWaits sets the time limits of the backup and its wrapper, and the
+// lock waits of both wrappers: each waits for the other's job at most as
+// long as that job may run.
+func lockWaits(sv *serviceView, s *model.Service) error {
+	var backup, repl time.Duration
+	if b := s.Backup; b != nil {
+		if b.Timeout < time.Second {
+			return fmt.Errorf("backup timeout %v is not a positive number of seconds", b.Timeout)
+		}
+		backup = b.Timeout
+		sv.BackupTimeoutSec = seconds(backup)
+	}
+	if r := s.Replication; r != nil {
+		repl = r.Timeout
+	}
+	if s.Backup != nil {
+		sv.BackupLockWait = seconds(repl + lockMargin)
+		sv.BackupWrapperTimeoutSec = sv.BackupLockWait + seconds(backup+lockMargin)
+	}
+	if s.Replication != nil {
+		sv.ReplLockWait = seconds(backup + lockMargin)
+		sv.ReplWrapperTimeoutSec = sv.ReplLockWait + seconds(repl+lockMargin)
+	}
+	return nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

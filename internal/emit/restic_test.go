@@ -42,10 +42,15 @@ func TestResticReadsBackupPaths(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The spec names the paths below /srv/media (a mountpoint in /tmp is
+	// rejected); the test maps them to the real directory afterwards.
+	const specMP = "/srv/media"
 	spec := richSpec(1)
 	s := spec.Hosts[0].Services[0]
-	s.Mountpoint = mp
-	s.Backup.Paths = paths
+	s.Mountpoint, s.Backup.Paths = specMP, nil
+	for _, p := range paths {
+		s.Backup.Paths = append(s.Backup.Paths, specMP+strings.TrimPrefix(p, mp))
+	}
 	out, err := Render(spec)
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +58,7 @@ func TestResticReadsBackupPaths(t *testing.T) {
 	v := nixeval.Host(t, spec, out)
 	var lines []string
 	for _, p := range nixeval.Get(t, v, "services", s.Name+".nix", "services", "restic", "backups", s.Name, "paths").([]any) {
-		lines = append(lines, p.(string))
+		lines = append(lines, mp+strings.TrimPrefix(p.(string), specMP))
 	}
 	filesFrom := filepath.Join(root, "includes")
 	if err := os.WriteFile(filesFrom, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {

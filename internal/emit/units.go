@@ -3,6 +3,7 @@ package emit
 import (
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/nixgen/nixgen/internal/model"
 )
@@ -15,7 +16,67 @@ import (
 const (
 	backupRunDir = "/run/nixgen/backup" // helper's backup-snapshot --run-dir default
 	lockDir      = "/run/nixgen/locks"  // flock files serialising backup and replication
+	// textfileDir is nixgen-helper's --textfile-dir default, which the notify
+	// units may write to (ReadWritePaths=, created by tmpfiles).
+	textfileDir = "/var/lib/prometheus-node-exporter-text"
 )
+
+// Time limits of the generated units (TimeoutStartSec=). Oneshot units have
+// none unless one is set, and one hung job would otherwise hold the lock
+// its partner waits for, or keep a timer from ever firing again.
+const (
+	// datasetsTimeout bounds nixgen-datasets.service: apply waits up to 10
+	// minutes for another apply's lock, and each zfs call is bounded by the
+	// helper's --zfs-timeout (10 minutes).
+	datasetsTimeout = 30 * time.Minute
+	// notifyTimeout bounds a notify unit: per notifier 3 attempts of at most
+	// 10 s with 1 s and 2 s pauses, and a journal excerpt and a systemctl
+	// call of at most 15 s each per step.
+	notifyTimeout = 10 * time.Minute
+	// lockMargin is added around the lock waits of the backup and
+	// replication wrappers: for the other job's stop (its TimeoutStopSec and
+	// the snapshot release after a backup) and for a start queued behind it.
+	lockMargin = 15 * time.Minute
+	// drillMargin lets restore-test stop itself at its --timeout, remove
+	// its scratch directory and report, before systemd's limit kills it.
+	drillMargin = 5 * time.Minute
+)
+
+// seconds is d as a whole number of seconds, rounded up, for systemd.
+func seconds(d time.Duration) int64 { return int64((d + time.Second - 1) / time.Second) }
+
+// homeTrees are what ProtectHome= hides or makes read-only.
+var homeTrees = []string{"/home", "/root", "/run/user"}
+
+func underHome(p string) bool {
+	for _, t := range homeTrees {
+		if p == t || strings.HasPrefix(p, t+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// protectHome reports whether a restic unit of repository r that reads
+// paths can run with ProtectHome=read-only: not when it writes below a home
+// tree (a local repository there; rclone, which may rewrite
+// ~/.config/rclone/rclone.conf when it refreshes a token), when the
+// backend cannot be known (repository_file), or when it reads a mountpoint
+// there through the backup's bind mount.
+func protectHome(r *model.Repository, paths ...string) bool {
+	if r.RepositoryFile != "" || strings.HasPrefix(r.URL, "rclone:") {
+		return false
+	}
+	if local := strings.TrimPrefix(r.URL, "local:"); strings.HasPrefix(local, "/") && underHome(local) {
+		return false
+	}
+	for _, p := range paths {
+		if underHome(p) {
+			return false
+		}
+	}
+	return true
+}
 
 // resticUnit is the unit NixOS's restic module creates for job name.
 func resticUnit(job string) string { return "restic-backups-" + job }

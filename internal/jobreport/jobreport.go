@@ -32,6 +32,7 @@ type Options struct {
 	Success     bool
 	Host        string // default: the manifest's host
 	TextfileDir string // "" writes no metrics
+	NoNotify    bool   // tell no notifier (the metrics half of a split report)
 
 	Journalctl string // default "journalctl"
 	Systemctl  string // default "systemctl"
@@ -83,7 +84,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	finished := now()
 	rep := &Report{Job: *job, Duration: o.mainDuration(ctx)}
 
-	if !o.Success || job.NotifySuccess {
+	if !o.NoNotify && (!o.Success || job.NotifySuccess) {
 		rep.Notified = true
 		rep.Excerpt = o.journal(ctx)
 		sender := o.Notify

@@ -27,6 +27,7 @@ let
     mkForce = value: { _force = value; };
     mkBefore = value: { _before = value; };
     mkAfter = value: { _after = value; };
+    mkDefault = value: { _default = value; };
     types.package = "package";
   };
   args = {

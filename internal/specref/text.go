@@ -26,17 +26,21 @@ const (
 var docs = map[string]doc{
 	"host":                {Desc: "A NixOS machine and the services it runs."},
 	"host.parent_dataset": {Desc: "ZFS dataset every service dataset is created below; created with `mountpoint=none` when missing. A pool root is allowed."},
-	"host.parent_mount":   {Desc: "Absolute path: the root of the services' default mountpoints."},
+	"host.parent_mount":   {Desc: "Absolute path: the root of the services' default mountpoints; not inside a directory other users can write to."},
 	"host.services":       {Desc: "Names of declared services this host runs, no duplicates.", Default: "every declared service", Type: listString},
 
 	"restic_repository":                  {Desc: "A restic repository that `backup` blocks refer to."},
-	"restic_repository.url":              {Desc: "Any restic repository string (free text, not empty)."},
+	"restic_repository.url":              {Desc: "Any restic repository string (free text, not empty) without a secret in it: a password (`user:pass@`), a token-like query parameter or an rclone credential is an error. Exactly one of `url` and `repository_file`.", Default: "none: `repository_file`"},
+	"restic_repository.repository_file":  {Desc: "Absolute path of a root-only file holding the repository string (NixOS `repositoryFile`), for one with a secret in it; no `%`.", Default: "none: `url`"},
 	"restic_repository.password_file":    {Desc: "Absolute path of the file holding the repository password."},
 	"restic_repository.environment_file": {Desc: "Absolute path of an environment file for restic (S3 credentials and the like)."},
 	"restic_repository.prune_schedule":   {Desc: "OnCalendar schedule of `restic forget --prune`.", Default: lit(schema.DefaultPruneSchedule)},
 	"restic_repository.check_schedule":   {Desc: "OnCalendar schedule of `restic check`.", Default: lit(schema.DefaultCheckSchedule)},
 	"restic_repository.check_subset":     {Desc: "`--read-data-subset` of the check: a percentage (`\"5%\"`), a fraction `n/t`, or a size (`\"500M\"`).", Default: lit(schema.DefaultCheckSubset)},
 	"restic_repository.drill_schedule":   {Desc: "OnCalendar schedule of the restore drill.", Default: lit(schema.DefaultDrillSchedule)},
+	"restic_repository.prune_timeout":    {Desc: "Time limit of the prune job (`TimeoutStartSec`), at least 1s.", Default: lit(duration(schema.DefaultPruneTimeout))},
+	"restic_repository.check_timeout":    {Desc: "Time limit of the check job (`TimeoutStartSec`), at least 1s.", Default: lit(duration(schema.DefaultCheckTimeout))},
+	"restic_repository.drill_timeout":    {Desc: "Time limit of the restore drill (`restore-test --timeout`; the unit's `TimeoutStartSec` is 5 minutes more), at least 1s.", Default: lit(duration(schema.DefaultDrillTimeout))},
 
 	"restic_repository.retention":         {Desc: "The `restic forget --keep-*` policy. Without it no forget policy is set; with it at least one count must be above 0."},
 	"restic_repository.retention.last":    {Desc: "Keep the last N snapshots (≥ 0).", Default: "`0`"},
@@ -48,8 +52,9 @@ var docs = map[string]doc{
 
 	"notifier":            {Desc: "Where preseed outcomes are reported."},
 	"notifier.type":       {Desc: "`\"ntfy\"` or `\"webhook\"`."},
-	"notifier.url":        {Desc: "`http://` or `https://` URL with a host."},
-	"notifier.token_file": {Desc: "Absolute path of the file holding the access token."},
+	"notifier.url":        {Desc: "`http://` or `https://` URL with a host, without credentials (`user:pass@`, `token@`) or a token-like query parameter (`?auth=`, `?token=`, ...). Exactly one of `url` and `url_file`.", Default: "none: `url_file`"},
+	"notifier.url_file":   {Desc: "Absolute path of a root-only file holding the URL, for one with a secret in it (Slack, Discord, Matrix webhooks); no `%`.", Default: "none: `url`"},
+	"notifier.token_file": {Desc: "Absolute path of the root-only file holding the access token (sent as `Authorization: Bearer`); no `%`."},
 
 	"profile":             {Desc: "Reusable dataset settings. A profile named like a built-in one replaces it entirely."},
 	"profile.recordsize":  {Desc: "ZFS `recordsize`: a power of two from 512 to 16M (`\"16K\"`)."},
@@ -71,7 +76,7 @@ var docs = map[string]doc{
 	"service.user":       {Desc: "Owner of the mountpoint root (a unix user name).", Default: lit(schema.DefaultUser)},
 	"service.group":      {Desc: "Group of the mountpoint root (a unix group name).", Default: lit(schema.DefaultGroup)},
 	"service.mode":       {Desc: "Octal mode of the mountpoint root, 3 or 4 digits.", Default: lit(schema.DefaultMode)},
-	"service.mountpoint": {Desc: "Absolute path where the dataset is mounted; not `/` or a system directory.", Default: lit("<parent_mount>/<name>")},
+	"service.mountpoint": {Desc: "Absolute path where the dataset is mounted; not `/`, a system directory, or inside a directory other users can write to (`/tmp`, `/var/tmp`, ...).", Default: lit("<parent_mount>/<name>")},
 	"service.notify":     {Desc: "Names of declared notifiers told about preseed outcomes.", Type: listString},
 
 	"service.dataset":             {Desc: "The service's ZFS dataset. The profile's properties apply first; this block's attributes win."},
@@ -87,13 +92,14 @@ var docs = map[string]doc{
 	"service.backup.exclude":    {Desc: "restic exclude patterns.", Type: listString},
 	"service.backup.tags":       {Desc: "restic tags, without commas or whitespace.", Type: listString},
 	"service.backup.schedule":   {Desc: "OnCalendar schedule of the backup.", Default: lit(schema.DefaultBackupSchedule)},
+	"service.backup.timeout":    {Desc: "Time limit of one backup run (`TimeoutStartSec` of `restic-backups-<service>`), at least 1s; a replication of the same dataset waits for a running backup at most this long plus 15 minutes.", Default: lit(duration(schema.DefaultBackupTimeout))},
 
 	"service.snapshots":        {Desc: "Sanoid snapshots of the dataset (NixOS `services.sanoid`)."},
 	"service.snapshots.policy": {Desc: "A declared `snapshot_policy`."},
 
 	"service.replication":          {Desc: "Syncoid replication of the dataset (NixOS `services.syncoid`)."},
 	"service.replication.target":   {Desc: "`[user@]host:pool/dataset` (remote) or `pool/dataset` (local)."},
-	"service.replication.ssh_key":  {Desc: "Absolute path of the ssh key; remote targets only."},
+	"service.replication.ssh_key":  {Desc: "Absolute path of the ssh key; remote targets only; only letters, digits and `_.,:/@+=-` (syncoid hands it to a shell)."},
 	"service.replication.schedule": {Desc: "OnCalendar schedule of the replication.", Default: lit(schema.DefaultReplicationSchedule)},
 	"service.replication.timeout":  {Desc: "Time limit of one syncoid run (the unit's `TimeoutStartSec`), so a target that hangs in `zfs receive` cannot stall replication and backups.", Default: lit(duration(schema.DefaultReplicationTimeout))},
 

@@ -22,6 +22,14 @@
       # Every method may use its whole timeout, plus time for the checks.
       TimeoutStartSec = 6300;
       ExecStart = "${config.nixgen.helper}/bin/nixgen-helper preseed --manifest ${../manifest.json} --service sonarr";
+      # Sandboxing that keeps the host's mount namespace (what preseed
+      # receives and mounts must be visible to everyone) and lets it restore
+      # setuid files anywhere; see docs/security.md.
+      NoNewPrivileges = true;
+      LockPersonality = true;
+      RestrictRealtime = true;
+      RestrictNamespaces = true;
+      SystemCallArchitectures = "native";
     };
   };
 
@@ -64,6 +72,24 @@
       ExecStartPre = lib.mkBefore [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot create --manifest ${../manifest.json} --service sonarr" ];
       ExecStopPost = lib.mkAfter [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot release --manifest ${../manifest.json} --service sonarr" ];
       BindReadOnlyPaths = [ "/run/nixgen/backup/sonarr:/var/lib/sonarr" ];
+      # A hung backup must not hold the dataset's lock, and with it the
+      # replication, forever.
+      TimeoutStartSec = 43200;
+      # Sandboxing of restic (the "+" commands run outside it); defaults, so
+      # settings of the NixOS module win. See docs/security.md.
+      NoNewPrivileges = lib.mkDefault true;
+      ProtectSystem = lib.mkDefault "full";
+      ProtectHome = lib.mkDefault "read-only";
+      ProtectKernelTunables = lib.mkDefault true;
+      ProtectKernelModules = lib.mkDefault true;
+      ProtectKernelLogs = lib.mkDefault true;
+      ProtectControlGroups = lib.mkDefault true;
+      RestrictSUIDSGID = lib.mkDefault true;
+      LockPersonality = lib.mkDefault true;
+      RestrictRealtime = lib.mkDefault true;
+      RestrictNamespaces = lib.mkDefault true;
+      MemoryDenyWriteExecute = lib.mkDefault true;
+      SystemCallArchitectures = lib.mkDefault "native";
     };
   };
 
@@ -74,7 +100,31 @@
       Type = "oneshot";
       RuntimeDirectory = "nixgen/locks";
       RuntimeDirectoryPreserve = true;
-      ExecStart = "${pkgs.util-linux}/bin/flock /run/nixgen/locks/sonarr.lock ${config.systemd.package}/bin/systemctl start --wait restic-backups-sonarr.service";
+      # Waits for a running replication at most as long as that may run; then
+      # "flock: timeout while waiting to get lock" and status 75 (TEMPFAIL).
+      ExecStart = "${pkgs.util-linux}/bin/flock --verbose -w 44100 -E 75 /run/nixgen/locks/sonarr.lock ${config.systemd.package}/bin/systemctl start --wait restic-backups-sonarr.service";
+      TimeoutStartSec = 88200;
+      # It takes a lock and starts a unit, nothing else.
+      NoNewPrivileges = true;
+      CapabilityBoundingSet = "";
+      ProtectSystem = "strict";
+      ProtectHome = true;
+      PrivateTmp = true;
+      PrivateDevices = true;
+      PrivateNetwork = true;
+      ProtectKernelTunables = true;
+      ProtectKernelModules = true;
+      ProtectKernelLogs = true;
+      ProtectControlGroups = true;
+      ProtectClock = true;
+      ProtectHostname = true;
+      RestrictSUIDSGID = true;
+      LockPersonality = true;
+      RestrictRealtime = true;
+      RestrictNamespaces = true;
+      RestrictAddressFamilies = "AF_UNIX";
+      MemoryDenyWriteExecute = true;
+      SystemCallArchitectures = "native";
     };
   };
 
@@ -126,7 +176,31 @@
       Type = "oneshot";
       RuntimeDirectory = "nixgen/locks";
       RuntimeDirectoryPreserve = true;
-      ExecStart = "${pkgs.util-linux}/bin/flock /run/nixgen/locks/sonarr.lock ${config.systemd.package}/bin/systemctl start --wait syncoid-sonarr.service";
+      # Waits for a running backup at most as long as that may run; then
+      # "flock: timeout while waiting to get lock" and status 75 (TEMPFAIL).
+      ExecStart = "${pkgs.util-linux}/bin/flock --verbose -w 44100 -E 75 /run/nixgen/locks/sonarr.lock ${config.systemd.package}/bin/systemctl start --wait syncoid-sonarr.service";
+      TimeoutStartSec = 88200;
+      # It takes a lock and starts a unit, nothing else.
+      NoNewPrivileges = true;
+      CapabilityBoundingSet = "";
+      ProtectSystem = "strict";
+      ProtectHome = true;
+      PrivateTmp = true;
+      PrivateDevices = true;
+      PrivateNetwork = true;
+      ProtectKernelTunables = true;
+      ProtectKernelModules = true;
+      ProtectKernelLogs = true;
+      ProtectControlGroups = true;
+      ProtectClock = true;
+      ProtectHostname = true;
+      RestrictSUIDSGID = true;
+      LockPersonality = true;
+      RestrictRealtime = true;
+      RestrictNamespaces = true;
+      RestrictAddressFamilies = "AF_UNIX";
+      MemoryDenyWriteExecute = true;
+      SystemCallArchitectures = "native";
     };
   };
 

@@ -5,7 +5,7 @@ host "box" {
 }
 
 restic_repository "odd" {
-  url              = "rest:https://user:p\"a$$${ss}@backup.example/''repo\\x"
+  url              = "rest:https://backup.example/p\"a$$${ss}/''repo\\x"
   password_file    = "/run/secrets/a b/'quoted' \"double\"/pass"
   environment_file = "/run/secrets/€nv ${"$"}{HOME}"
 }

@@ -23,6 +23,18 @@ in
       RemainAfterExit = true;
       ExecStart = "${helper} datasets apply --manifest ${./manifest.json}";
       ExecReload = "${helper} datasets apply --manifest ${./manifest.json}";
+      # Bounds the start and every reload: the wait for another apply's lock
+      # and every zfs call have their own limits inside it.
+      TimeoutStartSec = 1800;
+      # Sandboxing that keeps the host's mount namespace: the datasets it
+      # creates and mounts must be visible to everyone. See docs/security.md.
+      NoNewPrivileges = true;
+      LockPersonality = true;
+      RestrictRealtime = true;
+      RestrictNamespaces = true;
+      # No service's mode has a setuid or setgid bit.
+      RestrictSUIDSGID = true;
+      SystemCallArchitectures = "native";
     };
   };
 

@@ -5,31 +5,57 @@
 # services.sanoid.enable may be defined once.
 { config, lib, pkgs, ... }:
 
-{
+let
   # OnFailure=/OnSuccess= of every backup, prune, check, drill, snapshot and
-  # replication unit start one of these with the unit's name: nixgen-helper
-  # notify writes its metrics and tells the notifiers of the services behind it.
-  systemd.services."nixgen-notify-failure@" = {
-    description = "nixgen: report the failure of %i";
+  # replication unit start one of these with the unit's name. The notifiers
+  # are told by a dynamic user that holds nothing but copies of the token
+  # and URL files (LoadCredential=); the metrics textfile, shared with
+  # preseed, is written by root ("!") in the same read-only sandbox.
+  notifyUnit = result: {
+    description = "nixgen: report the ${result} of %i";
     # Notifiers are reached over the network.
     wants = [ "network-online.target" ];
     after = [ "network-online.target" ];
     serviceConfig = {
       Type = "oneshot";
-      ExecStart = "${config.nixgen.helper}/bin/nixgen-helper notify --manifest ${./manifest.json} --unit %i --result failure";
+      ExecStart = [
+        "${config.nixgen.helper}/bin/nixgen-helper notify --manifest ${./manifest.json} --unit %i --result ${result} --only notifiers"
+        "!${config.nixgen.helper}/bin/nixgen-helper notify --manifest ${./manifest.json} --unit %i --result ${result} --only metrics"
+      ];
+      TimeoutStartSec = 600;
+      DynamicUser = true;
+      # The journal excerpt in the message.
+      SupplementaryGroups = [ "systemd-journal" ];
+      ReadWritePaths = [ "/var/lib/prometheus-node-exporter-text" ];
+      NoNewPrivileges = true;
+      CapabilityBoundingSet = "";
+      ProtectSystem = "strict";
+      ProtectHome = true;
+      PrivateTmp = true;
+      PrivateDevices = true;
+      ProtectKernelTunables = true;
+      ProtectKernelModules = true;
+      ProtectKernelLogs = true;
+      ProtectControlGroups = true;
+      ProtectClock = true;
+      ProtectHostname = true;
+      RestrictSUIDSGID = true;
+      LockPersonality = true;
+      RestrictRealtime = true;
+      RestrictNamespaces = true;
+      RestrictAddressFamilies = [ "AF_UNIX" "AF_INET" "AF_INET6" "AF_NETLINK" ];
+      MemoryDenyWriteExecute = true;
+      SystemCallArchitectures = "native";
     };
   };
-
-  systemd.services."nixgen-notify-success@" = {
-    description = "nixgen: report the success of %i";
-    # Notifiers are reached over the network.
-    wants = [ "network-online.target" ];
-    after = [ "network-online.target" ];
-    serviceConfig = {
-      Type = "oneshot";
-      ExecStart = "${config.nixgen.helper}/bin/nixgen-helper notify --manifest ${./manifest.json} --unit %i --result success";
-    };
-  };
+in
+{
+  # nixgen-helper notify writes its metrics and tells the notifiers of the
+  # services behind a job's unit.
+  systemd.services."nixgen-notify-failure@" = notifyUnit "failure";
+  systemd.services."nixgen-notify-success@" = notifyUnit "success";
+  # Where the metrics go; the notify units may write nothing else.
+  systemd.tmpfiles.rules = [ "d /var/lib/prometheus-node-exporter-text 0755 root root -" ];
 
   # Verify repository "cloud" with a sample of its data.
   services.restic.backups.nixgen-check-cloud = {
@@ -48,6 +74,23 @@
   systemd.services.restic-backups-nixgen-check-cloud = {
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
+    serviceConfig = {
+      TimeoutStartSec = 43200;
+      # Defaults, so settings of the NixOS module win. See docs/security.md.
+      NoNewPrivileges = lib.mkDefault true;
+      ProtectSystem = lib.mkDefault "full";
+      PrivateDevices = lib.mkDefault true;
+      ProtectKernelTunables = lib.mkDefault true;
+      ProtectKernelModules = lib.mkDefault true;
+      ProtectKernelLogs = lib.mkDefault true;
+      ProtectControlGroups = lib.mkDefault true;
+      RestrictSUIDSGID = lib.mkDefault true;
+      LockPersonality = lib.mkDefault true;
+      RestrictRealtime = lib.mkDefault true;
+      RestrictNamespaces = lib.mkDefault true;
+      MemoryDenyWriteExecute = lib.mkDefault true;
+      SystemCallArchitectures = lib.mkDefault "native";
+    };
   };
 
   # Verify repository "offsite" with a sample of its data.
@@ -66,6 +109,24 @@
   systemd.services.restic-backups-nixgen-check-offsite = {
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
+    serviceConfig = {
+      TimeoutStartSec = 43200;
+      # Defaults, so settings of the NixOS module win. See docs/security.md.
+      NoNewPrivileges = lib.mkDefault true;
+      ProtectSystem = lib.mkDefault "full";
+      ProtectHome = lib.mkDefault "read-only";
+      PrivateDevices = lib.mkDefault true;
+      ProtectKernelTunables = lib.mkDefault true;
+      ProtectKernelModules = lib.mkDefault true;
+      ProtectKernelLogs = lib.mkDefault true;
+      ProtectControlGroups = lib.mkDefault true;
+      RestrictSUIDSGID = lib.mkDefault true;
+      LockPersonality = lib.mkDefault true;
+      RestrictRealtime = lib.mkDefault true;
+      RestrictNamespaces = lib.mkDefault true;
+      MemoryDenyWriteExecute = lib.mkDefault true;
+      SystemCallArchitectures = lib.mkDefault "native";
+    };
   };
 
   # Restores the latest snapshot of every service backed up to repository
@@ -80,7 +141,32 @@
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
       Type = "oneshot";
-      ExecStart = "${config.nixgen.helper}/bin/nixgen-helper restore-test --manifest ${./manifest.json} --repository cloud";
+      # restore-test stops itself at --timeout and reports; the unit's limit
+      # is the backstop.
+      ExecStart = "${config.nixgen.helper}/bin/nixgen-helper restore-test --manifest ${./manifest.json} --repository cloud --timeout 43200s";
+      TimeoutStartSec = 43500;
+      # restic's cache, outside the protected home directories.
+      CacheDirectory = "nixgen-drill";
+      CacheDirectoryMode = "0700";
+      Environment = [ "RESTIC_CACHE_DIR=%C/nixgen-drill" ];
+      # The scratch directory in /var/tmp is private to the run and goes
+      # with it. Not RestrictSUIDSGID: restic restores setuid files as they
+      # were. See docs/security.md.
+      PrivateTmp = true;
+      NoNewPrivileges = true;
+      ProtectSystem = "full";
+      PrivateDevices = true;
+      ProtectKernelTunables = true;
+      ProtectKernelModules = true;
+      ProtectKernelLogs = true;
+      ProtectControlGroups = true;
+      ProtectClock = true;
+      ProtectHostname = true;
+      LockPersonality = true;
+      RestrictRealtime = true;
+      RestrictNamespaces = true;
+      MemoryDenyWriteExecute = true;
+      SystemCallArchitectures = "native";
     };
   };
 
@@ -105,7 +191,33 @@
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
       Type = "oneshot";
-      ExecStart = "${config.nixgen.helper}/bin/nixgen-helper restore-test --manifest ${./manifest.json} --repository offsite";
+      # restore-test stops itself at --timeout and reports; the unit's limit
+      # is the backstop.
+      ExecStart = "${config.nixgen.helper}/bin/nixgen-helper restore-test --manifest ${./manifest.json} --repository offsite --timeout 43200s";
+      TimeoutStartSec = 43500;
+      # restic's cache, outside the protected home directories.
+      CacheDirectory = "nixgen-drill";
+      CacheDirectoryMode = "0700";
+      Environment = [ "RESTIC_CACHE_DIR=%C/nixgen-drill" ];
+      # The scratch directory in /var/tmp is private to the run and goes
+      # with it. Not RestrictSUIDSGID: restic restores setuid files as they
+      # were. See docs/security.md.
+      PrivateTmp = true;
+      NoNewPrivileges = true;
+      ProtectSystem = "full";
+      ProtectHome = "read-only";
+      PrivateDevices = true;
+      ProtectKernelTunables = true;
+      ProtectKernelModules = true;
+      ProtectKernelLogs = true;
+      ProtectControlGroups = true;
+      ProtectClock = true;
+      ProtectHostname = true;
+      LockPersonality = true;
+      RestrictRealtime = true;
+      RestrictNamespaces = true;
+      MemoryDenyWriteExecute = true;
+      SystemCallArchitectures = "native";
     };
   };
 

@@ -14,7 +14,7 @@
   # mountpoint in the unit's own mount namespace: the recorded paths are the
   # real ones and the files do not change during the run.
   services.restic.backups.weird = {
-    repository = "rest:https://user:p\"a$\${ss}@backup.example/''repo\\x";
+    repository = "rest:https://backup.example/p\"a$\${ss}/''repo\\x";
     passwordFile = "/run/secrets/a b/'quoted' \"double\"/pass";
     environmentFile = "/run/secrets/€nv \${HOME}";
     # NixOS's restic-<name> wrapper would paste these settings into shell text.
@@ -44,6 +44,24 @@
       ExecStartPre = lib.mkBefore [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot create --manifest ${../manifest.json} --service weird" ];
       ExecStopPost = lib.mkAfter [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot release --manifest ${../manifest.json} --service weird" ];
       BindReadOnlyPaths = [ "/run/nixgen/backup/weird:\"/srv/weird dir/with 'quotes' and \\\"dq\\\"\"" ];
+      # A hung backup must not hold the dataset's lock, and with it the
+      # replication, forever.
+      TimeoutStartSec = 43200;
+      # Sandboxing of restic (the "+" commands run outside it); defaults, so
+      # settings of the NixOS module win. See docs/security.md.
+      NoNewPrivileges = lib.mkDefault true;
+      ProtectSystem = lib.mkDefault "full";
+      ProtectHome = lib.mkDefault "read-only";
+      ProtectKernelTunables = lib.mkDefault true;
+      ProtectKernelModules = lib.mkDefault true;
+      ProtectKernelLogs = lib.mkDefault true;
+      ProtectControlGroups = lib.mkDefault true;
+      RestrictSUIDSGID = lib.mkDefault true;
+      LockPersonality = lib.mkDefault true;
+      RestrictRealtime = lib.mkDefault true;
+      RestrictNamespaces = lib.mkDefault true;
+      MemoryDenyWriteExecute = lib.mkDefault true;
+      SystemCallArchitectures = lib.mkDefault "native";
     };
   };
 
@@ -54,7 +72,31 @@
       Type = "oneshot";
       RuntimeDirectory = "nixgen/locks";
       RuntimeDirectoryPreserve = true;
-      ExecStart = "${pkgs.util-linux}/bin/flock /run/nixgen/locks/weird.lock ${config.systemd.package}/bin/systemctl start --wait restic-backups-weird.service";
+      # Waits for a running replication at most as long as that may run; then
+      # "flock: timeout while waiting to get lock" and status 75 (TEMPFAIL).
+      ExecStart = "${pkgs.util-linux}/bin/flock --verbose -w 900 -E 75 /run/nixgen/locks/weird.lock ${config.systemd.package}/bin/systemctl start --wait restic-backups-weird.service";
+      TimeoutStartSec = 45000;
+      # It takes a lock and starts a unit, nothing else.
+      NoNewPrivileges = true;
+      CapabilityBoundingSet = "";
+      ProtectSystem = "strict";
+      ProtectHome = true;
+      PrivateTmp = true;
+      PrivateDevices = true;
+      PrivateNetwork = true;
+      ProtectKernelTunables = true;
+      ProtectKernelModules = true;
+      ProtectKernelLogs = true;
+      ProtectControlGroups = true;
+      ProtectClock = true;
+      ProtectHostname = true;
+      RestrictSUIDSGID = true;
+      LockPersonality = true;
+      RestrictRealtime = true;
+      RestrictNamespaces = true;
+      RestrictAddressFamilies = "AF_UNIX";
+      MemoryDenyWriteExecute = true;
+      SystemCallArchitectures = "native";
     };
   };
 

@@ -22,6 +22,14 @@
       # Every method may use its whole timeout, plus time for the checks.
       TimeoutStartSec = 1200;
       ExecStart = "${config.nixgen.helper}/bin/nixgen-helper preseed --manifest ${../manifest.json} --service grafana";
+      # Sandboxing that keeps the host's mount namespace (what preseed
+      # receives and mounts must be visible to everyone) and lets it restore
+      # setuid files anywhere; see docs/security.md.
+      NoNewPrivileges = true;
+      LockPersonality = true;
+      RestrictRealtime = true;
+      RestrictNamespaces = true;
+      SystemCallArchitectures = "native";
     };
   };
 

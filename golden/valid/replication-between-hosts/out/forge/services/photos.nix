@@ -45,7 +45,31 @@
       Type = "oneshot";
       RuntimeDirectory = "nixgen/locks";
       RuntimeDirectoryPreserve = true;
-      ExecStart = "${pkgs.util-linux}/bin/flock /run/nixgen/locks/photos.lock ${config.systemd.package}/bin/systemctl start --wait syncoid-photos.service";
+      # Waits for a running backup at most as long as that may run; then
+      # "flock: timeout while waiting to get lock" and status 75 (TEMPFAIL).
+      ExecStart = "${pkgs.util-linux}/bin/flock --verbose -w 900 -E 75 /run/nixgen/locks/photos.lock ${config.systemd.package}/bin/systemctl start --wait syncoid-photos.service";
+      TimeoutStartSec = 45000;
+      # It takes a lock and starts a unit, nothing else.
+      NoNewPrivileges = true;
+      CapabilityBoundingSet = "";
+      ProtectSystem = "strict";
+      ProtectHome = true;
+      PrivateTmp = true;
+      PrivateDevices = true;
+      PrivateNetwork = true;
+      ProtectKernelTunables = true;
+      ProtectKernelModules = true;
+      ProtectKernelLogs = true;
+      ProtectControlGroups = true;
+      ProtectClock = true;
+      ProtectHostname = true;
+      RestrictSUIDSGID = true;
+      LockPersonality = true;
+      RestrictRealtime = true;
+      RestrictNamespaces = true;
+      RestrictAddressFamilies = "AF_UNIX";
+      MemoryDenyWriteExecute = true;
+      SystemCallArchitectures = "native";
     };
   };
 
