@@ -21,6 +21,9 @@ import (
 var (
 	helperCall = regexp.MustCompile(`/bin/nixgen-helper ([^"]*)"`)
 	bindSource = regexp.MustCompile(`BindReadOnlyPaths = \[ "([^:"]*):`)
+	// The notify units may write only to the metrics directory, which
+	// tmpfiles creates: both must be the helper's --textfile-dir default.
+	textfileDir = regexp.MustCompile(`(?:ReadWritePaths = \[ "|tmpfiles.rules = \[ "d )([^" ]*)`)
 )
 
 func generatedManifests(t *testing.T) []string {
@@ -40,7 +43,7 @@ func generatedManifests(t *testing.T) []string {
 }
 
 func TestGeneratedUnitsMatchHelper(t *testing.T) {
-	calls := 0
+	calls, textfiles := 0, 0
 	for _, mf := range generatedManifests(t) {
 		f, err := os.Open(mf)
 		if err != nil {
@@ -73,6 +76,12 @@ func TestGeneratedUnitsMatchHelper(t *testing.T) {
 			b, err := os.ReadFile(nf)
 			if err != nil {
 				t.Fatal(err)
+			}
+			for _, sub := range textfileDir.FindAllStringSubmatch(string(b), -1) {
+				textfiles++
+				if sub[1] != metrics.DefaultTextfileDir {
+					t.Errorf("%s: the notify units may write to %s, the helper writes to %s", nf, sub[1], metrics.DefaultTextfileDir)
+				}
 			}
 			for _, sub := range bindSource.FindAllStringSubmatch(string(b), -1) {
 				svc := strings.TrimPrefix(sub[1], backupsnap.DefaultRunDir+"/")
@@ -108,8 +117,8 @@ func TestGeneratedUnitsMatchHelper(t *testing.T) {
 			}
 		}
 	}
-	if calls == 0 {
-		t.Fatal("no nixgen-helper call found in the generated files")
+	if calls == 0 || textfiles == 0 {
+		t.Fatalf("no nixgen-helper call (%d) or metrics directory (%d) found in the generated files", calls, textfiles)
 	}
 }
 

@@ -95,7 +95,7 @@ func TestBadManifestRunsNothing(t *testing.T) {
 	cases := map[string]struct{ body, want string }{
 		"malformed":          {`{"version":1,`, "unexpected EOF"},
 		"unknown field":      {strings.Replace(good, `"host"`, `"hots":"x","host"`, 1), `unknown field "hots"`},
-		"relative path":      {strings.Replace(good, `"/srv/a"`, `"srv/a"`, 1), `mountpoint "srv/a" is not an absolute`},
+		"relative path":      {strings.Replace(good, `"/srv/a"`, `"srv/a"`, 1), `mountpoint "srv/a" must be an absolute path`},
 		"trailing data":      {good + "{}", "trailing data"},
 		"dataset off parent": {strings.Replace(good, `"tank/s/a"`, `"tank/a"`, 1), "is not below parent"},
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nixgen/nixgen/internal/backupsnap"
 	"github.com/nixgen/nixgen/internal/e2e"
@@ -158,7 +159,7 @@ func TestBackupSnapshotCommand(t *testing.T) {
 
 func TestRestoreTestCommand(t *testing.T) {
 	e2e.Tool(t, "restic")
-	dir := t.TempDir()
+	dir := zfstest.TempDir(t) // the service's data, at a mountpoint a manifest may name
 	pw := filepath.Join(dir, "pw")
 	if err := os.WriteFile(pw, []byte("pw\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -224,5 +225,78 @@ func TestRestoreTestCommand(t *testing.T) {
 	code, stdout, _ = runHelper(t, append(base, "--service", "app")...)
 	if code != exitFailed || !strings.HasPrefix(stdout, "FAIL  app") {
 		t.Fatalf("damaged repository: exit %d\n%s", code, stdout)
+	}
+}
+
+// The generated notify units split a report: the notifiers are told by a
+// dynamic user (--only notifiers, token from $CREDENTIALS_DIRECTORY), the
+// metrics written by root (--only metrics).
+func TestNotifySplitReport(t *testing.T) {
+	var mu sync.Mutex
+	var auth []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		auth = append(auth, r.Header.Get("Authorization"))
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	m := jobManifest(srv.URL, "/srv/restic", "/run/keys/restic", "/srv/app")
+	m.Notifiers["hook"] = manifest.Notifier{Type: "webhook", URL: srv.URL, TokenFile: "/nonexistent/token"}
+	mf := writeManifest(t, m)
+	creds := t.TempDir()
+	if err := os.WriteFile(filepath.Join(creds, manifest.CredentialToken("hook")), []byte("from-credential\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CREDENTIALS_DIRECTORY", creds)
+	dir := t.TempDir()
+	noJournal := filepath.Join(t.TempDir(), "journalctl")
+	base := []string{"notify", "--manifest", mf, "--unit", "restic-backups-app.service", "--result", "failure", "--textfile-dir", dir, "--journalctl", noJournal}
+
+	code, _, stderr := runHelper(t, append(base, "--only", "notifiers")...)
+	if ents, _ := os.ReadDir(dir); code != exitOK || len(ents) != 0 {
+		t.Fatalf("--only notifiers: exit %d (%s), metrics %v", code, stderr, ents)
+	}
+	mu.Lock()
+	if len(auth) != 1 || auth[0] != "Bearer from-credential" {
+		t.Errorf("--only notifiers: Authorization %q", auth)
+	}
+	mu.Unlock()
+
+	code, _, stderr = runHelper(t, append(base, "--only", "metrics")...)
+	if v, ok, _ := metrics.ReadGauge(metrics.JobFile(dir, "restic-backups-app.service"), "nixgen_backup_status"); code != exitOK || !ok || v != 0 {
+		t.Errorf("--only metrics: exit %d (%s), status %v %v", code, stderr, v, ok)
+	}
+	mu.Lock()
+	if len(auth) != 1 {
+		t.Errorf("--only metrics told a notifier: %q", auth)
+	}
+	mu.Unlock()
+
+	if code, _, _ := runHelper(t, append(base, "--only", "both")...); code != exitUsage {
+		t.Errorf("--only both: exit %d, want %d", code, exitUsage)
+	}
+}
+
+// restore-test stops itself at --timeout: restic is stopped, the scratch
+// directory removed, and the drill fails saying why.
+func TestRestoreTestTimeout(t *testing.T) {
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "restic")
+	script := "#!/bin/sh\ncase \"$1\" in\ncat) exit 0;;\n" +
+		"snapshots) echo '[{\"id\":\"0123456789abcdef\",\"time\":\"2024-01-01T00:00:00Z\",\"paths\":[\"/srv/app\"]}]';;\n" +
+		"restore) exec sleep 60;;\n*) exit 1;;\nesac\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mf := writeManifest(t, jobManifest("http://127.0.0.1:9/", "/srv/restic", "/run/keys/restic", "/srv/app"))
+	scratch := t.TempDir()
+	start := time.Now()
+	code, stdout, stderr := runHelper(t, "restore-test", "--manifest", mf, "--repository", "main", "--hostname", "nas",
+		"--scratch-dir", scratch, "--restic", fake, "--timeout", "1s", "--grace", "1s")
+	if code != exitFailed || !strings.HasPrefix(stdout, "FAIL  app") || !strings.Contains(stderr, "--timeout 1s reached") {
+		t.Fatalf("exit %d after %v\n%s%s", code, time.Since(start), stdout, stderr)
+	}
+	if ents, _ := os.ReadDir(scratch); len(ents) != 0 {
+		t.Errorf("scratch left: %v", ents)
 	}
 }

@@ -106,20 +106,6 @@ func holdExists(err error) bool {
 // next method is tried instead of waiting for the method's whole timeout.
 var DefaultSSHOptions = []string{"ConnectTimeout=10", "ServerAliveInterval=15", "ServerAliveCountMax=4"}
 
-// sshOption is what CheckSSHOption accepts: Name=value, the value free of
-// anything a shell would interpret (syncoid pastes --sshoption values into
-// a shell command line unquoted).
-var sshOption = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*=[A-Za-z0-9_.,:/@%+=-]+$`)
-
-// CheckSSHOption reports whether opt can be passed as `ssh -o opt` and
-// syncoid --sshoption=opt.
-func CheckSSHOption(opt string) error {
-	if !sshOption.MatchString(opt) {
-		return fmt.Errorf("ssh option %q: want Name=value with a value of letters, digits and _.,:/@%%+=- only (syncoid passes it through a shell)", opt)
-	}
-	return nil
-}
-
 func (r *run) sshOptions() []string {
 	return append(append([]string(nil), r.o.SSHOptions...), DefaultSSHOptions...)
 }

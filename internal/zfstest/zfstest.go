@@ -34,7 +34,53 @@ func Require(tb testing.TB) {
 // Pool is a pool on a sparse file, destroyed when the test ends.
 type Pool struct {
 	Name string // unique: "ngt" + random hex
-	Dir  string // a temporary directory for mountpoints and files
+	Dir  string // a temporary directory for mountpoints and files, under MountRoot
+}
+
+// DefaultMountRoot holds the test pools' directories. Not the system's
+// temporary directory: nixgen refuses mountpoints inside directories other
+// users can write to (rules.SharedTrees: /tmp, /var/tmp, ...), and
+// nixgen-helper refuses at run time a mountpoint below a directory that is
+// not root's alone, so test mountpoints must sit where a real host's would.
+const DefaultMountRoot = "/var/lib/nixgen-test"
+
+// MountRoot is NIXGEN_TEST_ROOT, or DefaultMountRoot.
+func MountRoot() string {
+	if r := os.Getenv("NIXGEN_TEST_ROOT"); r != "" {
+		return r
+	}
+	return DefaultMountRoot
+}
+
+// TempDir returns a new directory under MountRoot (root-owned, mode 0700,
+// every ancestor root's), removed when the test ends: for mountpoints of
+// manifests that the helper validates. It skips (fails under NIXGEN_E2E=1)
+// when MountRoot cannot be created, as for a user who is not root.
+func TempDir(tb testing.TB) string {
+	tb.Helper()
+	root := MountRoot()
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		e2e.Unavailable(tb, "test mountpoints need %s: %v", root, err)
+	}
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, tb.Name())
+	if len(name) > 60 {
+		name = name[:60]
+	}
+	dir, err := os.MkdirTemp(root, name+"-")
+	if err != nil {
+		e2e.Unavailable(tb, "test mountpoints need %s: %v", root, err)
+	}
+	tb.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			tb.Errorf("removing %s: %v", dir, err)
+		}
+	})
+	return dir
 }
 
 // NewPool creates a 256 MiB pool with a unique name whose root dataset is
@@ -43,7 +89,7 @@ type Pool struct {
 func NewPool(tb testing.TB) *Pool {
 	tb.Helper()
 	Require(tb)
-	dir := tb.TempDir() // registered before the destroy, so removed after it
+	dir := TempDir(tb) // registered before the destroy, so removed after it
 	var b [4]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		tb.Fatal(err)
