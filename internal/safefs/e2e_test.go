@@ -65,7 +65,7 @@ func TestChownTreeSymlinkSwapAttack(t *testing.T) {
 	mp := p.Path("mnt", "app")
 	mountDataset(t, p, "app", mp)
 	vdir := p.Path("victim")
-	want := victim(t, vdir)
+	want := usertest.Victim(t, vdir)
 
 	// The dataset as a restore leaves it: root-owned files in a tree whose
 	// root and first level the user already owns.
@@ -109,7 +109,7 @@ func TestChownTreeSymlinkSwapAttack(t *testing.T) {
 	if fi, err := os.Lstat(filepath.Join(mp, "a", "sub")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 		t.Fatalf("a/sub is not the user's symlink: %v %v", fi, err)
 	}
-	sameTree(t, vdir, want)
+	want.Unchanged(t, vdir)
 	// What the walk did reach is the user's, the symlink itself included.
 	for _, f := range []string{"top", "a/sub"} {
 		var st syscall.Stat_t
@@ -134,7 +134,7 @@ func TestWalksStayOnTheirDevice(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(mp, "data", "g"), []byte("y"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	want := snapshotTree(t, inner)
+	want := usertest.Snapshot(t, inner)
 	root, err := OpenMount(mp)
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +143,7 @@ func TestWalksStayOnTheirDevice(t *testing.T) {
 	if _, err := root.ChownTree(4242, 4242, ChownOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	sameTree(t, inner, want)
+	want.Unchanged(t, inner)
 	var st syscall.Stat_t
 	if err := syscall.Lstat(filepath.Join(mp, "data", "g"), &st); err != nil || st.Uid != 4242 {
 		t.Errorf("data/g: uid %d %v", st.Uid, err)
@@ -151,5 +151,5 @@ func TestWalksStayOnTheirDevice(t *testing.T) {
 	if err := root.RemoveAll("data"); err == nil || !strings.Contains(err.Error(), "another file system") {
 		t.Errorf("RemoveAll across a mount: %v", err)
 	}
-	sameTree(t, inner, want)
+	want.Unchanged(t, inner)
 }

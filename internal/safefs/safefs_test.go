@@ -1,7 +1,6 @@
 package safefs
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nixgen/nixgen/internal/e2e"
+	"github.com/nixgen/nixgen/internal/usertest"
 	"github.com/nixgen/nixgen/internal/zfstest"
 )
 
@@ -116,70 +116,10 @@ func TestCheckAncestors(t *testing.T) {
 	}
 }
 
-// snapshotTree records owner, mode and content of everything below dir.
-func snapshotTree(t testing.TB, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		st := fi.Sys().(*syscall.Stat_t)
-		v := fmt.Sprintf("%d:%d %o", st.Uid, st.Gid, st.Mode)
-		if fi.Mode().IsRegular() {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			v += fmt.Sprintf(" sha256:%x", sha256.Sum256(b))
-		}
-		out[p] = v
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// victim makes a root-owned tree outside whatever is being attacked: a
-// copy of a few /etc files and a root-only directory.
-func victim(t testing.TB, dir string) map[string]string {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Join(dir, "private"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"passwd", "group", "hostname"} {
-		b, _ := os.ReadFile(filepath.Join("/etc", f))
-		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(dir, "private", "shadow"), []byte("root:secret:::\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return snapshotTree(t, dir)
-}
-
-func sameTree(t testing.TB, dir string, want map[string]string) {
-	t.Helper()
-	got := snapshotTree(t, dir)
-	for p, w := range want {
-		if got[p] != w {
-			t.Errorf("%s changed: %q, was %q", p, got[p], w)
-		}
-	}
-	for p := range got {
-		if _, ok := want[p]; !ok {
-			t.Errorf("%s appeared", p)
-		}
-	}
-}
-
 func TestRemoveAllNeverFollowsASymlink(t *testing.T) {
 	dir := t.TempDir()
 	vdir := filepath.Join(dir, "victim")
-	want := victim(t, vdir)
+	want := usertest.Victim(t, vdir)
 	for _, l := range []struct{ link, target string }{
 		{"tree/a/todir", vdir}, {"tree/a/tofile", filepath.Join(vdir, "passwd")}, {"tree/top", vdir},
 	} {
@@ -201,7 +141,7 @@ func TestRemoveAllNeverFollowsASymlink(t *testing.T) {
 	if _, err := os.Lstat(filepath.Join(dir, "tree")); !os.IsNotExist(err) {
 		t.Errorf("tree still there: %v", err)
 	}
-	sameTree(t, vdir, want)
+	want.Unchanged(t, vdir)
 	// A symlink given as the name itself is removed, not followed.
 	if err := os.Symlink(vdir, filepath.Join(dir, "link")); err != nil {
 		t.Fatal(err)
@@ -209,7 +149,7 @@ func TestRemoveAllNeverFollowsASymlink(t *testing.T) {
 	if err := d.RemoveAll("link"); err != nil {
 		t.Fatal(err)
 	}
-	sameTree(t, vdir, want)
+	want.Unchanged(t, vdir)
 	if err := d.RemoveAll("missing"); err != nil {
 		t.Errorf("a missing name: %v", err)
 	}

@@ -7,14 +7,17 @@ package usertest
 import (
 	"bufio"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -63,8 +66,8 @@ func New(tb testing.TB) *User {
 
 // Command runs argv as the user.
 func (u *User) Command(argv ...string) *exec.Cmd {
-	args := append([]string{"--reuid=" + strconv.Itoa(u.UID), "--regid=" + strconv.Itoa(u.GID), "--clear-groups", "--"}, argv...)
-	cmd := exec.Command(u.setpriv, args...)
+	args := append(u.Argv(), argv...)
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "LC_ALL=C"}
 	return cmd
 }
@@ -149,4 +152,83 @@ func (a *Agent) Stop() {
 		a.in = nil
 		a.cmd.Wait()
 	}
+}
+
+// Argv is the prefix that runs a program as the user, for wrapper scripts
+// written by tests (setpriv and its options, ending in "--").
+func (u *User) Argv() []string {
+	return []string{u.setpriv, "--reuid=" + strconv.Itoa(u.UID), "--regid=" + strconv.Itoa(u.GID), "--clear-groups", "--"}
+}
+
+// Tree records owner, mode and content of every entry below a directory,
+// without following symlinks.
+type Tree map[string]string
+
+// Snapshot reads dir into a Tree.
+func Snapshot(tb testing.TB, dir string) Tree {
+	tb.Helper()
+	out := Tree{}
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		v := fmt.Sprintf("%d:%d %o", st.Uid, st.Gid, st.Mode)
+		switch {
+		case fi.Mode().IsRegular():
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			v += fmt.Sprintf(" sha256:%x", sha256.Sum256(b))
+		case fi.Mode()&os.ModeSymlink != 0:
+			l, _ := os.Readlink(p)
+			v += " -> " + l
+		}
+		out[p] = v
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// Unchanged reports (as test errors) every entry below dir that differs
+// from t, appeared or went away.
+func (t Tree) Unchanged(tb testing.TB, dir string) {
+	tb.Helper()
+	got := Snapshot(tb, dir)
+	for p, w := range t {
+		if g, ok := got[p]; !ok {
+			tb.Errorf("%s went away (was %s)", p, w)
+		} else if g != w {
+			tb.Errorf("%s changed: %s, was %s", p, g, w)
+		}
+	}
+	for p, g := range got {
+		if _, ok := t[p]; !ok {
+			tb.Errorf("%s appeared: %s", p, g)
+		}
+	}
+}
+
+// Victim makes a root-owned tree at dir that an attack must leave as it
+// is — copies of a few /etc files and a root-only directory with a secret —
+// and returns its snapshot.
+func Victim(tb testing.TB, dir string) Tree {
+	tb.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, "private"), 0o700); err != nil {
+		tb.Fatal(err)
+	}
+	for _, f := range []string{"passwd", "group", "hostname"} {
+		b, _ := os.ReadFile(filepath.Join("/etc", f))
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "private", "shadow"), []byte("root:secret:::\n"), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return Snapshot(tb, dir)
 }
