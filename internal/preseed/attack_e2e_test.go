@@ -157,17 +157,17 @@ func TestAttackResticStagingSwap(t *testing.T) {
 			log := filepath.Join(dir, "swaps")
 			prefix := ""
 			if as == "user" {
-				prefix = shJoin(u.Argv())
+				prefix = u.ShPrefix()
 			}
 			// Swap before restic writes (the issue's attack) and after it
 			// (before preseed moves); root only after, or restic itself would
 			// write through the symlink as root and no check after the fact
 			// could undo it: keeping the user out is the lock's job.
 			script := "#!/bin/sh\ntarget= prev=\nfor a do [ \"$prev\" = --target ] && target=$a; prev=$a; done\n" +
-				"swap() {\n\t" + prefix + " /bin/sh -c 'mv \"$1\" \"$1.gone\" && ln -s \"$2\" \"$1\"' sh \"$target\" " + shQuote(evil) + " 2>/dev/null\n" +
-				"\techo \"$1 rc=$?\" >> " + shQuote(log) + "\n}\n" +
-				"if [ \"$1\" = restore ] && [ -n \"$target\" ] && [ " + shQuote(as) + " = user ]; then swap before; fi\n" +
-				shQuote(realRestic) + " \"$@\"; rc=$?\n" +
+				"swap() {\n\t" + prefix + " /bin/sh -c 'mv \"$1\" \"$1.gone\" && ln -s \"$2\" \"$1\"' sh \"$target\" " + usertest.Quote(evil) + " 2>/dev/null\n" +
+				"\techo \"$1 rc=$?\" >> " + usertest.Quote(log) + "\n}\n" +
+				"if [ \"$1\" = restore ] && [ -n \"$target\" ] && [ " + usertest.Quote(as) + " = user ]; then swap before; fi\n" +
+				usertest.Quote(realRestic) + " \"$@\"; rc=$?\n" +
 				"if [ \"$1\" = restore ] && [ -n \"$target\" ]; then swap after; fi\n" +
 				"exit $rc\n"
 			wrapper := filepath.Join(dir, "restic")
@@ -223,16 +223,6 @@ func TestAttackResticStagingSwap(t *testing.T) {
 		})
 	}
 }
-
-func shJoin(argv []string) string {
-	q := make([]string, len(argv))
-	for i, a := range argv {
-		q[i] = shQuote(a)
-	}
-	return strings.Join(q, " ")
-}
-
-func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // c) A mountpoint below a directory the user owns (where it can plant a
 // symlink whenever it likes), or below a symlink (planted while it could),

@@ -160,6 +160,19 @@ func (u *User) Argv() []string {
 	return []string{u.setpriv, "--reuid=" + strconv.Itoa(u.UID), "--regid=" + strconv.Itoa(u.GID), "--clear-groups", "--"}
 }
 
+// ShPrefix is Argv quoted for a shell script: "$(ShPrefix) cmd args" runs
+// cmd as the user.
+func (u *User) ShPrefix() string {
+	q := make([]string, 0, 6)
+	for _, a := range u.Argv() {
+		q = append(q, Quote(a))
+	}
+	return strings.Join(q, " ")
+}
+
+// Quote quotes s for a POSIX shell.
+func Quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
 // Tree records owner, mode and content of every entry below a directory,
 // without following symlinks.
 type Tree map[string]string
