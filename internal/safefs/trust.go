@@ -69,23 +69,16 @@ func CheckAncestors(p string, s Strictness) error {
 // CheckAncestors and be root's and not writable by others itself (subject
 // to s: a sticky /var/tmp passes StickyOK).
 func OpenTrusted(p string, s Strictness) (*Dir, error) {
-	parent, base, err := walkAncestors(p, s)
-	if err != nil {
-		return nil, err
-	}
-	if parent == nil {
-		return nil, &PathError{Op: "open", Path: p, Err: unix.ENOENT}
-	}
-	defer parent.Close()
-	if base == "" { // p is "/"
-		return walkRoot()
-	}
-	d, err := openChild(parent, base)
-	if err == nil {
-		err = writableParent(parent, d, s)
-	}
-	if err == nil {
-		err = trustedDir(d.Path, d.st)
+	var d *Dir
+	var err error
+	if path.Clean(p) == "/" {
+		d, err = walkRoot()
+	} else {
+		var parent *Dir
+		if parent, d, err = openEntry(p, s); err == nil {
+			parent.Close()
+			err = trustedDir(d.Path, d.st)
+		}
 	}
 	if err == nil {
 		err = writableParent(d, nil, s)
@@ -104,32 +97,44 @@ func OpenTrusted(p string, s Strictness) (*Dir, error) {
 // CheckAncestors(Strict). p itself is the mounted file system's root and
 // may belong to anyone.
 func OpenMount(p string) (*Dir, error) {
-	parent, base, err := walkAncestors(p, Strict)
+	parent, d, err := openEntry(p, Strict)
 	if err != nil {
 		return nil, err
-	}
-	if parent == nil {
-		return nil, &PathError{Op: "open", Path: p, Err: unix.ENOENT}
 	}
 	defer parent.Close()
-	if base == "" {
-		return nil, fmt.Errorf("mountpoint %q is not below /", p)
-	}
-	d, err := openChild(parent, base)
-	if err == nil {
-		err = writableParent(parent, d, Strict)
-	}
-	if err != nil {
-		if d != nil {
-			d.Close()
-		}
-		return nil, err
-	}
 	if d.st.Dev == parent.st.Dev {
 		d.Close()
 		return nil, &NotMountedError{Path: d.Path}
 	}
 	return d, nil
+}
+
+// openEntry opens the existing directory p (not "/") and its parent
+// through trusted ancestors, and checks that the parent protects it
+// (subject to s). The caller closes both.
+func openEntry(p string, s Strictness) (parent, d *Dir, err error) {
+	parent, base, err := walkAncestors(p, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	if parent == nil {
+		return nil, nil, &PathError{Op: "open", Path: p, Err: unix.ENOENT}
+	}
+	if base == "" {
+		parent.Close()
+		return nil, nil, fmt.Errorf("%q is not below /", p)
+	}
+	d, err = openChild(parent, base)
+	if err == nil {
+		if err = writableParent(parent, d, s); err != nil {
+			d.Close()
+		}
+	}
+	if err != nil {
+		parent.Close()
+		return nil, nil, err
+	}
+	return parent, d, nil
 }
 
 // NotMountedError: the directory is on its parent's file system, so
