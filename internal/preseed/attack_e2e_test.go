@@ -11,6 +11,7 @@ import (
 
 	"github.com/nixgen/nixgen/internal/e2e"
 	"github.com/nixgen/nixgen/internal/usertest"
+	"github.com/nixgen/nixgen/internal/zfs"
 )
 
 // Attacks by the service user on a restore, on zfs-fuse with a real
@@ -278,4 +279,51 @@ func TestAttackUntrustedMountpointAncestor(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The root lock: while it holds, the service user cannot write into the
+// dataset; data it wrote after preseed found the dataset empty but before
+// the lock is adopted (the root gets its owner and mode back), and a
+// restore that left the dataset empty gives the root back too.
+func TestRootLock(t *testing.T) {
+	e := newEnv(t, "local")
+	mp := e.svc.Mountpoint
+	u := serviceUser(t, e)
+	r := &run{o: e.opts, svc: e.svc, zfs: &zfs.Runner{}, log: e.opts.Log}
+	rootIs := func(uid int, mode os.FileMode) {
+		t.Helper()
+		var st syscall.Stat_t
+		if err := syscall.Stat(mp, &st); err != nil || int(st.Uid) != uid || os.FileMode(st.Mode).Perm() != mode {
+			t.Fatalf("root %d %o (%v), want %d %o", st.Uid, st.Mode&0o7777, err, uid, mode)
+		}
+	}
+
+	u.MustSh(t, `echo late > "$1/late"`, mp)
+	if empty, err := r.lockRoot(); err != nil || empty {
+		t.Fatalf("lockRoot with data: empty %v, err %v", empty, err)
+	}
+	rootIs(u.UID, 0o750)
+
+	if err := os.Remove(filepath.Join(mp, "late")); err != nil {
+		t.Fatal(err)
+	}
+	if empty, err := r.lockRoot(); err != nil || !empty {
+		t.Fatalf("lockRoot: empty %v, err %v", empty, err)
+	}
+	rootIs(0, 0o700)
+	if out, err := u.Sh(`touch "$1/x"`, mp); err == nil {
+		t.Fatalf("the user wrote into a locked root: %s", out)
+	}
+	r.unlockRoot()
+	rootIs(u.UID, 0o750)
+
+	// Not given back while anything is left behind.
+	if _, err := r.lockRoot(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(mp, "half"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.unlockRoot()
+	rootIs(0, 0o700)
 }

@@ -117,6 +117,61 @@ func lockRoot(root *safefs.Dir) error {
 	return root.Chmod(0o700)
 }
 
+// lockRoot makes the dataset root root:root 0700 before any method runs,
+// remembering its owner and mode, and reports whether the dataset is still
+// empty: data that appeared before the lock (the service user can write
+// the root until then) is adopted like any other, and the root given back.
+func (r *run) lockRoot() (empty bool, err error) {
+	root, err := openRoot(r.svc.Mountpoint)
+	if err != nil {
+		return false, err
+	}
+	defer root.Close()
+	st := root.Stat()
+	r.rootWas = &st
+	if err := lockRoot(root); err != nil {
+		return false, err
+	}
+	if empty, err = emptyRoot(root); err != nil {
+		return false, err
+	}
+	if !empty {
+		return false, r.giveBack(root)
+	}
+	// Leftovers the user made since removeStaging looked.
+	return true, removeStagingAt(root)
+}
+
+// unlockRoot gives the root back the owner and mode lockRoot found, when
+// the failed methods left the dataset empty; a half-finished restore stays
+// root's alone.
+func (r *run) unlockRoot() {
+	if r.rootWas == nil {
+		return
+	}
+	err := func() error {
+		root, err := openRoot(r.svc.Mountpoint)
+		if err != nil {
+			return err
+		}
+		defer root.Close()
+		if empty, err := emptyRoot(root); err != nil || !empty {
+			return err
+		}
+		return r.giveBack(root)
+	}()
+	if err != nil {
+		r.log.Warn("giving the dataset root back its owner and mode", "err", err)
+	}
+}
+
+func (r *run) giveBack(root *safefs.Dir) error {
+	if _, err := root.Chown(int(r.rootWas.Uid), int(r.rootWas.Gid)); err != nil {
+		return err
+	}
+	return root.Chmod(r.rootWas.Mode & 0o7777)
+}
+
 // journal is what moveIntoPlace records before its first rename.
 type journal struct {
 	staging string // the staging directory's name in the dataset root

@@ -303,57 +303,6 @@ func (r *run) decide(ctx context.Context, res *Result) {
 	res.Err = fmt.Errorf("no preseed method restored %s (%s) and on_failure is block", r.svc.Name, summary(res.Attempts))
 }
 
-// lockRoot makes the dataset root root:root 0700 before any method runs,
-// remembering its owner and mode, and reports whether the dataset is still
-// empty: data that appeared before the lock (the service user can write
-// the root until then) is adopted like any other, and the root given back.
-func (r *run) lockRoot() (empty bool, err error) {
-	root, err := openRoot(r.svc.Mountpoint)
-	if err != nil {
-		return false, err
-	}
-	defer root.Close()
-	st := root.Stat()
-	r.rootWas = &st
-	if err := lockRoot(root); err != nil {
-		return false, err
-	}
-	if empty, err = emptyRoot(root); err != nil || !empty {
-		if err == nil {
-			r.unlockRoot()
-		}
-		return empty, err
-	}
-	// Leftovers the user made since removeStaging looked.
-	return true, removeStagingAt(root)
-}
-
-// unlockRoot gives the root back the owner and mode lockRoot found, when
-// the failed methods left the dataset empty; a half-finished restore stays
-// root's alone.
-func (r *run) unlockRoot() {
-	if r.rootWas == nil {
-		return
-	}
-	err := func() error {
-		root, err := openRoot(r.svc.Mountpoint)
-		if err != nil {
-			return err
-		}
-		defer root.Close()
-		if empty, err := emptyRoot(root); err != nil || !empty {
-			return err
-		}
-		if _, err := root.Chown(int(r.rootWas.Uid), int(r.rootWas.Gid)); err != nil {
-			return err
-		}
-		return root.Chmod(r.rootWas.Mode & 0o7777)
-	}()
-	if err != nil {
-		r.log.Warn("giving the dataset root back its owner and mode", "err", err)
-	}
-}
-
 // leftEmpty checks, before start-empty marks the dataset, that the failed
 // methods left it as they found it: in place and empty. A method that
 // failed halfway (a partial move, a dataset that could not be put back)
