@@ -20,7 +20,9 @@ func preseedCommand() *cli.Command {
 		Usage: "restore a service's data before it first starts, unless it is already there",
 		Description: "Exit codes: 0 data in place (restored, skipped, adopted, or start-empty);\n" +
 			"1 no method restored and on_failure is block; 2 usage; 3 bad manifest;\n" +
-			"4 refused: pool not ONLINE, dataset missing or not mounted, lock held.",
+			"4 refused: a mountpoint ancestor another user could change (a symlink, or\n" +
+			"owned or writable by a non-root user), pool not ONLINE, dataset missing or not\n" +
+			"mounted, lock held.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "manifest", Usage: "manifest.json written by nixgen render"},
 			&cli.StringFlag{Name: "service", Usage: "the service to preseed"},

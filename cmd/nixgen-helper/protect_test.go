@@ -159,7 +159,7 @@ func TestBackupSnapshotCommand(t *testing.T) {
 
 func TestRestoreTestCommand(t *testing.T) {
 	e2e.Tool(t, "restic")
-	dir := zfstest.TempDir(t) // the service's data, at a mountpoint a manifest may name
+	dir := zfstest.TrustedDir(t) // the service's data, at a mountpoint a manifest may name
 	pw := filepath.Join(dir, "pw")
 	if err := os.WriteFile(pw, []byte("pw\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -4,11 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
-	"syscall"
 
 	"github.com/nixgen/nixgen/internal/manifest"
+	"github.com/nixgen/nixgen/internal/safefs"
 	"github.com/nixgen/nixgen/internal/zfs"
 )
 
@@ -87,24 +86,25 @@ func carryOut(ctx context.Context, r *zfs.Runner, a Action, stat statFunc) (bool
 		}
 		return err == nil, err
 	case Chown, Chmod:
-		st, err := stat(a.Path, a.Dataset)
+		// The dataset must be what is mounted there (mount table) ...
+		if _, err := stat(a.Path, a.Dataset); err != nil {
+			return false, err
+		}
+		// ... and the change goes to the mount root held open, never
+		// through the path again.
+		root, err := safefs.OpenMount(a.Path)
 		if err != nil {
 			return false, err
 		}
+		defer root.Close()
 		if a.Kind == Chown {
-			if int(st.Uid) == a.uid && int(st.Gid) == a.gid {
-				return false, nil
-			}
-			return true, os.Lchown(a.Path, a.uid, a.gid)
+			return root.Chown(a.uid, a.gid)
 		}
-		if st.Mode&07777 == a.mode {
+		if root.Stat().Mode&07777 == a.mode {
 			return false, nil
 		}
-		// syscall.Chmod takes the raw mode, setgid and sticky bits included.
-		if err := syscall.Chmod(a.Path, a.mode); err != nil {
-			return false, &os.PathError{Op: "chmod", Path: a.Path, Err: err}
-		}
-		return true, nil
+		// The raw mode, setgid and sticky bits included.
+		return true, root.Chmod(a.mode)
 	}
 	return false, fmt.Errorf("unknown action kind %q", a.Kind)
 }

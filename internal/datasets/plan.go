@@ -6,8 +6,9 @@
 // reports (instead of touching) create-time-only properties that differ.
 //
 // Every check runs before the first change: a plan that hits a problem
-// (pool not imported, unknown user, a volume where a filesystem belongs)
-// fails as a whole with a *PreconditionError.
+// (pool not imported, unknown user, a volume where a filesystem belongs, a
+// mountpoint below a symlink or a directory another user can write) fails
+// as a whole with a *PreconditionError.
 package datasets
 
 import (
@@ -23,6 +24,7 @@ import (
 	"syscall"
 
 	"github.com/nixgen/nixgen/internal/manifest"
+	"github.com/nixgen/nixgen/internal/safefs"
 	"github.com/nixgen/nixgen/internal/zfs"
 )
 
@@ -122,6 +124,13 @@ func Make(ctx context.Context, r *zfs.Runner, m *manifest.Manifest) (*Plan, erro
 			continue
 		}
 		owners[s.Name] = [2]int{uid, gid}
+	}
+	// zfs creates and mounts on a path, and the owner and mode are set
+	// there: no other user may be able to redirect any part of it.
+	for _, s := range m.Services {
+		if err := safefs.CheckAncestors(s.Mountpoint, safefs.Strict); err != nil {
+			bad("service %s: mountpoint %s: %v, so another user could redirect it", s.Name, s.Mountpoint, err)
+		}
 	}
 
 	health, err := r.PoolHealth(ctx, m.Parent.Pool)

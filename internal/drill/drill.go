@@ -9,6 +9,16 @@
 // A scratch directory is named nixgen-drill-<service>-<pid>-<random>: a
 // drill killed outright (SIGKILL, OOM) cannot remove its own, so each drill
 // first removes those whose pid is gone.
+//
+// The scratch parent (default /var/tmp) may be writable by other users, so
+// the drill acts there only through descriptors (internal/safefs): the
+// parent must be root's and reached through root's directories, and be
+// writable by nobody else unless it is sticky — in a sticky directory only
+// an entry's owner can rename or remove it, so nobody can swap root's
+// scratch directory (mode 0700) for something else. restic gets the
+// scratch directory's path; that it still leads to the directory made is
+// checked (device and inode) before it is read back and before it is
+// removed, and removal never follows a symlink or leaves the device.
 package drill
 
 import (
@@ -29,6 +39,7 @@ import (
 
 	"github.com/nixgen/nixgen/internal/manifest"
 	"github.com/nixgen/nixgen/internal/restic"
+	"github.com/nixgen/nixgen/internal/safefs"
 )
 
 // DefaultScratchDir holds the per-run scratch directories.
@@ -110,12 +121,17 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	if o.Warn == nil {
 		o.Warn = io.Discard
 	}
-	o.removeLeftovers()
+	scratch, err := safefs.OpenTrusted(o.ScratchDir, safefs.StickyOK)
+	if err != nil {
+		return nil, fmt.Errorf("scratch directory %s is not safe to restore into as root: %w", o.ScratchDir, err)
+	}
+	defer scratch.Close()
+	o.removeLeftovers(scratch)
 	var res []Result
 	failed := 0
 	for _, name := range o.Services {
 		start := time.Now()
-		r := o.one(ctx, name)
+		r := o.one(ctx, scratch, name)
 		r.Duration = time.Since(start)
 		if !r.OK() {
 			failed++
@@ -134,7 +150,7 @@ type snapshot struct {
 	Paths []string  `json:"paths"`
 }
 
-func (o Options) one(ctx context.Context, name string) (r Result) {
+func (o Options) one(ctx context.Context, scratchDir *safefs.Dir, name string) (r Result) {
 	r.Service = name
 	fail := func(err error) Result {
 		r.Error = err.Error()
@@ -172,17 +188,23 @@ func (o Options) one(ctx context.Context, name string) (r Result) {
 	latest := snaps[len(snaps)-1]
 	r.Snapshot, r.Taken = latest.ID, latest.Time
 
-	scratch, err := os.MkdirTemp(o.ScratchDir, fmt.Sprintf("%s%s-%d-", scratchPrefix, name, os.Getpid()))
+	made, base, err := scratchDir.MkdirTemp(fmt.Sprintf("%s%s-%d-", scratchPrefix, name, os.Getpid()))
 	if err != nil {
 		return fail(err)
 	}
+	defer made.Close()
 	defer func() {
-		if err := os.RemoveAll(scratch); err != nil && r.Error == "" {
+		if err := scratchDir.RemoveDirIf(base, made); err != nil && r.Error == "" {
 			r.Error = fmt.Sprintf("removing the scratch directory: %v", err)
 		}
 	}()
+	scratch := filepath.Join(o.ScratchDir, base)
 	if err := rr.Run(ctx, nil, "restore", latest.ID, "--verify", "--target", scratch); err != nil {
 		return fail(err)
+	}
+	// restic wrote through the path: it must still be the directory made.
+	if err := scratchDir.CheckSame(base, made); err != nil {
+		return fail(fmt.Errorf("scratch directory %s: %w during the restore", scratch, err))
 	}
 	r.Files, r.Bytes, err = readAll(ctx, scratch)
 	if err != nil {
@@ -196,38 +218,37 @@ func (o Options) one(ctx context.Context, name string) (r Result) {
 
 const scratchPrefix = "nixgen-drill-"
 
-// leftover matches a scratch directory's name and captures its owner's pid.
-var leftover = regexp.MustCompile(`^nixgen-drill-.+-([0-9]+)-[0-9]+$`)
+// leftover matches a scratch directory's name and captures its owner's pid
+// (the random suffix is decimal in scratch directories of older versions).
+var leftover = regexp.MustCompile(`^nixgen-drill-.+-([0-9]+)-[0-9a-f]+$`)
 
 // removeLeftovers removes the scratch directories of drills that died
 // without removing their own. Only what is provably a dead drill's goes: a
 // directory (not a symlink) with a scratch name, owned by this user, whose
 // pid is not running. A live pid — a concurrent drill, or a reused pid —
-// keeps its directory.
-func (o Options) removeLeftovers() {
-	ents, err := os.ReadDir(o.ScratchDir)
+// keeps its directory. Removal goes through descriptors below the scratch
+// parent and never follows a symlink.
+func (o Options) removeLeftovers(scratch *safefs.Dir) {
+	names, err := scratch.Names()
 	if err != nil {
 		fmt.Fprintf(o.Warn, "warning: looking for leftover scratch directories: %v\n", err)
 		return
 	}
-	for _, e := range ents {
-		m := leftover.FindStringSubmatch(e.Name())
-		if m == nil || !e.IsDir() { // DirEntry types come from lstat: a symlink is not a dir
+	for _, name := range names {
+		m := leftover.FindStringSubmatch(name)
+		if m == nil {
 			continue
 		}
 		pid, err := strconv.Atoi(m[1])
 		if err != nil || pid <= 0 || pid == os.Getpid() || pidAlive(pid) {
 			continue
 		}
-		p := filepath.Join(o.ScratchDir, e.Name())
-		fi, err := os.Lstat(p)
-		if err != nil || !fi.IsDir() {
+		st, err := scratch.Lstat(name)
+		if err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFDIR || int(st.Uid) != os.Geteuid() {
 			continue
 		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != os.Geteuid() {
-			continue
-		}
-		if err := os.RemoveAll(p); err != nil {
+		p := filepath.Join(o.ScratchDir, name)
+		if err := scratch.RemoveAll(name); err != nil {
 			fmt.Fprintf(o.Warn, "warning: removing the leftover scratch directory of a dead drill: %v\n", err)
 			continue
 		}

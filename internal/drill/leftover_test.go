@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nixgen/nixgen/internal/manifest"
+	"github.com/nixgen/nixgen/internal/safefs"
 )
 
 // childEnv makes the test binary run one drill (from a JSON spec) as a
@@ -120,7 +121,12 @@ func TestRemoveLeftoversRemovesOnlyDeadDrillsDirs(t *testing.T) {
 		t.Fatal(err)
 	}
 	keep = append(keep, target, link, file, filepath.Join(target, "sub"))
-	Options{ScratchDir: dir, Warn: &bytes.Buffer{}}.removeLeftovers()
+	scratch, err := safefs.OpenTrusted(dir, safefs.StickyOK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer scratch.Close()
+	Options{ScratchDir: dir, Warn: &bytes.Buffer{}}.removeLeftovers(scratch)
 	if _, err := os.Lstat(gone); err == nil {
 		t.Errorf("%s (dead pid %d) was not removed", gone, deadPid)
 	}

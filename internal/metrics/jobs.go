@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/nixgen/nixgen/internal/manifest"
+	"github.com/nixgen/nixgen/internal/safefs"
 )
 
 // Job is the result of one run of a generated unit (backup, prune, check,
@@ -78,7 +80,7 @@ func WriteJob(dir string, j Job) error {
 	if err != nil {
 		return err
 	}
-	if j.Unit == "" || strings.ContainsRune(j.Unit, '/') || strings.HasPrefix(j.Unit, ".") {
+	if safefs.CheckName(j.Unit) != nil || strings.HasPrefix(j.Unit, ".") {
 		return fmt.Errorf("unit name %q cannot name a metrics file", j.Unit)
 	}
 	path := JobFile(dir, j.Unit)
@@ -125,7 +127,9 @@ func WriteJob(dir string, j Job) error {
 // ReadGauge parses a textfile and returns the value of the first sample of
 // the named gauge; ok is false when the file or the metric is missing.
 func ReadGauge(path, name string) (v float64, ok bool, err error) {
-	f, err := os.Open(path)
+	// Not through a symlink: the file is ours, and whatever a link points
+	// at is not a metrics file.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, false, nil
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/nixgen/nixgen/internal/safefs"
 )
 
 // DefaultTextfileDir is where NixOS's node exporter textfile collector looks
@@ -40,8 +42,14 @@ func PreseedFile(dir, service string) string {
 	return filepath.Join(dir, "nixgen_preseed_"+service+".prom")
 }
 
-// WritePreseed replaces the service's preseed textfile with p.
+// WritePreseed replaces the service's preseed textfile with p. The file is
+// written under a new temporary name (O_EXCL) and renamed into place, so a
+// symlink planted under its name is replaced, never followed; a service
+// name that is not a single file name is refused.
 func WritePreseed(dir string, p Preseed) error {
+	if err := safefs.CheckName(p.Service); err != nil {
+		return fmt.Errorf("writing preseed metrics: service name: %w", err)
+	}
 	labels := []string{"service", "method"}
 	status := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "nixgen_preseed_status",

@@ -113,7 +113,7 @@ func newBigEnv(b *testing.B, size int64) *env {
 	var r [4]byte
 	rand.Read(r[:])
 	name := "ngtb" + hex.EncodeToString(r[:])
-	dir := b.TempDir() // registered before the pool's destroy, so removed after it
+	dir := zfstest.TrustedDir(b) // registered before the pool's destroy, so removed after it
 	vdev := filepath.Join(dir, "vdev")
 	f, err := os.Create(vdev)
 	if err != nil {

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/nixgen/nixgen/internal/safefs"
 )
 
 // DefaultLockDir holds one lock file per service while its preseed runs.
@@ -36,6 +39,10 @@ type owner struct {
 // (the owner was killed) and is taken over. A live owner is
 // waited for, polling, up to wait (0: refuse at once).
 func acquireLock(ctx context.Context, dir, service string, wait time.Duration) (*lock, error) {
+	// The name comes from the manifest: it must not lead out of dir.
+	if err := safefs.CheckName(service); err != nil {
+		return nil, fmt.Errorf("lock: service name: %w", err)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("lock: %w", err)
 	}
@@ -98,7 +105,7 @@ func (l *lock) tryCreate() (owner, error) {
 // short flock on a side file and re-checks the pid, so a lock that a third
 // process has meanwhile taken is never removed.
 func (l *lock) takeOverStale(dead owner) error {
-	f, err := os.OpenFile(l.path+".takeover", os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := os.OpenFile(l.path+".takeover", os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return fmt.Errorf("lock: %w", err)
 	}
@@ -127,7 +134,13 @@ func readPid(path string) int { return readOwner(path).pid }
 
 // readOwner parses a lock file: the pid, then (optionally) the start time.
 func readOwner(path string) owner {
-	b, err := os.ReadFile(path)
+	// A symlink under the lock's name is nobody's lock (and is not read).
+	file, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return owner{}
+	}
+	defer file.Close()
+	b, err := io.ReadAll(io.LimitReader(file, 4096))
 	if err != nil {
 		return owner{}
 	}

@@ -383,13 +383,24 @@ func (r *run) restic(ctx context.Context) error {
 		return command{argv: append([]string{restic}, args...), env: env, grace: r.o.Grace}
 	}
 
+	// The root is root:root 0700 (decide locked it), and the staging
+	// directory is made and later used only through descriptors below it;
+	// restic alone gets its path, and whether that still leads to the same
+	// directory is checked before anything is moved out of it.
 	mp := r.svc.Mountpoint
-	staging, err := os.MkdirTemp(mp, StagingPrefix)
+	root, err := openRoot(mp)
 	if err != nil {
 		return err
 	}
+	defer root.Close()
+	stagingDir, name, err := root.MkdirTemp(StagingPrefix)
+	if err != nil {
+		return err
+	}
+	defer func() { stagingDir.Close() }()
+	staging := filepath.Join(mp, name)
 	fail := func(err error) error {
-		if rerr := os.RemoveAll(staging); rerr != nil {
+		if rerr := root.RemoveDirIf(name, stagingDir); rerr != nil {
 			r.log.Warn("removing staging", "err", rerr)
 		}
 		return err
@@ -455,25 +466,31 @@ func (r *run) restic(ctx context.Context) error {
 	// "latest" differ from the snapshot chosen: restore exactly that one.
 	if m := restoredID.FindSubmatch(res.out); m == nil || !strings.HasPrefix(snap.ID, string(m[1])) {
 		r.log.Info("latest moved during the restore; restoring the chosen snapshot again", "snapshot", snap.ID)
-		if err := os.RemoveAll(staging); err != nil {
+		if err := root.RemoveDirIf(name, stagingDir); err != nil {
 			return err
 		}
-		if err := os.Mkdir(staging, 0o700); err != nil {
+		stagingDir.Close()
+		if stagingDir, err = root.Mkdir(name, 0o700); err != nil {
 			return err
 		}
 		if _, err := rc("restore", snap.ID, "--target", staging).run(ctx); err != nil {
 			return fail(err)
 		}
 	}
+	// restic wrote through a path: it must still lead to the directory made.
+	if err := root.CheckSame(name, stagingDir); err != nil {
+		return fail(fmt.Errorf("staging directory %s: %w during the restore; nothing was moved from it", staging, err))
+	}
 	// restic recreates the absolute paths below the target: the dataset's
 	// content is at <staging>/<mountpoint>. Paths outside the dataset are
 	// not this dataset's data and stay out of it.
-	src := filepath.Join(staging, mp)
-	if _, err := os.Stat(src); err != nil {
-		os.RemoveAll(staging)
-		return fmt.Errorf("snapshot %s holds nothing below %s (paths %v)", snap.ID, mp, snap.Paths)
+	src := strings.TrimPrefix(filepath.Clean(mp), "/")
+	d, err := stagingDir.OpenBelow(src)
+	if err != nil {
+		return fail(fmt.Errorf("snapshot %s holds nothing below %s (paths %v): %w", snap.ID, mp, snap.Paths, err))
 	}
-	return moveIntoPlace(mp, staging, src)
+	d.Close()
+	return moveIntoPlace(root, stagingDir, name, src)
 }
 
 func (r *run) bin(configured, def string) string {

@@ -31,12 +31,14 @@ import (
 	"os"
 	"path"
 	"strings"
-	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/nixgen/nixgen/internal/manifest"
 	"github.com/nixgen/nixgen/internal/metrics"
 	"github.com/nixgen/nixgen/internal/notify"
+	"github.com/nixgen/nixgen/internal/safefs"
 	"github.com/nixgen/nixgen/internal/zfs"
 )
 
@@ -132,6 +134,8 @@ type run struct {
 	zfs   *zfs.Runner
 	log   *slog.Logger
 	aside string // where the empty dataset waits during a syncoid receive
+	// rootWas is the dataset root's owner and mode before lockRoot.
+	rootWas *unix.Stat_t
 }
 
 // Run performs the preseed of one service and reports the outcome. The
@@ -152,6 +156,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	if svc.Preseed == nil {
 		return nil, fmt.Errorf("preseed: service %q declares no preseed block", o.Service)
+	}
+	// The name becomes lock and metrics file names (manifest validation
+	// rejects such names first; this is the point of use).
+	if err := safefs.CheckName(svc.Name); err != nil {
+		return nil, fmt.Errorf("preseed: service name: %w", err)
 	}
 	r := &run{o: o, svc: svc, zfs: o.ZFS, log: o.Log, aside: svc.Dataset + ".nixgen-aside"}
 	if r.zfs == nil {
@@ -190,6 +199,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 // decide runs steps 2–6 with the lock held and fills res.
 func (r *run) decide(ctx context.Context, res *Result) {
+	// Before anything can mount or write there.
+	if err := checkAncestors(r.svc.Mountpoint); err != nil {
+		res.Err = err
+		return
+	}
 	st, err := r.state(ctx)
 	if err != nil {
 		res.Err = err
@@ -238,6 +252,13 @@ func (r *run) decide(ctx context.Context, res *Result) {
 		res.Err = err
 		return
 	}
+	if empty {
+		// Nobody but root may reach the dataset while it is restored.
+		if empty, err = r.lockRoot(); err != nil {
+			res.Err = err
+			return
+		}
+	}
 	if !empty {
 		if err := r.zfs.Set(ctx, r.svc.Dataset, PropComplete, "complete"); err != nil {
 			res.Err = err
@@ -278,6 +299,7 @@ func (r *run) decide(ctx context.Context, res *Result) {
 		res.Outcome = StartEmpty
 		return
 	}
+	r.unlockRoot()
 	res.Err = fmt.Errorf("no preseed method restored %s (%s) and on_failure is block", r.svc.Name, summary(res.Attempts))
 }
 
@@ -397,17 +419,20 @@ func (r *run) checkMounted(st state) error {
 	if st.ds["mounted"] != "yes" {
 		return refused("dataset %s is not mounted at %s: refusing to restore into the bare directory", ds, mp)
 	}
-	// Belt and braces: the directory must be a different file system from
-	// its parent directory, or whatever is there is not the dataset.
-	var a, b syscall.Stat_t
-	if err := syscall.Stat(mp, &a); err != nil {
-		return fmt.Errorf("mountpoint %s: %w", mp, err)
+	// Belt and braces: the directory must be a mount point (another device
+	// than its parent) reached through ancestors only root can change, and
+	// the kernel's mount table must show the dataset there.
+	root, err := openRoot(mp)
+	if err != nil {
+		return err
 	}
-	if err := syscall.Stat(path.Dir(mp), &b); err != nil {
-		return fmt.Errorf("mountpoint parent %s: %w", path.Dir(mp), err)
+	root.Close()
+	src, err := zfs.MountSource(mp)
+	if err != nil {
+		return err
 	}
-	if a.Dev == b.Dev {
-		return refused("%s is not a mount point although zfs says %s is mounted: refusing to restore", mp, ds)
+	if src != ds {
+		return refused("%s is mounted at %s per zfs, but the mount table shows %q there: refusing to restore", ds, mp, src)
 	}
 	return nil
 }

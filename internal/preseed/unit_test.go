@@ -3,6 +3,7 @@ package preseed
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nixgen/nixgen/internal/manifest"
+	"github.com/nixgen/nixgen/internal/metrics"
+	"github.com/nixgen/nixgen/internal/zfs"
 )
 
 func TestReadEnvFile(t *testing.T) {
@@ -171,5 +176,91 @@ func TestCommandTimeoutKillsDetachedGrandchild(t *testing.T) {
 	}
 	if pidAlive(pid) {
 		t.Errorf("grandchild %d still running after the timeout and grace", pid)
+	}
+}
+
+// d) A service name that is not a single path component never makes
+// preseed write a lock or metrics file outside their directories, and a
+// symlink planted under a lock or metrics file's name is never written
+// through. (Manifest validation rejects such names first; these are the
+// points of use.)
+func TestServiceNameNeverLeavesItsDirectory(t *testing.T) {
+	base := t.TempDir()
+	lockDir, textDir := filepath.Join(base, "run", "nixgen"), filepath.Join(base, "text", "dir")
+	for _, d := range []string{lockDir, textDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bad := []string{"../../escape", "../escape", "..", ".", "a/b", ""}
+	for _, name := range bad {
+		if _, err := acquireLock(context.Background(), lockDir, name, 0); err == nil {
+			t.Errorf("acquireLock(%q) succeeded", name)
+		}
+		if err := metrics.WritePreseed(textDir, metrics.Preseed{Service: name}); err == nil {
+			t.Errorf("WritePreseed(%q) succeeded", name)
+		}
+		// A whole run with such a manifest stops before any lock, zfs call
+		// or metrics file.
+		m := &manifest.Manifest{Version: manifest.Version, Host: "h", Parent: manifest.Parent{Dataset: "tank/s", Pool: "tank"},
+			Services: []manifest.Service{{Name: name, Dataset: "tank/s/x", Mountpoint: "/srv/x", User: "root", Group: "root", Mode: "0750",
+				Preseed: &manifest.Preseed{Methods: []string{"local"}, TimeoutSeconds: 1, OnFailure: "block"}}}}
+		_, err := Run(context.Background(), Options{Manifest: m, Service: name, LockDir: lockDir, TextfileDir: textDir,
+			ZFS: &zfs.Runner{ZFS: "/nonexistent/zfs", ZPool: "/nonexistent/zpool"}})
+		if err == nil || !strings.Contains(err.Error(), "service name") {
+			t.Errorf("Run(%q): %v, want a refusal of the name", name, err)
+		}
+	}
+	// Nothing but the two (empty) directories exists below base.
+	var found []string
+	filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			found = append(found, p)
+		}
+		return err
+	})
+	if len(found) > 0 {
+		t.Errorf("files written: %v", found)
+	}
+
+	// Symlinks planted under the file names (as a user able to write the
+	// directories could) are replaced or refused, never followed.
+	victim := filepath.Join(base, "victim")
+	if err := os.WriteFile(victim, []byte("keep\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, metrics.PreseedFile(textDir, "app")); err != nil {
+		t.Fatal(err)
+	}
+	if err := metrics.WritePreseed(textDir, metrics.Preseed{Service: "app", Finished: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	lockPath := filepath.Join(lockDir, "preseed-app.lock")
+	if err := os.WriteFile(lockPath, []byte(strconv.Itoa(dead.Process.Pid)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, lockPath+".takeover"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acquireLock(context.Background(), lockDir, "app", 0); err == nil {
+		t.Error("a stale lock was taken over through a symlinked side file")
+	}
+	os.Remove(lockPath)
+	if err := os.Symlink(victim, lockPath); err != nil {
+		t.Fatal(err)
+	}
+	if o := readOwner(lockPath); o.raw != "" {
+		t.Errorf("a symlinked lock was read: %q", o.raw)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "keep\n" {
+		t.Errorf("victim written through a symlink: %q", b)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(victim, &st); err != nil || st.Mode&0o777 != 0o644 {
+		t.Errorf("victim mode %o %v", st.Mode, err)
 	}
 }

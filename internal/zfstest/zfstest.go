@@ -34,53 +34,7 @@ func Require(tb testing.TB) {
 // Pool is a pool on a sparse file, destroyed when the test ends.
 type Pool struct {
 	Name string // unique: "ngt" + random hex
-	Dir  string // a temporary directory for mountpoints and files, under MountRoot
-}
-
-// DefaultMountRoot holds the test pools' directories. Not the system's
-// temporary directory: nixgen refuses mountpoints inside directories other
-// users can write to (rules.SharedTrees: /tmp, /var/tmp, ...), and
-// nixgen-helper refuses at run time a mountpoint below a directory that is
-// not root's alone, so test mountpoints must sit where a real host's would.
-const DefaultMountRoot = "/var/lib/nixgen-test"
-
-// MountRoot is NIXGEN_TEST_ROOT, or DefaultMountRoot.
-func MountRoot() string {
-	if r := os.Getenv("NIXGEN_TEST_ROOT"); r != "" {
-		return r
-	}
-	return DefaultMountRoot
-}
-
-// TempDir returns a new directory under MountRoot (root-owned, mode 0700,
-// every ancestor root's), removed when the test ends: for mountpoints of
-// manifests that the helper validates. It skips (fails under NIXGEN_E2E=1)
-// when MountRoot cannot be created, as for a user who is not root.
-func TempDir(tb testing.TB) string {
-	tb.Helper()
-	root := MountRoot()
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		e2e.Unavailable(tb, "test mountpoints need %s: %v", root, err)
-	}
-	name := strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
-			return r
-		}
-		return '-'
-	}, tb.Name())
-	if len(name) > 60 {
-		name = name[:60]
-	}
-	dir, err := os.MkdirTemp(root, name+"-")
-	if err != nil {
-		e2e.Unavailable(tb, "test mountpoints need %s: %v", root, err)
-	}
-	tb.Cleanup(func() {
-		if err := os.RemoveAll(dir); err != nil {
-			tb.Errorf("removing %s: %v", dir, err)
-		}
-	})
-	return dir
+	Dir  string // a TrustedDir for mountpoints and files
 }
 
 // NewPool creates a 256 MiB pool with a unique name whose root dataset is
@@ -89,12 +43,13 @@ func TempDir(tb testing.TB) string {
 func NewPool(tb testing.TB) *Pool {
 	tb.Helper()
 	Require(tb)
-	dir := TempDir(tb) // registered before the destroy, so removed after it
 	var b [4]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		tb.Fatal(err)
 	}
-	p := &Pool{Name: "ngt" + hex.EncodeToString(b[:]), Dir: dir}
+	name := "ngt" + hex.EncodeToString(b[:])
+	dir := TrustedDir(tb) // registered before the destroy, so removed after it
+	p := &Pool{Name: name, Dir: dir}
 	vdev := filepath.Join(dir, "vdev")
 	if err := os.WriteFile(vdev, nil, 0o600); err != nil {
 		tb.Fatal(err)
@@ -106,6 +61,35 @@ func NewPool(tb testing.TB) *Pool {
 	tb.Cleanup(func() { p.destroy(tb) })
 	return p
 }
+
+// TrustedDir makes a fresh directory, root:root 0755, whose every ancestor
+// is root's and writable by nobody else — /var/lib/nixgen-test-<random>, not
+// below /tmp: the helper refuses mountpoints below a directory that another
+// user can write, and the sticky, world-writable /tmp is one. It is removed
+// when the test ends. The caller must be root (Require).
+func TrustedDir(tb testing.TB) string {
+	tb.Helper()
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		tb.Fatal(err)
+	}
+	dir := filepath.Join(trustedBase, "nixgen-test-"+hex.EncodeToString(b[:]))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil { // whatever the umask
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			tb.Errorf("removing %s: %v", dir, err)
+		}
+	})
+	return dir
+}
+
+// trustedBase is root's and not writable by others on any Linux system.
+const trustedBase = "/var/lib"
 
 func (p *Pool) destroy(tb testing.TB) {
 	var out []byte
