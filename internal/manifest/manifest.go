@@ -188,10 +188,8 @@ func Decode(r io.Reader) (*Manifest, error) {
 func (m *Manifest) Validate() error {
 	v := &validator{m: m}
 	v.top()
-	datasets := map[string]string{} // dataset -> what uses it, for overlaps
-	mountpoints := map[string]string{}
 	for i := range m.Services {
-		v.service(i, datasets, mountpoints)
+		v.service(i)
 	}
 	for _, name := range slices.Sorted(maps.Keys(m.Repositories)) {
 		v.repository(name, m.Repositories[name])
@@ -205,8 +203,10 @@ func (m *Manifest) Validate() error {
 			v.bad("%s: dataset %q is not a dataset name: %s", where, r.Dataset, msg)
 			continue
 		}
-		v.overlap(datasets, r.Dataset, where)
+		v.datasets = append(v.datasets, claim{r.Dataset, where})
 	}
+	v.overlaps(v.datasets)
+	v.overlaps(v.mountpoints)
 	v.jobs()
 	if len(v.errs) > 0 {
 		return fmt.Errorf("manifest is invalid:\n  %s", strings.Join(v.errs, "\n  "))
@@ -218,7 +218,12 @@ type validator struct {
 	m    *Manifest
 	errs []string
 	seen map[string]bool // service names
+	// datasets and mountpoints claimed, for overlaps
+	datasets, mountpoints []claim
 }
+
+// claim is a dataset or mountpoint and what uses it.
+type claim struct{ key, where string }
 
 func (v *validator) bad(format string, a ...any) { v.errs = append(v.errs, fmt.Sprintf(format, a...)) }
 
@@ -241,15 +246,31 @@ func (v *validator) path(where, what, p string) bool {
 	return true
 }
 
-// overlap records key (a dataset or a mountpoint) for where, reporting
-// one that is, contains or lies inside one recorded before.
-func (v *validator) overlap(seen map[string]string, key, where string) {
-	for _, other := range slices.Sorted(maps.Keys(seen)) {
-		if rules.Overlap(key, other) {
-			v.bad("%s: %q overlaps %q of %s", where, key, other, seen[other])
+// overlaps reports a claim on the same key as an earlier one, or on a key
+// below another claimed key (datasets and paths both nest at "/"): a map
+// and a walk up each key's parents, so a host with thousands of services
+// costs no more than a few thousand lookups each.
+func (v *validator) overlaps(claims []claim) {
+	first := map[string]string{}
+	for _, c := range claims {
+		if by, dup := first[c.key]; dup {
+			v.bad("%s: %q overlaps %q of %s", c.where, c.key, c.key, by)
+			continue
+		}
+		first[c.key] = c.where
+	}
+	for _, c := range claims {
+		for p := c.key; ; {
+			i := strings.LastIndexByte(p, '/')
+			if i <= 0 {
+				break
+			}
+			p = p[:i]
+			if by, ok := first[p]; ok {
+				v.bad("%s: %q overlaps %q of %s", c.where, c.key, p, by)
+			}
 		}
 	}
-	seen[key] = where
 }
 
 func (v *validator) top() {
@@ -265,7 +286,7 @@ func (v *validator) top() {
 	}
 }
 
-func (v *validator) service(i int, datasets, mountpoints map[string]string) {
+func (v *validator) service(i int) {
 	m, s := v.m, &v.m.Services[i]
 	where := fmt.Sprintf("services[%d] (%s)", i, s.Name)
 	if v.seen == nil {
@@ -283,13 +304,13 @@ func (v *validator) service(i int, datasets, mountpoints map[string]string) {
 	} else if !strings.HasPrefix(s.Dataset, m.Parent.Dataset+"/") {
 		v.bad("%s: dataset %q is not below parent %q", where, s.Dataset, m.Parent.Dataset)
 	} else {
-		v.overlap(datasets, s.Dataset, where)
+		v.datasets = append(v.datasets, claim{s.Dataset, where})
 	}
 	mpOK := rules.Mountpoint(s.Mountpoint) == ""
 	if !mpOK {
 		v.bad("%s: mountpoint %q %s", where, s.Mountpoint, rules.Mountpoint(s.Mountpoint))
 	} else {
-		v.overlap(mountpoints, s.Mountpoint, where)
+		v.mountpoints = append(v.mountpoints, claim{s.Mountpoint, where})
 	}
 	for _, o := range [][2]string{{"user", s.User}, {"group", s.Group}} {
 		if msg := rules.UnixName(o[1]); msg != "" {

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -196,5 +197,28 @@ func TestValidateAcceptsFiles(t *testing.T) {
 	}
 	if _, err := Decode(bytes.NewReader(b)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// BenchmarkValidate: the helper validates the whole manifest on every call
+// (every notify, every preseed), so the overlap checks must not be
+// quadratic in the number of services.
+func BenchmarkValidate(b *testing.B) {
+	for _, n := range []int{100, 1000, 5000} {
+		m := &Manifest{Version: Version, Host: "h", Parent: Parent{Dataset: "tank/s", Pool: "tank"}}
+		for i := range n {
+			name := fmt.Sprintf("svc%05d", i)
+			m.Services = append(m.Services, Service{Name: name, Unit: name + ".service", Dataset: "tank/s/" + name,
+				Mountpoint: "/srv/" + name, User: "root", Group: "root", Mode: "0750",
+				Backup: &Backup{Repository: "r", Paths: []string{"/srv/" + name}}})
+		}
+		m.Repositories = map[string]Repository{"r": {URL: "/mnt/restic", PasswordFile: "/run/pw"}}
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			for range b.N {
+				if err := m.Validate(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
