@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/nixgen/nixgen/internal/restic"
 	"github.com/nixgen/nixgen/internal/zfs"
 )
 
@@ -365,22 +365,16 @@ func (r *run) restic(ctx context.Context) error {
 	if r.o.Hostname == "" {
 		return errors.New("no host name for restic --host")
 	}
-	var env []string
-	if repo.EnvironmentFile != "" {
-		fileEnv, err := readEnvFile(repo.EnvironmentFile)
-		if err != nil {
-			return err
-		}
-		env = fileEnv
+	// The environment file is parsed without a shell; the manifest's
+	// repository (URL or repository_file) and password file win over other
+	// ways of giving them (restic refuses a password file and command together).
+	env, err := restic.Environ(repo)
+	if err != nil {
+		return err
 	}
-	// The manifest names the repository and the password file: other ways
-	// of giving them, from the helper's environment or the env file, would
-	// compete with them (restic refuses a password file and command together).
-	env = append(withoutResticRepoVars(os.Environ()), withoutResticRepoVars(env)...)
-	env = append(env, "RESTIC_REPOSITORY="+repo.URL, "RESTIC_PASSWORD_FILE="+repo.PasswordFile)
-	restic := r.bin(r.o.Restic, "restic")
+	bin := r.bin(r.o.Restic, "restic")
 	rc := func(args ...string) command {
-		return command{argv: append([]string{restic}, args...), env: env, grace: r.o.Grace}
+		return command{argv: append([]string{bin}, args...), env: env, grace: r.o.Grace}
 	}
 
 	// The root is root:root 0700 (decide locked it), and the staging
@@ -520,17 +514,4 @@ func (r *run) destroyOwn(ctx context.Context, ds string) error {
 
 func (r *run) rename(ctx context.Context, from, to string) error {
 	return zfs.RetryBusy(ctx, func() error { return r.zfs.Rename(ctx, from, to) })
-}
-
-func withoutResticRepoVars(env []string) []string {
-	var out []string
-	for _, kv := range env {
-		k, _, _ := strings.Cut(kv, "=")
-		switch k {
-		case "RESTIC_REPOSITORY", "RESTIC_REPOSITORY_FILE", "RESTIC_PASSWORD", "RESTIC_PASSWORD_FILE", "RESTIC_PASSWORD_COMMAND":
-			continue
-		}
-		out = append(out, kv)
-	}
-	return out
 }
