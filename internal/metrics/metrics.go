@@ -35,6 +35,10 @@ type Preseed struct {
 	Status   int    // one of the Status* constants
 	Duration time.Duration
 	Finished time.Time
+	// Pool and PoolHealth ("ONLINE", "DEGRADED", ...) give
+	// nixgen_preseed_pool_degraded; no such series when PoolHealth is "".
+	Pool       string
+	PoolHealth string
 }
 
 // PreseedFile is the textfile name for a service's preseed metrics.
@@ -65,6 +69,18 @@ func WritePreseed(dir string, p Preseed) error {
 	}, labels)
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(status, duration, completion)
+	if p.PoolHealth != "" {
+		degraded := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "nixgen_preseed_pool_degraded",
+			Help: "1 when the pool of the service's dataset was not ONLINE at the last preseed (a restore is refused; complete data still starts), else 0.",
+		}, []string{"service", "pool"})
+		v := 0.0
+		if p.PoolHealth != "ONLINE" {
+			v = 1
+		}
+		degraded.WithLabelValues(p.Service, p.Pool).Set(v)
+		reg.MustRegister(degraded)
+	}
 	method := p.Method
 	if method == "" {
 		method = "none"
