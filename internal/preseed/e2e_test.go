@@ -78,7 +78,12 @@ func (h *hookLog) webhook() []notify.Event {
 
 func newEnv(t testing.TB, methods ...string) *env {
 	t.Helper()
-	pool := zfstest.NewPool(t)
+	return newEnvOn(t, zfstest.NewPool(t), methods...)
+}
+
+// newEnvOn is newEnv on a given pool.
+func newEnvOn(t testing.TB, pool *zfstest.Pool, methods ...string) *env {
+	t.Helper()
 	e := &env{pool: pool, hits: &hookLog{}, logBuf: &syncBuffer{}, metrics: t.TempDir()}
 	parent := pool.Name + "/services"
 	pool.ZFS(t, "create", parent)

@@ -42,6 +42,19 @@ type Pool struct {
 // Dir. It calls Require first.
 func NewPool(tb testing.TB) *Pool {
 	tb.Helper()
+	return newPool(tb, "vdev")
+}
+
+// NewMirrorPool is NewPool on a two-way mirror of files Path("vdev-a") and
+// Path("vdev-b"), so that a test can `zpool offline` one side and get a
+// DEGRADED pool that still serves its data.
+func NewMirrorPool(tb testing.TB) *Pool {
+	tb.Helper()
+	return newPool(tb, "mirror", "vdev-a", "vdev-b")
+}
+
+func newPool(tb testing.TB, layout ...string) *Pool {
+	tb.Helper()
 	Require(tb)
 	var b [4]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -50,14 +63,22 @@ func NewPool(tb testing.TB) *Pool {
 	name := "ngt" + hex.EncodeToString(b[:])
 	dir := TrustedDir(tb) // registered before the destroy, so removed after it
 	p := &Pool{Name: name, Dir: dir}
-	vdev := filepath.Join(dir, "vdev")
-	if err := os.WriteFile(vdev, nil, 0o600); err != nil {
-		tb.Fatal(err)
+	args := []string{"create", "-m", "none", p.Name}
+	for _, v := range layout {
+		if v == "mirror" {
+			args = append(args, v)
+			continue
+		}
+		vdev := filepath.Join(dir, v)
+		if err := os.WriteFile(vdev, nil, 0o600); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.Truncate(vdev, 256<<20); err != nil {
+			tb.Fatal(err)
+		}
+		args = append(args, vdev)
 	}
-	if err := os.Truncate(vdev, 256<<20); err != nil {
-		tb.Fatal(err)
-	}
-	run(tb, "zpool", "create", "-m", "none", p.Name, vdev)
+	run(tb, "zpool", args...)
 	tb.Cleanup(func() { p.destroy(tb) })
 	return p
 }
