@@ -479,7 +479,7 @@ func keptAsides(t testing.TB, e *env) []string {
 	t.Helper()
 	var out []string
 	for _, name := range strings.Fields(e.pool.ZFS(t, "list", "-H", "-o", "name", "-r", e.pool.Name)) {
-		if !strings.HasPrefix(name, e.svc.Dataset+AsideInfix) {
+		if !strings.HasPrefix(name, e.svc.Dataset+AsideInfix) || strings.Contains(name, "@") {
 			continue
 		}
 		out = append(out, name)
