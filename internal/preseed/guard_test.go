@@ -2,7 +2,9 @@ package preseed
 
 import (
 	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/nixgen/nixgen/internal/zfs"
 )
@@ -73,5 +75,36 @@ func TestCheckProof(t *testing.T) {
 				t.Errorf("err %v, want errNoProof", err)
 			}
 		})
+	}
+}
+
+// start-empty may apply only when every method was unavailable.
+func TestFailedAttempts(t *testing.T) {
+	if got := failedAttempts([]Attempt{{Method: "syncoid", Status: "unavailable"}, {Method: "local", Status: "unavailable"}}); got != "" {
+		t.Errorf("all unavailable: %q", got)
+	}
+	if got := failedAttempts([]Attempt{{Method: "syncoid", Status: "unavailable"}, {Method: "restic", Status: "failed"}}); got != "restic" {
+		t.Errorf("restic failed (ENOSPC, timeout, ...): %q", got)
+	}
+	if got := failedAttempts(nil); got != "" {
+		t.Errorf("no methods: %q", got)
+	}
+}
+
+func TestStatusTableListsAsides(t *testing.T) {
+	var b strings.Builder
+	err := WriteStatusTable(&b, []Status{{Service: "app", Dataset: "tank/s/app", Exists: true, Mounted: true, Complete: true,
+		Asides: []Aside{{Dataset: "tank/s/app.nixgen-aside-20261201T221500Z", Reason: "replaced by a syncoid restore", Time: "2026-12-01T22:15:00Z"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "set aside: tank/s/app.nixgen-aside-20261201T221500Z") || !strings.Contains(b.String(), "replaced by a syncoid restore") {
+		t.Errorf("table:\n%s", b.String())
+	}
+}
+
+func TestAsideName(t *testing.T) {
+	if got := asideName("tank/s/app", time.Date(2026, 12, 1, 23, 15, 0, 0, time.FixedZone("x", 3600))); got != "tank/s/app.nixgen-aside-20261201T221500Z" {
+		t.Errorf("asideName = %s", got)
 	}
 }
