@@ -33,7 +33,8 @@ const (
 	proofEmptyAside
 	// A read-only clone that preseed made of one of the service's snapshots
 	// to look inside it: marked with PropProbe naming that snapshot, which
-	// is its origin. The snapshot keeps the data.
+	// is its origin, and without snapshots of its own. The snapshot keeps
+	// the data.
 	proofProbeClone
 	// A rollback without -r of the service's dataset to its newest
 	// snapshot, while the dataset is mounted in place and empty: nothing
@@ -70,7 +71,7 @@ var errNoProof = errors.New("not provably preseed's to discard")
 
 // guardProps is what discard reads of the target and its snapshots, in one
 // `zfs get -d 1`.
-var guardProps = []string{"type", "guid", "createtxg", "referenced", "used", "origin", "readonly", PropAside, PropAsideRef, PropProbe, "written" /* last: dropped where unknown */}
+var guardProps = []string{"type", "guid", "createtxg", "referenced", "used", "origin", PropAside, PropAsideRef, PropProbe, "written" /* last: dropped where unknown */}
 
 // discard destroys p.target (or rolls back to it) if, and only if, the
 // live state proves p. An unproven target is left as it is and the error
@@ -185,8 +186,10 @@ func checkProof(p proof, ds string, tree zfs.Tree, service, mountpoint string) e
 		if origin == "" || origin == "-" || val(d, "origin") != origin || !strings.HasPrefix(origin, service+"@") {
 			return fmt.Errorf("%w: origin %q, %s %q", errNoProof, val(d, "origin"), PropProbe, origin)
 		}
-		if val(d, "readonly") != "on" || len(snaps) > 0 {
-			return fmt.Errorf("%w: it is writable or has snapshots", errNoProof)
+		// (readonly is asked for at the clone, but zfs-fuse reports the
+		// mount's "temporary" value, so it proves nothing here.)
+		if len(snaps) > 0 {
+			return fmt.Errorf("%w: it has snapshots", errNoProof)
 		}
 	default:
 		return fmt.Errorf("%w: unknown proof", errNoProof)

@@ -55,7 +55,7 @@ func TestCheckProof(t *testing.T) {
 		{"aside without a recorded size", proof{kind: proofEmptyAside, target: ds + asideSuffix}, tree([3]string{ds + asideSuffix, PropAside, ds}, [3]string{ds + asideSuffix, "referenced", "100"}), false},
 
 		{"probe clone", proof{kind: proofProbeClone, target: ds + probeSuffix}, tree([3]string{ds + probeSuffix, PropProbe, ds + "@a"}, [3]string{ds + probeSuffix, "origin", ds + "@a"}, [3]string{ds + probeSuffix, "readonly", "on"}), true},
-		{"probe writable", proof{kind: proofProbeClone, target: ds + probeSuffix}, tree([3]string{ds + probeSuffix, PropProbe, ds + "@a"}, [3]string{ds + probeSuffix, "origin", ds + "@a"}, [3]string{ds + probeSuffix, "readonly", "off"}), false},
+		{"probe with a snapshot", proof{kind: proofProbeClone, target: ds + probeSuffix}, tree([3]string{ds + probeSuffix, PropProbe, ds + "@a"}, [3]string{ds + probeSuffix, "origin", ds + "@a"}, [3]string{ds + probeSuffix + "@x", "guid", "1"}), false},
 		{"probe of another origin", proof{kind: proofProbeClone, target: ds + probeSuffix}, tree([3]string{ds + probeSuffix, PropProbe, ds + "@a"}, [3]string{ds + probeSuffix, "origin", "tank/home@x"}, [3]string{ds + probeSuffix, "readonly", "on"}), false},
 		{"not a clone", proof{kind: proofProbeClone, target: ds + probeSuffix}, tree([3]string{ds + probeSuffix, PropProbe, "-"}, [3]string{ds + probeSuffix, "origin", "-"}, [3]string{ds + probeSuffix, "readonly", "on"}), false},
 
