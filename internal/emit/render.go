@@ -476,6 +476,11 @@ type serviceView struct {
 	ReplLockWait          int64
 	ReplWrapperTimeoutSec int64
 
+	// BackupExclude are restic's exclude patterns: the spec's, and a
+	// data directory that pgBackRest backs up (pgBackupExclude).
+	BackupExclude []string
+	PG            *pgView // nil: not a PostgreSQL service
+
 	LockFile string // systemd-quoted; backup and replication of the dataset hold it
 	Service  string // the service name, systemd-quoted for an Exec line
 }
@@ -569,6 +574,7 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 		for _, p := range b.Paths {
 			sv.BackupPaths = append(sv.BackupPaths, resticFilesFromPath(p))
 		}
+		sv.BackupExclude = append(append([]string(nil), b.Exclude...), pgBackupExclude(s)...)
 		for _, tag := range b.Tags {
 			a, err := sdExecArg(tag)
 			if err != nil {
@@ -601,6 +607,11 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 			if msg := rules.SSHOption(strings.TrimPrefix(o, "--sshoption=")); msg != "" {
 				return nil, fmt.Errorf("ssh option %q %s", o, msg)
 			}
+		}
+	}
+	if s.PostgreSQL != nil {
+		if sv.PG, err = pgViewFor(spec, s); err != nil {
+			return nil, err
 		}
 	}
 	if err := lockWaits(sv, s); err != nil {
