@@ -2,10 +2,13 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nixgen/nixgen/internal/drill"
+	"github.com/nixgen/nixgen/internal/pgbackrest"
 	"github.com/nixgen/nixgen/internal/pitr"
 )
 
@@ -30,8 +33,58 @@ func pitrCommand() *cli.Command {
 				&cli.DurationFlag{Name: "grace", Value: 10 * time.Second, Usage: "after SIGTERM, time before pgbackrest is killed"},
 			},
 			Action: pitrRestore,
+		}, {
+			Name:  "drill",
+			Usage: "restore drill: restore the stanza's newest backup and its WAL archive into a scratch directory, start PostgreSQL there (unix socket only), query it, remove everything",
+			Description: "Exit codes: 0 the drill passed; 1 it failed (no backup, a pgbackrest error, recovery or the\n" +
+				"query failed, --timeout reached); 2 usage; 3 bad manifest or a service without pitr.",
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "manifest", Usage: "manifest.json written by nixgen render"},
+				&cli.StringFlag{Name: "service", Usage: "the PostgreSQL service"},
+				&cli.StringFlag{Name: "scratch-dir", Value: drill.DefaultScratchDir, Usage: "directory for the temporary cluster (removed afterwards; a killed drill's is removed by the next one)"},
+				&cli.BoolFlag{Name: "json", Usage: "print JSON for tools instead of text"},
+				&cli.StringFlag{Name: "pgbackrest", Value: "pgbackrest", EnvVars: []string{"NIXGEN_PGBACKREST"}, Usage: "pgbackrest program to run"},
+				&cli.StringFlag{Name: "pg-ctl", Value: "pg_ctl", Usage: "pg_ctl of the cluster's major version"},
+				&cli.StringFlag{Name: "psql", Value: "psql", Usage: "psql program to run"},
+				&cli.DurationFlag{Name: "grace", Value: 10 * time.Second, Usage: "after SIGTERM, time before a program is killed"},
+				&cli.DurationFlag{Name: "timeout", Value: drill.DefaultTimeout, Usage: "limit of the whole drill (0: none)"},
+			},
+			Action: pitrDrill,
 		}},
 	}
+}
+
+func pitrDrill(c *cli.Context) error {
+	m, err := readManifest(c)
+	if err != nil {
+		return err
+	}
+	svc, err := requireFlag(c, "service")
+	if err != nil {
+		return err
+	}
+	st, err := pgbackrest.ForService(m, svc)
+	if err != nil {
+		return withCode(exitManifest, err)
+	}
+	ctx, cancel := contextWithTimeout(c, c.Duration("timeout"))
+	defer cancel()
+	res, err := drill.RunPg(ctx, drill.PgOptions{
+		Stanza: st, ScratchDir: c.String("scratch-dir"), PgBackRest: c.String("pgbackrest"),
+		PgCtl: c.String("pg-ctl"), Psql: c.String("psql"), Grace: c.Duration("grace"),
+		Warn: func(format string, a ...any) { fmt.Fprintf(c.App.ErrWriter, format+"\n", a...) },
+	}, m.Service(svc).PostgreSQL.PITR.Repository)
+	if c.Bool("json") {
+		if jerr := writeJSON(c, res); jerr != nil {
+			return jerr
+		}
+	} else if res.OK() {
+		fmt.Fprintf(c.App.Writer, "ok    %s (repository %s): backup %s of %s restored and recovered, %d relations, %s\n",
+			res.Service, res.Repository, res.Backup, res.Taken.UTC().Format(time.RFC3339), res.Relations, res.Duration.Round(time.Millisecond))
+	} else {
+		fmt.Fprintf(c.App.Writer, "FAIL  %s (repository %s): %s\n", res.Service, res.Repository, res.Error)
+	}
+	return withCode(exitFailed, err)
 }
 
 func pitrRestore(c *cli.Context) error {

@@ -27,10 +27,14 @@ type pgView struct {
 	DiffSchedule      string
 	JobTimeoutSec     int64
 
-	Jobs          []pgJob
-	StanzaUnit    string // attribute name under systemd.services
-	StanzaService string // StanzaUnit with its suffix
-	Service       string // the service name, systemd-quoted for an Exec line
+	Jobs            []pgJob
+	StanzaUnit      string // attribute name under systemd.services
+	StanzaService   string // StanzaUnit with its suffix
+	DrillUnit       string
+	DrillSchedule   string
+	DrillTimeout    string // the helper's --timeout, systemd-quoted
+	DrillTimeoutSec int64  // the unit's: drillMargin later
+	Service         string // the service name, systemd-quoted for an Exec line
 }
 
 // pgJob is one scheduled backup of a stanza: the unit NixOS creates for
@@ -41,6 +45,7 @@ type pgJob struct{ Unit, Type string }
 // "pgbackrest-<stanza>-<job>"; the stanza is the service's name.
 func pgJobUnit(svc, job string) string { return "pgbackrest-" + svc + "-" + job }
 func pgStanzaUnit(svc string) string   { return "nixgen-pgbackrest-stanza-" + svc }
+func pgDrillUnit(svc string) string    { return "nixgen-pgdrill-" + svc }
 
 func pgViewFor(spec *model.Spec, s *model.Service) (*pgView, error) {
 	pg := s.PostgreSQL
@@ -75,6 +80,12 @@ func pgViewFor(spec *model.Spec, s *model.Service) (*pgView, error) {
 	}
 	v.StanzaUnit = pgStanzaUnit(s.Name)
 	v.StanzaService = v.StanzaUnit + ".service"
+	if v.Repo.DrillTimeout < 1e9 {
+		return nil, fmt.Errorf("pgbackrest repository %q: drill timeout must be at least one second", v.Repo.Name)
+	}
+	v.DrillUnit, v.DrillSchedule = pgDrillUnit(s.Name), v.Repo.DrillSchedule
+	v.DrillTimeout = fmt.Sprintf("%ds", seconds(v.Repo.DrillTimeout))
+	v.DrillTimeoutSec = seconds(v.Repo.DrillTimeout + drillMargin)
 	var err error
 	v.Service, err = sdExecArg(s.Name)
 	return v, err
@@ -107,7 +118,8 @@ func pgManifest(spec *model.Spec, m *manifest.Manifest, s *model.Service, ms *ma
 	return nil
 }
 
-// pgJobs are the reported units of a PITR service: its full and diff backups.
+// pgJobs are the reported units of a PITR service: its full and diff
+// backups and its restore drill.
 func pgJobs(s *model.Service) []manifest.Job {
 	pg := s.PostgreSQL
 	if pg == nil || pg.PITR == nil {
@@ -118,6 +130,8 @@ func pgJobs(s *model.Service) []manifest.Job {
 		jobs = append(jobs, manifest.Job{Unit: pgJobUnit(s.Name, j) + ".service", Kind: manifest.JobPgBackup,
 			Service: s.Name, Repository: pg.PITR.Repository, Notify: s.Notify, NotifySuccess: true})
 	}
+	jobs = append(jobs, manifest.Job{Unit: pgDrillUnit(s.Name) + ".service", Kind: manifest.JobPgDrill,
+		Service: s.Name, Repository: pg.PITR.Repository, Notify: s.Notify, NotifySuccess: true})
 	return jobs
 }
 

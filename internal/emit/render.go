@@ -449,6 +449,7 @@ type serviceView struct {
 	NeedSyncoid        bool
 	NeedSSH            bool
 	NeedRclone         bool
+	NeedPgBackRest     bool // pgbackrest, and runuser to run it as the cluster's owner
 
 	Repo            *model.Repository
 	RepoFile        bool // see repoFile
@@ -543,6 +544,8 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 						sv.NeedRclone = clone
 					}
 				}
+			case "pgbackrest":
+				sv.NeedPgBackRest = true
 			case "syncoid":
 				sv.NeedSyncoid = true
 				if s.Replication != nil && s.Replication.TargetHost != "" {

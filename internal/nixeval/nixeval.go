@@ -41,7 +41,7 @@ let
       pgbackrest = "pgbackrest";
       writeShellScript = name: text: { outPath = "/script/${name}"; _writeShellScript = name; inherit text; };
     };
-    config = { nixgen.helper = "/helper"; boot.zfs.package = "zfs"; systemd.package = "/systemd"; };
+    config = { nixgen.helper = "/helper"; boot.zfs.package = "zfs"; systemd.package = "/systemd"; services.postgresql.package = "postgresql"; };
   };
   dir = ./h0;
 in {

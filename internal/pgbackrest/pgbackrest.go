@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/user"
 	"sort"
 	"strconv"
@@ -144,7 +145,17 @@ func (s *Stanza) Runner(prog, dataDir string, grace time.Duration) (*restic.Runn
 // from its file. PostgreSQL runs it through /bin/sh, and pgbackrest
 // writes it single-quoted into postgresql.auto.conf, so every value in it
 // must be a plain shell word.
+//
+// prog is resolved on PATH: the server that runs restore_command has a
+// PATH of its own (on NixOS, without pgbackrest).
 func (s *Stanza) RestoreCommand(prog string) (string, error) {
+	if !strings.Contains(prog, "/") {
+		p, err := exec.LookPath(prog)
+		if err != nil {
+			return "", fmt.Errorf("restore_command: %w", err)
+		}
+		prog = p
+	}
 	args := []string{prog, "--no-config", "--stanza=" + s.Name, "--repo1-type=" + s.Repo.Type, "--repo1-path=" + s.Repo.Path}
 	for _, o := range [][2]string{{"s3-bucket", s.Repo.S3Bucket}, {"s3-endpoint", s.Repo.S3Endpoint}, {"s3-region", s.Repo.S3Region},
 		{"sftp-host", s.Repo.SFTPHost}, {"sftp-host-user", s.Repo.SFTPHostUser}, {"sftp-private-key-file", s.Repo.SFTPKeyFile}} {

@@ -114,7 +114,11 @@ func (c *Cluster) Start(settings ...string) {
 	for _, s := range settings {
 		opts += " -c " + s
 	}
-	As(c.tb, c.Env, "pg_ctl", "-D", c.DataDir, "-l", filepath.Join(c.Socket, "log"), "-o", opts, "-w", "-t", "300", "start")
+	cmd := exec.Command("runuser", "-u", User, "--", "pg_ctl", "-D", c.DataDir, "-l", filepath.Join(c.Socket, "log"), "-o", opts, "-w", "-t", "300", "start")
+	cmd.Env, cmd.Dir = c.Env, "/"
+	if out, err := cmd.CombinedOutput(); err != nil {
+		c.tb.Fatalf("pg_ctl start: %v\n%s\nserver log:\n%s", err, out, c.Log())
+	}
 	c.tb.Cleanup(func() {
 		cmd := exec.Command("runuser", "-u", User, "--", "pg_ctl", "-D", c.DataDir, "-m", "immediate", "stop")
 		_ = cmd.Run() // already stopped by the test is fine

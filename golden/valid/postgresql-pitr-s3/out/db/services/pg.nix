@@ -11,7 +11,7 @@
     requires = [ "nixgen-datasets.service" ];
     after = [ "nixgen-datasets.service" "zfs-mount.service" "network-online.target" ];
     before = [ "postgresql.service" ];
-    path = [ config.boot.zfs.package ];
+    path = [ config.boot.zfs.package pkgs.pgbackrest pkgs.util-linux ];
     # Only the first start matters; a restart on switch would also restart a
     # service that Requires= this unit.
     restartIfChanged = false;
@@ -129,6 +129,34 @@
       Group = lib.mkForce "postgres";
       EnvironmentFile = [ "/run/secrets/pgbackrest-s3.env" ];
       TimeoutStartSec = 43200;
+    };
+  };
+
+  # Restore drill: the newest backup and the WAL archive restored into a
+  # scratch directory, a throw-away PostgreSQL started there (unix socket
+  # only) until recovery ends, one query, then everything removed.
+  systemd.services.nixgen-pgdrill-pg = {
+    description = "nixgen: restore drill of the pgBackRest stanza";
+    path = [ config.services.postgresql.package pkgs.pgbackrest pkgs.util-linux ];
+    after = [ "nixgen-preseed-pg.service" ];
+    onFailure = [ "nixgen-notify-failure@%n.service" ];
+    onSuccess = [ "nixgen-notify-success@%n.service" ];
+    restartIfChanged = false;
+    serviceConfig = {
+      Type = "oneshot";
+      EnvironmentFile = [ "/run/secrets/pgbackrest-s3.env" ];
+      ExecStart = "${config.nixgen.helper}/bin/nixgen-helper pitr drill --manifest ${../manifest.json} --service pg --timeout 43200s";
+      # The helper stops itself at --timeout and cleans up first.
+      TimeoutStartSec = 43500;
+    };
+  };
+
+  systemd.timers.nixgen-pgdrill-pg = {
+    wantedBy = [ "timers.target" ];
+    timerConfig = {
+      OnCalendar = "weekly";
+      RandomizedDelaySec = "1h";
+      Persistent = true;
     };
   };
 }

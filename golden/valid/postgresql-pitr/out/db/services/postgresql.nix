@@ -16,7 +16,7 @@ in
     requires = [ "nixgen-datasets.service" ];
     after = [ "nixgen-datasets.service" "zfs-mount.service" "network-online.target" ];
     before = [ "postgresql.service" ];
-    path = [ config.boot.zfs.package pkgs.sanoid ];
+    path = [ config.boot.zfs.package pkgs.sanoid pkgs.pgbackrest pkgs.util-linux ];
     # Only the first start matters; a restart on switch would also restart a
     # service that Requires= this unit.
     restartIfChanged = false;
@@ -294,6 +294,33 @@ in
       ExecStartPre = lib.mkForce "${pgbackrest} --stanza=postgresql stanza-create";
       ExecStart = lib.mkForce "${pgbackrest} --stanza=postgresql backup --type=diff";
       TimeoutStartSec = 43200;
+    };
+  };
+
+  # Restore drill: the newest backup and the WAL archive restored into a
+  # scratch directory, a throw-away PostgreSQL started there (unix socket
+  # only) until recovery ends, one query, then everything removed.
+  systemd.services.nixgen-pgdrill-postgresql = {
+    description = "nixgen: restore drill of the pgBackRest stanza";
+    path = [ config.services.postgresql.package pkgs.pgbackrest pkgs.util-linux ];
+    after = [ "nixgen-preseed-postgresql.service" ];
+    onFailure = [ "nixgen-notify-failure@%n.service" ];
+    onSuccess = [ "nixgen-notify-success@%n.service" ];
+    restartIfChanged = false;
+    serviceConfig = {
+      Type = "oneshot";
+      ExecStart = "${config.nixgen.helper}/bin/nixgen-helper pitr drill --manifest ${../manifest.json} --service postgresql --timeout 43200s";
+      # The helper stops itself at --timeout and cleans up first.
+      TimeoutStartSec = 43500;
+    };
+  };
+
+  systemd.timers.nixgen-pgdrill-postgresql = {
+    wantedBy = [ "timers.target" ];
+    timerConfig = {
+      OnCalendar = "weekly";
+      RandomizedDelaySec = "1h";
+      Persistent = true;
     };
   };
 }

@@ -1,0 +1,91 @@
+package drill
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nixgen/nixgen/internal/pgbackrest"
+	"github.com/nixgen/nixgen/internal/pgtest"
+	"github.com/nixgen/nixgen/internal/zfstest"
+)
+
+// TestPgDrill: the drill passes on a good repository, leaves nothing in
+// the scratch directory, and fails once a file of the backup is damaged.
+func TestPgDrill(t *testing.T) {
+	pgtest.Require(t)
+	base := zfstest.TrustedDir(t)
+	mp := pgtest.Dir(t, base, "pg")
+	repo := pgtest.Dir(t, base, "repo")
+	socket := pgtest.Dir(t, base, "sock")
+	scratch := filepath.Join(base, "scratch")
+	if err := os.Mkdir(scratch, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	m := pgtest.Manifest("tank", mp, repo)
+	st, err := pgbackrest.ForService(m, "pg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := st.Env(st.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := pgtest.Init(t, st.DataDir, socket, "archive_mode = on", "archive_command = 'pgbackrest --no-config archive-push %p'")
+	c.Env = env
+	c.Start()
+	r, err := st.Runner("pgbackrest", st.DataDir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Env = append(r.Env, "PGBACKREST_PG1_SOCKET_PATH="+socket)
+	ctx := context.Background()
+	for _, args := range [][]string{{"stanza-create"}, {"backup", "--type=full", "--start-fast"}} {
+		if err := r.Run(ctx, nil, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.SQL("CREATE TABLE t (x int); INSERT INTO t VALUES (1)")
+	if err := r.Run(ctx, nil, "check"); err != nil {
+		t.Fatal(err)
+	}
+	c.Stop()
+
+	o := PgOptions{Stanza: st, ScratchDir: scratch}
+	res, err := RunPg(ctx, o, "repo")
+	if err != nil || !res.OK() || res.Relations == 0 || res.Backup == "" {
+		t.Fatalf("drill on a good repository: %+v, %v", res, err)
+	}
+	if left, _ := os.ReadDir(scratch); len(left) != 0 {
+		t.Errorf("left in the scratch directory: %v", left)
+	}
+
+	// Damage the backup: overwrite the stored (compressed) files of the
+	// cluster's catalog.
+	damaged := 0
+	_ = filepath.Walk(filepath.Join(repo, "backup", "pg", res.Backup, "pg_data", "global"), func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
+			if werr := os.WriteFile(p, []byte("not a backup file"), 0o640); werr == nil {
+				damaged++
+			}
+		}
+		return nil
+	})
+	if damaged == 0 {
+		t.Fatal("found nothing to damage")
+	}
+	res, err = RunPg(ctx, o, "repo")
+	if !errors.Is(err, ErrFailed) || res.OK() {
+		t.Fatalf("drill on a damaged repository: %+v, %v", res, err)
+	}
+	t.Logf("damaged repository: %s", res.Error)
+	if left, _ := os.ReadDir(scratch); len(left) != 0 {
+		t.Errorf("left in the scratch directory after a failed drill: %v", left)
+	}
+	if strings.Contains(res.Error, "removing the scratch directory") {
+		t.Error(res.Error)
+	}
+}
