@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nixgen/nixgen/internal/drill"
+	"github.com/nixgen/nixgen/internal/metrics"
 	"github.com/nixgen/nixgen/internal/pgbackrest"
 	"github.com/nixgen/nixgen/internal/pitr"
 )
@@ -50,6 +51,22 @@ func pitrCommand() *cli.Command {
 				&cli.DurationFlag{Name: "timeout", Value: drill.DefaultTimeout, Usage: "limit of the whole drill (0: none)"},
 			},
 			Action: pitrDrill,
+		}, {
+			Name:  "metrics",
+			Usage: "write the stanza's metrics (newest full/diff/incr backup: time and size; pg_stat_archiver) as a Prometheus textfile",
+			Description: "Exit codes: 0 written (without the archive metrics when the server does not answer, with a\n" +
+				"warning); 1 the repository did not answer or the file could not be written; 2 usage; 3 bad manifest.",
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "manifest", Usage: "manifest.json written by nixgen render"},
+				&cli.StringFlag{Name: "service", Usage: "the PostgreSQL service"},
+				&cli.StringFlag{Name: "textfile-dir", Value: metrics.DefaultTextfileDir, Usage: "node exporter textfile directory"},
+				&cli.StringFlag{Name: "pg-socket", Value: "/run/postgresql", Usage: "unix socket directory of the running server"},
+				&cli.IntFlag{Name: "pg-port", Value: 5432, Usage: "port of the running server (names its socket)"},
+				&cli.StringFlag{Name: "pgbackrest", Value: "pgbackrest", EnvVars: []string{"NIXGEN_PGBACKREST"}, Usage: "pgbackrest program to run"},
+				&cli.StringFlag{Name: "psql", Value: "psql", Usage: "psql program to run"},
+				&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "limit of the whole run"},
+			},
+			Action: pitrMetrics,
 		}},
 	}
 }
@@ -112,4 +129,30 @@ func pitrRestore(c *cli.Context) error {
 		return withCode(exitRefused, err)
 	}
 	return withCode(exitFailed, err)
+}
+
+func pitrMetrics(c *cli.Context) error {
+	m, err := readManifest(c)
+	if err != nil {
+		return err
+	}
+	svc, err := requireFlag(c, "service")
+	if err != nil {
+		return err
+	}
+	st, err := pgbackrest.ForService(m, svc)
+	if err != nil {
+		return withCode(exitManifest, err)
+	}
+	ctx, cancel := contextWithTimeout(c, c.Duration("timeout"))
+	defer cancel()
+	p, warn, err := pitr.Collect(ctx, st, pitr.MetricsOptions{PgBackRest: c.String("pgbackrest"), Psql: c.String("psql"),
+		Socket: c.String("pg-socket"), Port: c.Int("pg-port")})
+	if err != nil {
+		return withCode(exitFailed, err)
+	}
+	if warn != nil {
+		fmt.Fprintf(c.App.ErrWriter, "warning: %v (archive metrics left out)\n", warn)
+	}
+	return withCode(exitFailed, metrics.WritePgBackRest(c.String("textfile-dir"), p))
 }

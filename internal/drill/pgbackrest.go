@@ -141,14 +141,14 @@ func RunPg(ctx context.Context, o PgOptions, repository string) (res PgResult, e
 	if err := scratch.CheckSame(base, made); err != nil {
 		return fail(fmt.Errorf("scratch directory %s: %w during the restore", top, err))
 	}
-	pgCtl = asOwner(st, o.PgCtl, r.Env, o.Grace)
+	pgCtl = &restic.Runner{Command: st.AsOwner(o.PgCtl), Env: r.Env, Grace: o.Grace}
 	// No TCP, no archiving (the drill must not push WAL into the
 	// repository), the socket in the scratch directory.
 	opts := "-c listen_addresses='' -c unix_socket_directories=" + sockDir + " -c archive_mode=off -c port=5432"
 	if err := pgCtl.Run(ctx, nil, "-D", dataDir, "-l", filepath.Join(sockDir, "log"), "-o", opts, "-w", "-t", "3600", "start"); err != nil {
 		return fail(fmt.Errorf("starting the restored cluster: %w%s", err, logTail(filepath.Join(sockDir, "log"))))
 	}
-	psql := asOwner(st, o.Psql, r.Env, o.Grace)
+	psql := &restic.Runner{Command: st.AsOwner(o.Psql), Env: r.Env, Grace: o.Grace}
 	query := func(sql string) (string, error) {
 		out, err := psql.Output(ctx, "-X", "-h", sockDir, "-p", "5432", "-d", "postgres", "-qAtc", sql)
 		return strings.TrimSpace(string(out)), err
@@ -191,15 +191,6 @@ func pgInfo(ctx context.Context, st *pgbackrest.Stanza, o PgOptions) (*pgbackres
 		return nil, fmt.Errorf("repository %s does not open: %w", st.Repo.Path, err)
 	}
 	return pgbackrest.ParseInfo(out)
-}
-
-// asOwner runs a PostgreSQL program as the cluster's owner.
-func asOwner(st *pgbackrest.Stanza, prog string, env []string, grace time.Duration) *restic.Runner {
-	cmd := []string{prog}
-	if u, err := user.Current(); err != nil || u.Username != st.User {
-		cmd = append([]string{"runuser", "-u", st.User, "--"}, cmd...)
-	}
-	return &restic.Runner{Command: cmd, Env: env, Grace: grace}
 }
 
 func lookupOwner(name string) (uid, gid int, err error) {

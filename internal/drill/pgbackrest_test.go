@@ -10,6 +10,7 @@ import (
 
 	"github.com/nixgen/nixgen/internal/pgbackrest"
 	"github.com/nixgen/nixgen/internal/pgtest"
+	"github.com/nixgen/nixgen/internal/pitr"
 	"github.com/nixgen/nixgen/internal/zfstest"
 )
 
@@ -52,7 +53,21 @@ func TestPgDrill(t *testing.T) {
 	if err := r.Run(ctx, nil, "check"); err != nil {
 		t.Fatal(err)
 	}
+	// Metrics while the server runs: the full backup, and archived WAL.
+	p, warn, err := pitr.Collect(ctx, st, pitr.MetricsOptions{Socket: socket})
+	if err != nil || warn != nil {
+		t.Fatalf("metrics: %v, %v", err, warn)
+	}
+	if b, ok := p.Backups["full"]; !ok || b.Size == 0 || b.Stop.IsZero() {
+		t.Errorf("metrics: full backup %+v", p.Backups)
+	}
+	if p.Archiver == nil || p.Archiver.ArchivedCount == 0 || p.Archiver.FailedCount != 0 || p.Archiver.LastArchived.IsZero() {
+		t.Errorf("metrics: archiver %+v", p.Archiver)
+	}
 	c.Stop()
+	if _, warn, err := pitr.Collect(ctx, st, pitr.MetricsOptions{Socket: socket}); err != nil || warn == nil {
+		t.Errorf("metrics with the server stopped: %v, warning %v; want a warning", err, warn)
+	}
 
 	o := PgOptions{Stanza: st, ScratchDir: scratch}
 	res, err := RunPg(ctx, o, "repo")

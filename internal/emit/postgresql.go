@@ -31,6 +31,7 @@ type pgView struct {
 	StanzaUnit      string // attribute name under systemd.services
 	StanzaService   string // StanzaUnit with its suffix
 	DrillUnit       string
+	MetricsUnit     string
 	DrillSchedule   string
 	DrillTimeout    string // the helper's --timeout, systemd-quoted
 	DrillTimeoutSec int64  // the unit's: drillMargin later
@@ -84,6 +85,7 @@ func pgViewFor(spec *model.Spec, s *model.Service) (*pgView, error) {
 		return nil, fmt.Errorf("pgbackrest repository %q: drill timeout must be at least one second", v.Repo.Name)
 	}
 	v.DrillUnit, v.DrillSchedule = pgDrillUnit(s.Name), v.Repo.DrillSchedule
+	v.MetricsUnit = "nixgen-pgmetrics-" + s.Name
 	v.DrillTimeout = fmt.Sprintf("%ds", seconds(v.Repo.DrillTimeout))
 	v.DrillTimeoutSec = seconds(v.Repo.DrillTimeout + drillMargin)
 	var err error

@@ -338,6 +338,10 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 		pv.jobNames[d.Unit] = true
 	}
 	pv.Jobs = len(pv.Policies) > 0 || pv.Syncoid || len(pv.Maintenance) > 0 || len(pv.Drills) > 0 || len(repos) > 0
+	for _, s := range services {
+		// pgBackRest backups and drills report through the notify units.
+		pv.Jobs = pv.Jobs || s.PostgreSQL != nil && s.PostgreSQL.PITR != nil
+	}
 	for _, name := range union(services, func(*model.Service) bool { return true }) {
 		n := spec.Notifier(name)
 		if n == nil {

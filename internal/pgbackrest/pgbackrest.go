@@ -132,11 +132,17 @@ func (s *Stanza) Runner(prog, dataDir string, grace time.Duration) (*restic.Runn
 	if err != nil {
 		return nil, err
 	}
-	cmd := []string{prog, "--no-config"}
-	if u, err := user.Current(); err != nil || u.Username != s.User {
-		cmd = append([]string{"runuser", "-u", s.User, "--"}, cmd...)
-	}
+	cmd := s.AsOwner(prog, "--no-config")
 	return &restic.Runner{Command: cmd, Env: env, Grace: grace}, nil
+}
+
+// AsOwner is argv run as the cluster's owner: through runuser, unless the
+// helper already runs as that user.
+func (s *Stanza) AsOwner(argv ...string) []string {
+	if u, err := user.Current(); err == nil && u.Username == s.User {
+		return argv
+	}
+	return append([]string{"runuser", "-u", s.User, "--"}, argv...)
 }
 
 // RestoreCommand is the restore_command a restored cluster fetches WAL

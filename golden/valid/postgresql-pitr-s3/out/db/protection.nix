@@ -5,4 +5,55 @@
 # services.sanoid.enable may be defined once.
 { config, lib, pkgs, ... }:
 
-{ }
+let
+  # OnFailure=/OnSuccess= of every backup, prune, check, drill, snapshot and
+  # replication unit start one of these with the unit's name. The notifiers
+  # are told by a dynamic user that holds nothing but copies of the token
+  # and URL files (LoadCredential=); the metrics textfile, shared with
+  # preseed, is written by root ("!") in the same read-only sandbox.
+  notifyUnit = result: {
+    description = "nixgen: report the ${result} of %i";
+    # Notifiers are reached over the network.
+    wants = [ "network-online.target" ];
+    after = [ "network-online.target" ];
+    serviceConfig = {
+      Type = "oneshot";
+      ExecStart = [
+        "${config.nixgen.helper}/bin/nixgen-helper notify --manifest ${./manifest.json} --unit %i --result ${result} --only notifiers"
+        "!${config.nixgen.helper}/bin/nixgen-helper notify --manifest ${./manifest.json} --unit %i --result ${result} --only metrics"
+      ];
+      TimeoutStartSec = 600;
+      DynamicUser = true;
+      # The journal excerpt in the message.
+      SupplementaryGroups = [ "systemd-journal" ];
+      ReadWritePaths = [ "/var/lib/prometheus-node-exporter-text" ];
+      NoNewPrivileges = true;
+      CapabilityBoundingSet = "";
+      ProtectSystem = "strict";
+      ProtectHome = true;
+      PrivateTmp = true;
+      PrivateDevices = true;
+      ProtectKernelTunables = true;
+      ProtectKernelModules = true;
+      ProtectKernelLogs = true;
+      ProtectControlGroups = true;
+      ProtectClock = true;
+      ProtectHostname = true;
+      RestrictSUIDSGID = true;
+      LockPersonality = true;
+      RestrictRealtime = true;
+      RestrictNamespaces = true;
+      RestrictAddressFamilies = [ "AF_UNIX" "AF_INET" "AF_INET6" "AF_NETLINK" ];
+      MemoryDenyWriteExecute = true;
+      SystemCallArchitectures = "native";
+    };
+  };
+in
+{
+  # nixgen-helper notify writes its metrics and tells the notifiers of the
+  # services behind a job's unit.
+  systemd.services."nixgen-notify-failure@" = notifyUnit "failure";
+  systemd.services."nixgen-notify-success@" = notifyUnit "success";
+  # Where the metrics go; the notify units may write nothing else.
+  systemd.tmpfiles.rules = [ "d /var/lib/prometheus-node-exporter-text 0755 root root -" ];
+}

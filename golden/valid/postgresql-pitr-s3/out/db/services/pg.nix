@@ -151,6 +151,28 @@
     };
   };
 
+  # Stanza metrics for the node exporter: newest backup of each type (time,
+  # size), pg_stat_archiver's counters.
+  systemd.services.nixgen-pgmetrics-pg = {
+    description = "nixgen: metrics of the pgBackRest stanza and the WAL archive";
+    path = [ config.services.postgresql.package pkgs.pgbackrest pkgs.util-linux ];
+    restartIfChanged = false;
+    serviceConfig = {
+      Type = "oneshot";
+      EnvironmentFile = [ "/run/secrets/pgbackrest-s3.env" ];
+      ExecStart = "${config.nixgen.helper}/bin/nixgen-helper pitr metrics --manifest ${../manifest.json} --service pg";
+      TimeoutStartSec = 600;
+    };
+  };
+
+  systemd.timers.nixgen-pgmetrics-pg = {
+    wantedBy = [ "timers.target" ];
+    timerConfig = {
+      OnCalendar = "*:0/15";
+      Persistent = true;
+    };
+  };
+
   systemd.timers.nixgen-pgdrill-pg = {
     wantedBy = [ "timers.target" ];
     timerConfig = {

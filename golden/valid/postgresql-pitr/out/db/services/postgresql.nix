@@ -315,6 +315,27 @@ in
     };
   };
 
+  # Stanza metrics for the node exporter: newest backup of each type (time,
+  # size), pg_stat_archiver's counters.
+  systemd.services.nixgen-pgmetrics-postgresql = {
+    description = "nixgen: metrics of the pgBackRest stanza and the WAL archive";
+    path = [ config.services.postgresql.package pkgs.pgbackrest pkgs.util-linux ];
+    restartIfChanged = false;
+    serviceConfig = {
+      Type = "oneshot";
+      ExecStart = "${config.nixgen.helper}/bin/nixgen-helper pitr metrics --manifest ${../manifest.json} --service postgresql";
+      TimeoutStartSec = 600;
+    };
+  };
+
+  systemd.timers.nixgen-pgmetrics-postgresql = {
+    wantedBy = [ "timers.target" ];
+    timerConfig = {
+      OnCalendar = "*:0/15";
+      Persistent = true;
+    };
+  };
+
   systemd.timers.nixgen-pgdrill-postgresql = {
     wantedBy = [ "timers.target" ];
     timerConfig = {
