@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nixgen/nixgen/internal/drill"
+	"github.com/nixgen/nixgen/internal/manifest"
 	"github.com/nixgen/nixgen/internal/metrics"
 	"github.com/nixgen/nixgen/internal/pgbackrest"
 	"github.com/nixgen/nixgen/internal/pitr"
@@ -72,17 +73,9 @@ func pitrCommand() *cli.Command {
 }
 
 func pitrDrill(c *cli.Context) error {
-	m, err := readManifest(c)
+	m, st, err := stanzaFor(c)
 	if err != nil {
 		return err
-	}
-	svc, err := requireFlag(c, "service")
-	if err != nil {
-		return err
-	}
-	st, err := pgbackrest.ForService(m, svc)
-	if err != nil {
-		return withCode(exitManifest, err)
 	}
 	ctx, cancel := contextWithTimeout(c, c.Duration("timeout"))
 	defer cancel()
@@ -90,7 +83,7 @@ func pitrDrill(c *cli.Context) error {
 		Stanza: st, ScratchDir: c.String("scratch-dir"), PgBackRest: c.String("pgbackrest"),
 		PgCtl: c.String("pg-ctl"), Psql: c.String("psql"), Grace: c.Duration("grace"),
 		Warn: func(format string, a ...any) { fmt.Fprintf(c.App.ErrWriter, format+"\n", a...) },
-	}, m.Service(svc).PostgreSQL.PITR.Repository)
+	}, m.Service(st.Name).PostgreSQL.PITR.Repository)
 	if c.Bool("json") {
 		if jerr := writeJSON(c, res); jerr != nil {
 			return jerr
@@ -132,17 +125,9 @@ func pitrRestore(c *cli.Context) error {
 }
 
 func pitrMetrics(c *cli.Context) error {
-	m, err := readManifest(c)
+	_, st, err := stanzaFor(c)
 	if err != nil {
 		return err
-	}
-	svc, err := requireFlag(c, "service")
-	if err != nil {
-		return err
-	}
-	st, err := pgbackrest.ForService(m, svc)
-	if err != nil {
-		return withCode(exitManifest, err)
 	}
 	ctx, cancel := contextWithTimeout(c, c.Duration("timeout"))
 	defer cancel()
@@ -155,4 +140,21 @@ func pitrMetrics(c *cli.Context) error {
 		fmt.Fprintf(c.App.ErrWriter, "warning: %v (archive metrics left out)\n", warn)
 	}
 	return withCode(exitFailed, metrics.WritePgBackRest(c.String("textfile-dir"), p))
+}
+
+// stanzaFor reads --manifest and returns the stanza of --service.
+func stanzaFor(c *cli.Context) (*manifest.Manifest, *pgbackrest.Stanza, error) {
+	m, err := readManifest(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := requireFlag(c, "service")
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := pgbackrest.ForService(m, svc)
+	if err != nil {
+		return nil, nil, withCode(exitManifest, err)
+	}
+	return m, st, nil
 }

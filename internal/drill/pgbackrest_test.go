@@ -31,28 +31,10 @@ func TestPgDrill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := st.Env(st.DataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := pgtest.Init(t, st.DataDir, socket, "archive_mode = on", "archive_command = 'pgbackrest --no-config archive-push %p'")
-	c.Env = env
-	c.Start()
-	r, err := st.Runner("pgbackrest", st.DataDir, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Env = append(r.Env, "PGBACKREST_PG1_SOCKET_PATH="+socket)
+	c, run := pgtest.Archiving(t, st, socket)
 	ctx := context.Background()
-	for _, args := range [][]string{{"stanza-create"}, {"backup", "--type=full", "--start-fast"}} {
-		if err := r.Run(ctx, nil, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
 	c.SQL("CREATE TABLE t (x int); INSERT INTO t VALUES (1)")
-	if err := r.Run(ctx, nil, "check"); err != nil {
-		t.Fatal(err)
-	}
+	run("check")
 	// Metrics while the server runs: the full backup, and archived WAL.
 	p, warn, err := pitr.Collect(ctx, st, pitr.MetricsOptions{Socket: socket})
 	if err != nil || warn != nil {

@@ -5,6 +5,7 @@
 package pgtest
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"os/user"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/nixgen/nixgen/internal/e2e"
 	"github.com/nixgen/nixgen/internal/manifest"
+	"github.com/nixgen/nixgen/internal/pgbackrest"
 )
 
 // User is the unix user that owns the clusters and runs pgbackrest.
@@ -161,4 +163,33 @@ func Manifest(pool, mountpoint, repoPath string, methods ...string) *manifest.Ma
 		m.Services[0].Preseed = &manifest.Preseed{Methods: methods, TimeoutSeconds: 600, OnFailure: "block"}
 	}
 	return m
+}
+
+// Archiving initialises and starts a cluster in the stanza's data
+// directory that archives WAL through pgbackrest (with the stanza's
+// environment), creates the stanza and takes a full backup. run runs
+// more pgbackrest commands against it, failing the test on an error.
+func Archiving(t testing.TB, st *pgbackrest.Stanza, socket string) (c *Cluster, run func(args ...string)) {
+	t.Helper()
+	env, err := st.Env(st.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = Init(t, st.DataDir, socket, "archive_mode = on", "archive_command = 'pgbackrest --no-config archive-push %p'", "wal_level = replica")
+	c.Env = env
+	c.Start()
+	r, err := st.Runner("pgbackrest", st.DataDir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Env = append(r.Env, "PGBACKREST_PG1_SOCKET_PATH="+socket)
+	run = func(args ...string) {
+		t.Helper()
+		if err := r.Run(context.Background(), nil, args...); err != nil {
+			t.Fatalf("%v\nserver log:\n%s", err, c.Log())
+		}
+	}
+	run("stanza-create")
+	run("backup", "--type=full", "--start-fast")
+	return c, run
 }

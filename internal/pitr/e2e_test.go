@@ -17,34 +17,6 @@ import (
 	"github.com/nixgen/nixgen/internal/zfstest"
 )
 
-// archivingCluster starts a cluster in dataDir that archives through
-// pgbackrest with the stanza's environment, creates the stanza and takes a
-// full backup.
-func archivingCluster(t *testing.T, st *pgbackrest.Stanza, socket string) (*pgtest.Cluster, func(args ...string)) {
-	t.Helper()
-	env, err := st.Env(st.DataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := pgtest.Init(t, st.DataDir, socket, "archive_mode = on", "archive_command = 'pgbackrest --no-config archive-push %p'", "wal_level = replica")
-	c.Env = env
-	c.Start()
-	r, err := st.Runner("pgbackrest", st.DataDir, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Env = append(r.Env, "PGBACKREST_PG1_SOCKET_PATH="+socket)
-	run := func(args ...string) {
-		t.Helper()
-		if err := r.Run(context.Background(), nil, args...); err != nil {
-			t.Fatalf("%v\nserver log:\n%s", err, c.Log())
-		}
-	}
-	run("stanza-create")
-	run("backup", "--type=full", "--start-fast")
-	return c, run
-}
-
 // TestPITRRestore: rows written after a full backup, a moment noted
 // between two inserts; `pitr restore` to that moment brings back exactly
 // the earlier rows, and the snapshot it took first holds the later state.
@@ -74,7 +46,7 @@ func TestPITRRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, run := archivingCluster(t, st, socket)
+	c, run := pgtest.Archiving(t, st, socket)
 
 	c.SQL("CREATE TABLE t (x int); INSERT INTO t VALUES (1)")
 	target := c.SQL("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'")

@@ -57,27 +57,9 @@ func newPgEnv(t *testing.T, methods ...string) *pgEnv {
 // after it (archived), stops the cluster and empties the dataset.
 func (e *pgEnv) backedUp(t *testing.T) {
 	t.Helper()
-	env, err := e.st.Env(e.st.DataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := pgtest.Init(t, e.st.DataDir, e.socket, "archive_mode = on", "archive_command = 'pgbackrest --no-config archive-push %p'")
-	c.Env = env
-	c.Start()
-	r, err := e.st.Runner("pgbackrest", e.st.DataDir, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Env = append(r.Env, "PGBACKREST_PG1_SOCKET_PATH="+e.socket)
-	for _, args := range [][]string{{"stanza-create"}, {"backup", "--type=full", "--start-fast"}} {
-		if err := r.Run(context.Background(), nil, args...); err != nil {
-			t.Fatalf("%v\n%s", err, c.Log())
-		}
-	}
+	c, run := pgtest.Archiving(t, e.st, e.socket)
 	c.SQL("CREATE TABLE t (x int); INSERT INTO t VALUES (1), (2)")
-	if err := r.Run(context.Background(), nil, "check"); err != nil {
-		t.Fatal(err)
-	}
+	run("check")
 	c.Stop()
 	emptyDir(t, e.mp)
 }
