@@ -127,7 +127,7 @@ func RunPg(ctx context.Context, o PgOptions, repository string) (res PgResult, e
 	if err := made.Chmod(0o711); err != nil {
 		return fail(err)
 	}
-	restoreCmd, err := st.RestoreCommand(o.PgBackRest)
+	restoreCmd, err := st.RestoreCommand(o.PgBackRest, dataDir)
 	if err != nil {
 		return fail(err)
 	}

@@ -154,7 +154,9 @@ func (s *Stanza) AsOwner(argv ...string) []string {
 //
 // prog is resolved on PATH: the server that runs restore_command has a
 // PATH of its own (on NixOS, without pgbackrest).
-func (s *Stanza) RestoreCommand(prog string) (string, error) {
+// dataDir is where the restored cluster will run: archive-get needs
+// pg1-path.
+func (s *Stanza) RestoreCommand(prog, dataDir string) (string, error) {
 	if !strings.Contains(prog, "/") {
 		p, err := exec.LookPath(prog)
 		if err != nil {
@@ -162,7 +164,7 @@ func (s *Stanza) RestoreCommand(prog string) (string, error) {
 		}
 		prog = p
 	}
-	args := []string{prog, "--no-config", "--stanza=" + s.Name, "--repo1-type=" + s.Repo.Type, "--repo1-path=" + s.Repo.Path}
+	args := []string{prog, "--no-config", "--stanza=" + s.Name, "--pg1-path=" + dataDir, "--repo1-type=" + s.Repo.Type, "--repo1-path=" + s.Repo.Path}
 	for _, o := range [][2]string{{"s3-bucket", s.Repo.S3Bucket}, {"s3-endpoint", s.Repo.S3Endpoint}, {"s3-region", s.Repo.S3Region},
 		{"sftp-host", s.Repo.SFTPHost}, {"sftp-host-user", s.Repo.SFTPHostUser}, {"sftp-private-key-file", s.Repo.SFTPKeyFile}} {
 		if o[1] != "" {

@@ -71,7 +71,7 @@ func Restore(ctx context.Context, o Options) error {
 		return &RefusedError{fmt.Errorf("PostgreSQL is running (postmaster.pid in %s names live process %d): stop %s first", st.DataDir, pid, svc.Unit)}
 	}
 	snap := svc.Dataset + "@" + SnapshotPrefix + o.Now().UTC().Format("20060102T150405Z")
-	restoreCmd, err := st.RestoreCommand(o.PgBackRest)
+	restoreCmd, err := st.RestoreCommand(o.PgBackRest, st.DataDir)
 	if err != nil {
 		return err
 	}

@@ -71,6 +71,7 @@ func (r *run) pgbackrest(ctx context.Context) error {
 	if err != nil {
 		return fail(err)
 	}
+	defer dataDir.Close()
 	if err := stagingDir.Chmod(0o711); err != nil {
 		return fail(err)
 	}
@@ -78,7 +79,7 @@ func (r *run) pgbackrest(ctx context.Context) error {
 		return fail(err)
 	}
 	target := filepath.Join(r.svc.Mountpoint, name, pgStagingData, rel)
-	restoreCmd, err := st.RestoreCommand(prog)
+	restoreCmd, err := st.RestoreCommand(prog, st.DataDir)
 	if err != nil {
 		return fail(err)
 	}
@@ -92,7 +93,6 @@ func (r *run) pgbackrest(ctx context.Context) error {
 	if _, err := c.run(ctx); err != nil {
 		return fail(err)
 	}
-	dataDir.Close()
 	if err := root.Chmod(0o700); err != nil {
 		return fail(err)
 	}

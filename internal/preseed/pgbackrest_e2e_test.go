@@ -120,17 +120,8 @@ func TestPreseedPgBackRestKilledConverges(t *testing.T) {
 	e := newPgEnv(t, "pgbackrest")
 	e.m.Services[0].Preseed.OnFailure = "block"
 	e.backedUp(t)
-	// Kills the restore once it has written the first files.
 	killer := filepath.Join(e.pool.Dir, "killer")
-	script := `#!/bin/sh
-case " $* " in *" restore "*) ;; *) exec pgbackrest "$@" ;; esac
-pgbackrest "$@" & pid=$!
-i=0
-while [ ! -e "$PGBACKREST_PG1_PATH/PG_VERSION" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
-kill -9 $pid
-exit 137
-`
-	if err := os.WriteFile(killer, []byte(script), 0o755); err != nil {
+	if err := os.WriteFile(killer, []byte(killerScript), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	res := e.preseed(t, killer)
