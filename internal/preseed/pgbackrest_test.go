@@ -132,5 +132,3 @@ i=0
 while [ ! -e "$PGBACKREST_PG1_PATH/PG_VERSION" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
 kill -9 0
 `
-
-
