@@ -52,13 +52,15 @@ func ForService(m *manifest.Manifest, name string) (*Stanza, error) {
 }
 
 // Env is the environment pgbackrest runs with: the helper's own without
-// PGBACKREST_* variables, the repository's environment file (S3 keys and
+// PGBACKREST_* variables (but PGBACKREST_LOCK_PATH), the repository's environment file (S3 keys and
 // the like), then the stanza's settings, which win. pg1-path is dataDir:
 // the stanza's data directory, or a scratch directory for a drill.
 func (s *Stanza) Env(dataDir string) ([]string, error) {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "PGBACKREST_") {
+		// Only where pgbackrest keeps its lock files may come from the
+		// helper's environment (tests running at once use their own).
+		if !strings.HasPrefix(kv, "PGBACKREST_") || strings.HasPrefix(kv, "PGBACKREST_LOCK_PATH=") {
 			env = append(env, kv)
 		}
 	}

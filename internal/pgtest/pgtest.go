@@ -36,6 +36,15 @@ func Require(tb testing.TB) {
 	if _, err := user.Lookup(User); err != nil {
 		e2e.Unavailable(tb, "no %s user: %v", User, err)
 	}
+	// pgbackrest's locks are per stanza name in /tmp/pgbackrest by default:
+	// tests of other packages running at once would collide.
+	locks, err := os.MkdirTemp("", "nixgen-pglock-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(locks) })
+	Chown(tb, locks)
+	tb.Setenv("PGBACKREST_LOCK_PATH", locks)
 }
 
 // Chown gives path to the postgres user.
