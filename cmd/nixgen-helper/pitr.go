@@ -110,6 +110,9 @@ func pitrRestore(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if _, err := pgbackrest.TargetTime(target); err != nil {
+		return withCode(exitUsage, err)
+	}
 	if s := m.Service(svc); s == nil || s.PostgreSQL == nil || s.PostgreSQL.PITR == nil {
 		return withCode(exitManifest, errors.New("service "+svc+" is not in the manifest or has no postgresql.pitr block"))
 	}
