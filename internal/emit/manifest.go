@@ -63,6 +63,9 @@ func buildManifest(spec *model.Spec, h *model.Host, services []*model.Service) (
 				Dataset: r.TargetDataset, SSHKey: r.SSHKey,
 			}
 		}
+		if err := pgManifest(spec, m, s, &ms); err != nil {
+			return nil, err
+		}
 		for _, name := range s.Notify {
 			n := spec.Notifier(name)
 			if n == nil {
@@ -104,6 +107,7 @@ func jobsFor(spec *model.Spec, h *model.Host, services []*model.Service) []manif
 				Service: s.Name, Notify: s.Notify})
 		}
 		snapshots = snapshots || s.Snapshots != nil
+		jobs = append(jobs, pgJobs(s)...)
 	}
 	for _, name := range sortedKeys(repos) {
 		r := spec.Repository(name)

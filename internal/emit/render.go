@@ -338,6 +338,10 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 		pv.jobNames[d.Unit] = true
 	}
 	pv.Jobs = len(pv.Policies) > 0 || pv.Syncoid || len(pv.Maintenance) > 0 || len(pv.Drills) > 0 || len(repos) > 0
+	for _, s := range services {
+		// pgBackRest backups and drills report through the notify units.
+		pv.Jobs = pv.Jobs || s.PostgreSQL != nil && s.PostgreSQL.PITR != nil
+	}
 	for _, name := range union(services, func(*model.Service) bool { return true }) {
 		n := spec.Notifier(name)
 		if n == nil {
@@ -449,6 +453,7 @@ type serviceView struct {
 	NeedSyncoid        bool
 	NeedSSH            bool
 	NeedRclone         bool
+	NeedPgBackRest     bool // pgbackrest, and runuser to run it as the cluster's owner
 
 	Repo            *model.Repository
 	RepoFile        bool // see repoFile
@@ -475,6 +480,11 @@ type serviceView struct {
 	ReplTimeoutSec        int64
 	ReplLockWait          int64
 	ReplWrapperTimeoutSec int64
+
+	// BackupExclude are restic's exclude patterns: the spec's, and a
+	// data directory that pgBackRest backs up (pgBackupExclude).
+	BackupExclude []string
+	PG            *pgView // nil: not a PostgreSQL service
 
 	LockFile string // systemd-quoted; backup and replication of the dataset hold it
 	Service  string // the service name, systemd-quoted for an Exec line
@@ -538,6 +548,8 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 						sv.NeedRclone = clone
 					}
 				}
+			case "pgbackrest":
+				sv.NeedPgBackRest = true
 			case "syncoid":
 				sv.NeedSyncoid = true
 				if s.Replication != nil && s.Replication.TargetHost != "" {
@@ -569,6 +581,7 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 		for _, p := range b.Paths {
 			sv.BackupPaths = append(sv.BackupPaths, resticFilesFromPath(p))
 		}
+		sv.BackupExclude = append(append([]string(nil), b.Exclude...), pgBackupExclude(s)...)
 		for _, tag := range b.Tags {
 			a, err := sdExecArg(tag)
 			if err != nil {
@@ -601,6 +614,11 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 			if msg := rules.SSHOption(strings.TrimPrefix(o, "--sshoption=")); msg != "" {
 				return nil, fmt.Errorf("ssh option %q %s", o, msg)
 			}
+		}
+	}
+	if s.PostgreSQL != nil {
+		if sv.PG, err = pgViewFor(spec, s); err != nil {
+			return nil, err
 		}
 	}
 	if err := lockWaits(sv, s); err != nil {

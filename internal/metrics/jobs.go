@@ -39,6 +39,8 @@ var jobPrefixes = map[string]string{
 	manifest.JobDrill:       "nixgen_restore_drill",
 	manifest.JobSnapshot:    "nixgen_snapshot",
 	manifest.JobReplication: "nixgen_replication",
+	manifest.JobPgBackup:    "nixgen_pgbackrest_backup",
+	manifest.JobPgDrill:     "nixgen_pgbackrest_drill",
 }
 
 // JobPrefix returns the metric name prefix of a job kind.
@@ -56,7 +58,7 @@ func JobPrefix(kind string) (string, error) {
 func jobLabels(kind string) []string {
 	l := []string{"host", "unit"}
 	switch kind {
-	case manifest.JobBackup:
+	case manifest.JobBackup, manifest.JobPgBackup, manifest.JobPgDrill:
 		l = append(l, "service", "repository")
 	case manifest.JobReplication:
 		l = append(l, "service")

@@ -11,8 +11,10 @@ import "time"
 type Spec struct {
 	Hosts        []*Host
 	Repositories []*Repository
-	Notifiers    []*Notifier
-	Policies     []*SnapshotPolicy
+	// PgRepositories are the pgBackRest repositories, by name.
+	PgRepositories []*PgRepository
+	Notifiers      []*Notifier
+	Policies       []*SnapshotPolicy
 }
 
 // Host is one NixOS machine. Its services are resolved for this host: dataset
@@ -51,6 +53,7 @@ type Service struct {
 	Snapshots   *Snapshots   // nil: no sanoid entry
 	Replication *Replication // nil: no syncoid command
 	Preseed     *Preseed     // nil: no preseed unit
+	PostgreSQL  *PostgreSQL  // nil: not a PostgreSQL service
 	Notify      []string     // notifier names, in spec order
 }
 
@@ -97,9 +100,43 @@ type Replication struct {
 
 // Preseed says how to restore the service's data before it first starts.
 type Preseed struct {
-	Methods   []string      // "syncoid", "local", "restic", in order
+	Methods   []string      // "pgbackrest", "syncoid", "local", "restic", in order
 	Timeout   time.Duration // per method; default 30m
 	OnFailure string        // "block" or "start-empty"; default "block"
+}
+
+// PostgreSQL marks a service as a PostgreSQL cluster.
+type PostgreSQL struct {
+	DataDir string // absolute, inside the mountpoint; default the mountpoint
+	PITR    *PITR  // nil: no WAL archive
+}
+
+// PITR is continuous archiving with pgBackRest: the stanza is the service's
+// name, its repo1 the named repository.
+type PITR struct {
+	Repository     string // name of a PgRepository
+	FullSchedule   string // OnCalendar of the full backup
+	DiffSchedule   string // OnCalendar of the differential backup; "" for none
+	ArchiveTimeout time.Duration
+	// Timeout bounds one backup run (TimeoutStartSec). Default 12h.
+	Timeout time.Duration
+}
+
+// PgRepository is a pgBackRest repository.
+type PgRepository struct {
+	Name           string
+	Type           string // "posix", "s3" or "sftp"
+	Path           string // repo1-path: absolute
+	RetentionFull  int    // repo1-retention-full, >= 1
+	CipherPassFile string // "" for an unencrypted repository
+	// EnvironmentFile holds PGBACKREST_* variables with secrets (S3 keys);
+	// "" for none.
+	EnvironmentFile                string
+	S3Bucket, S3Endpoint, S3Region string
+	SFTPHost, SFTPHostUser         string
+	SFTPPrivateKeyFile             string
+	DrillSchedule                  string // OnCalendar of the restore drill; default "weekly"
+	DrillTimeout                   time.Duration
 }
 
 // Repository is a restic repository.
@@ -149,6 +186,16 @@ type SnapshotPolicy struct {
 // Repository returns the repository with the given name, or nil.
 func (s *Spec) Repository(name string) *Repository {
 	for _, r := range s.Repositories {
+		if r.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// PgRepository returns the pgBackRest repository with the given name, or nil.
+func (s *Spec) PgRepository(name string) *PgRepository {
+	for _, r := range s.PgRepositories {
 		if r.Name == name {
 			return r
 		}

@@ -29,6 +29,8 @@ let
     mkAfter = value: { _after = value; };
     mkDefault = value: { _default = value; };
     types.package = "package";
+    getExe = p: "/${p}/bin/${p}";
+    escapeShellArg = s: "'${s}'";
   };
   args = {
     inherit lib;
@@ -36,8 +38,10 @@ let
       restic = "restic"; sanoid = "sanoid"; openssh = "openssh"; rclone = "rclone";
       util-linux = "/util-linux";
       writeText = name: text: { _writeText = name; inherit text; };
+      pgbackrest = "pgbackrest";
+      writeShellScript = name: text: { outPath = "/script/${name}"; _writeShellScript = name; inherit text; };
     };
-    config = { nixgen.helper = "/helper"; boot.zfs.package = "zfs"; systemd.package = "/systemd"; };
+    config = { nixgen.helper = "/helper"; boot.zfs.package = "zfs"; systemd.package = "/systemd"; services.postgresql.package = "postgresql"; };
   };
   dir = ./h0;
 in {

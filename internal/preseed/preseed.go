@@ -117,11 +117,13 @@ type Options struct {
 	LockWait    time.Duration // how long to wait for a concurrent preseed; 0 refuses at once
 	TextfileDir string        // Prometheus textfile dir; "" writes no metrics
 
-	ZFS     *zfs.Runner // default: a zero Runner (zfs and zpool on PATH)
-	Restic  string      // default "restic"
-	Syncoid string      // default "syncoid"
-	SSH     string      // default "ssh" (availability check of a remote replica)
-	Grace   time.Duration
+	ZFS    *zfs.Runner // default: a zero Runner (zfs and zpool on PATH)
+	Restic string      // default "restic"
+	// PgBackRest is the pgbackrest program; default "pgbackrest".
+	PgBackRest string
+	Syncoid    string // default "syncoid"
+	SSH        string // default "ssh" (availability check of a remote replica)
+	Grace      time.Duration
 
 	// SSHOptions are extra `ssh -o` options (e.g. "Port=2222") for reaching a
 	// remote replica, given to ssh and, as --sshoption, to syncoid. They
@@ -455,6 +457,8 @@ func (r *run) tryMethod(ctx context.Context, m string) error {
 		return r.local(ctx)
 	case "restic":
 		return r.restic(ctx)
+	case "pgbackrest":
+		return r.pgbackrest(ctx)
 	}
 	return fmt.Errorf("unknown method %q", m)
 }

@@ -114,6 +114,10 @@ func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map
 			cr := *r
 			svc.Replication = &cr
 		}
+		if pg := t.svc.PostgreSQL; pg != nil {
+			cpg := *pg
+			svc.PostgreSQL = &cpg
+		}
 		if p := t.svc.Preseed; p != nil {
 			cp := *p
 			cp.Methods = slices.Clone(p.Methods)
@@ -153,6 +157,7 @@ func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map
 				c.errorf(s.Replication.TargetRange, "Replication onto itself", "On host %q the local target %q overlaps the service's own dataset %q; replicate to a dataset outside it.", h.Name, r.TargetDataset, svc.Dataset)
 			}
 		}
+		checkPostgreSQL(c, h.Name, t, &svc, mpOK)
 		out.Services = append(out.Services, &svc)
 		all = append(all, p)
 	}
@@ -202,6 +207,7 @@ func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map
 			}
 		}
 	}
+	checkOnePgRepo(c, out, tmpls)
 	return out
 }
 

@@ -1,0 +1,81 @@
+package metrics
+
+import (
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/nixgen/nixgen/internal/safefs"
+)
+
+// PgBackRest is the state of one service's stanza and WAL archive.
+type PgBackRest struct {
+	Service string
+	// Backups by type ("full", "diff", "incr"): the newest of each.
+	Backups map[string]PgBackup
+	// Archiver is PostgreSQL's pg_stat_archiver; nil when the server could
+	// not be asked (not running), and the archive metrics are left out.
+	Archiver *PgArchiver
+}
+
+// PgBackup is the newest backup of one type.
+type PgBackup struct {
+	Stop     time.Time
+	Size     int64 // database size
+	RepoSize int64 // size in the repository
+}
+
+// PgArchiver is the part of pg_stat_archiver that alerts need.
+type PgArchiver struct {
+	ArchivedCount, FailedCount int64
+	LastArchived, LastFailed   time.Time // zero: never
+}
+
+// PgBackRestFile is the textfile of a service's stanza metrics.
+func PgBackRestFile(dir, service string) string {
+	return filepath.Join(dir, "nixgen_pgbackrest_"+service+".prom")
+}
+
+// WritePgBackRest replaces the service's stanza textfile with p.
+func WritePgBackRest(dir string, p PgBackRest) error {
+	if err := safefs.CheckName(p.Service); err != nil {
+		return fmt.Errorf("writing pgbackrest metrics: service name: %w", err)
+	}
+	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
+		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
+	}
+	last := gauge("nixgen_pgbackrest_last_backup_timestamp_seconds", "Unix time at which the newest backup of this type finished.", "service", "type")
+	size := gauge("nixgen_pgbackrest_last_backup_size_bytes", "Database size in the newest backup of this type.", "service", "type")
+	repo := gauge("nixgen_pgbackrest_last_backup_repository_size_bytes", "Size in the repository of the newest backup of this type.", "service", "type")
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(last, size, repo)
+	for typ, b := range p.Backups {
+		last.WithLabelValues(p.Service, typ).Set(float64(b.Stop.Unix()))
+		size.WithLabelValues(p.Service, typ).Set(float64(b.Size))
+		repo.WithLabelValues(p.Service, typ).Set(float64(b.RepoSize))
+	}
+	if a := p.Archiver; a != nil {
+		archived := gauge("nixgen_pgbackrest_archived_count", "WAL segments PostgreSQL archived since its statistics were reset (pg_stat_archiver).", "service")
+		failed := gauge("nixgen_pgbackrest_archive_failed_count", "Failed archive_command runs since the statistics were reset (pg_stat_archiver).", "service")
+		lastOK := gauge("nixgen_pgbackrest_archive_last_archived_timestamp_seconds", "Unix time of the last archived WAL segment; 0: none.", "service")
+		lastFail := gauge("nixgen_pgbackrest_archive_last_failed_timestamp_seconds", "Unix time of the last failed archive_command; 0: none.", "service")
+		reg.MustRegister(archived, failed, lastOK, lastFail)
+		archived.WithLabelValues(p.Service).Set(float64(a.ArchivedCount))
+		failed.WithLabelValues(p.Service).Set(float64(a.FailedCount))
+		lastOK.WithLabelValues(p.Service).Set(unixOrZero(a.LastArchived))
+		lastFail.WithLabelValues(p.Service).Set(unixOrZero(a.LastFailed))
+	}
+	if err := prometheus.WriteToTextfile(PgBackRestFile(dir, p.Service), reg); err != nil {
+		return fmt.Errorf("writing pgbackrest metrics: %w", err)
+	}
+	return nil
+}
+
+func unixOrZero(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return float64(t.UnixNano()) / 1e9
+}
