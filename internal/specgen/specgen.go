@@ -136,15 +136,15 @@ notifier "phone" {
   token_file = "/run/secrets/ntfy-token"
 }
 
+# Many services: fewer hourly snapshots each.
 snapshot_policy "production" {
-  hourly  = 24
-  daily   = 7
-  weekly  = 4
-  monthly = 3
+  hourly  = 12
+  daily   = 10
+  monthly = 2
 }
 
 snapshot_policy "media" {
-  daily  = 7
-  weekly = 2
+  daily  = 5
+  weekly = 3
 }
 `
