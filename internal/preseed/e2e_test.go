@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -1106,5 +1107,36 @@ func TestStartEmptyNeverMarksAHalfFinishedRestore(t *testing.T) {
 	}
 	if mark := e.prop(t, PropComplete); mark == "complete" {
 		t.Error("a half-finished restore was marked complete")
+	}
+}
+
+// TestRestoreSetsOnlyPropertiesThatDiffer: after a restore the declared
+// properties are applied with one read and a `zfs set` only for values
+// that are not already set locally (recordsize compared as zfs prints it).
+func TestRestoreSetsOnlyPropertiesThatDiffer(t *testing.T) {
+	e := newEnv(t, "restic")
+	e.svc.Properties["recordsize"] = "16K"
+	e.pool.ZFS(t, "set", "atime=off", e.svc.Dataset)
+	e.pool.ZFS(t, "set", "recordsize=16384", e.svc.Dataset)
+	want := e.backupAndEmpty(t, 4096)
+	var mu sync.Mutex
+	var sets []string
+	e.opts.ZFS = &zfs.Runner{Trace: func(argv []string) {
+		if len(argv) > 2 && argv[1] == "set" && !strings.HasPrefix(argv[2], "nixgen:") {
+			mu.Lock()
+			sets = append(sets, argv[2])
+			mu.Unlock()
+		}
+	}}
+	res, err := e.run(t)
+	if err != nil {
+		t.Fatalf("%v\nlog:\n%s", err, e.logBuf)
+	}
+	e.checkRestored(t, res, "restic", want)
+	if !slices.Equal(sets, []string{"compression=gzip"}) {
+		t.Errorf("zfs set calls %q; want only compression=gzip (atime and recordsize already match)", sets)
+	}
+	if got := e.prop(t, "compression"); got != "gzip" {
+		t.Errorf("compression = %q", got)
 	}
 }
