@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/nixgen/nixgen/internal/atomicfile"
 )
 
 // The helper writes and reads its textfiles itself rather than through the
@@ -87,24 +89,7 @@ func formatFloat(f float64) string {
 // planted file or symlink is never written through) and renamed into
 // place, so the exporter never reads half a file.
 func writeTextfile(path string, gauges []gauge) error {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(formatGauges(gauges))
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return atomicfile.Write(path, filepath.Base(path)+".*.tmp", formatGauges(gauges), 0o644)
 }
 
 // ReadGauge returns the value of the first sample of the named gauge in a
