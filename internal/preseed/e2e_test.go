@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -1138,5 +1139,36 @@ func TestRestoreSetsOnlyPropertiesThatDiffer(t *testing.T) {
 	}
 	if got := e.prop(t, "compression"); got != "gzip" {
 		t.Errorf("compression = %q", got)
+	}
+}
+
+// TestSkipReadsOnlyItsOwnNames: a marked dataset is skipped with two
+// processes, `zpool list` and one `zfs list` of exactly the dataset and its
+// set-aside name, never a listing of the parent, whose other children (the
+// other services) would make every boot's skips grow with their number.
+func TestSkipReadsOnlyItsOwnNames(t *testing.T) {
+	e := newEnv(t, "restic")
+	e.m.Services[0].Notify = nil
+	e.pool.ZFS(t, "create", "-o", "canmount=off", path.Dir(e.svc.Dataset)+"/other")
+	e.pool.ZFS(t, "set", PropComplete+"=complete", e.svc.Dataset)
+	var mu sync.Mutex
+	var calls [][]string
+	z := &zfs.Runner{Trace: func(argv []string) {
+		mu.Lock()
+		calls = append(calls, argv)
+		mu.Unlock()
+	}}
+	e.opts.ZFS = z
+	res, err := e.run(t)
+	if err != nil || res.Outcome != Skipped {
+		t.Fatalf("outcome %s, err %v\nlog:\n%s", res.Outcome, err, e.logBuf)
+	}
+	if len(calls) != 2 {
+		t.Fatalf("%d processes, want 2: %q", len(calls), calls)
+	}
+	list := calls[1]
+	if list[1] != "list" || slices.Contains(list, "-d") || slices.Contains(list, "-r") ||
+		!slices.Equal(list[len(list)-2:], []string{e.svc.Dataset, e.svc.Dataset + ".nixgen-aside"}) {
+		t.Errorf("state read %q; want a zfs list of the dataset and its set-aside name only", list)
 	}
 }

@@ -30,7 +30,6 @@ import (
 	"log/slog"
 	"maps"
 	"os"
-	"path"
 	"slices"
 	"strings"
 	"time"
@@ -399,7 +398,8 @@ func (r *run) applyOwnerAndProps(ctx context.Context) error {
 	return r.zfs.SetProps(ctx, r.svc.Dataset, props)
 }
 
-// state is what one `zpool list` and one `zfs list -d 1` tell about the service.
+// state is what one `zpool list` and one `zfs list` of the dataset and its
+// set-aside name tell about the service.
 type state struct {
 	ds    map[string]string // nil when the dataset does not exist
 	aside map[string]string // nil when no set-aside dataset exists
@@ -416,14 +416,13 @@ func (r *run) state(ctx context.Context) (state, error) {
 	if health != "ONLINE" {
 		return state{}, refused("pool %s is %s, not ONLINE: refusing to restore", pool, health)
 	}
-	kids, err := r.zfs.ListChildren(ctx, path.Dir(r.svc.Dataset), listProps...)
-	if zfs.NotExist(err) {
-		return state{}, refused("dataset %s does not exist, nor its parent (nixgen-datasets creates them): refusing to restore", r.svc.Dataset)
-	}
+	// Exactly the two names preseed may act on: the cost of a skip does not
+	// grow with the services beside this one.
+	got, err := r.zfs.ListNamed(ctx, []string{r.svc.Dataset, r.aside}, listProps...)
 	if err != nil {
 		return state{}, err
 	}
-	return state{ds: kids[r.svc.Dataset], aside: kids[r.aside]}, nil
+	return state{ds: got[r.svc.Dataset], aside: got[r.aside]}, nil
 }
 
 func (r *run) checkMounted(st state) error {
