@@ -122,7 +122,7 @@ func timeSkip(t *testing.T, helpers []string, out string) {
 			t.Logf("%d siblings, %s: %d zfs/zpool processes:\n%s", n, h, strings.Count(string(calls), "\n"), calls)
 		}
 
-		args := []string{"-N", "--warmup", "3", "--runs", "30",
+		args := []string{"-N", "--warmup", "1", "--runs", "10",
 			"-n", "2-call shell check", fmt.Sprintf("sh -c 'zpool list -H -o health %s >/dev/null && zfs get -H -o value %s %s'", e.pool.Name, PropComplete, e.svc.Dataset)}
 		for _, h := range helpers {
 			args = append(args, "-n", h, e.preseedArgs(h, m))
@@ -165,7 +165,7 @@ func timeRestore(t *testing.T, helpers []string, out string) {
 
 	t.Setenv("RESTIC_REPOSITORY", e.repo)
 	t.Setenv("RESTIC_PASSWORD_FILE", e.pwFile)
-	args := []string{"--runs", "3",
+	args := []string{"--runs", "2",
 		"-n", "restic restore", "--prepare", fmt.Sprintf("rm -rf %s/*", rawMp),
 		fmt.Sprintf("restic restore latest --host testhost --path %s --target %s", mp, rawMp)}
 	for _, h := range helpers {
