@@ -280,7 +280,7 @@ func (p *Plan) diff(s manifest.Service, d *zfs.Dataset) {
 			}
 			continue
 		}
-		if same && have.Local() {
+		if have.SetTo(k, want[k]) {
 			continue
 		}
 		p.Actions = append(p.Actions, Action{Kind: Set, Service: s.Name, Dataset: s.Dataset, Property: k, From: have.Value, Source: have.Source, To: want[k]})

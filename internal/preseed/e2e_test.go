@@ -15,7 +15,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -1148,5 +1150,67 @@ func TestStartEmptyNeverMarksAHalfFinishedRestore(t *testing.T) {
 	}
 	if mark := e.prop(t, PropComplete); mark == "complete" {
 		t.Error("a half-finished restore was marked complete")
+	}
+}
+
+// TestRestoreSetsOnlyPropertiesThatDiffer: after a restore the declared
+// properties are applied with one read and a `zfs set` only for values
+// that are not already set locally (recordsize compared as zfs prints it).
+func TestRestoreSetsOnlyPropertiesThatDiffer(t *testing.T) {
+	e := newEnv(t, "restic")
+	e.svc.Properties["recordsize"] = "16K"
+	e.pool.ZFS(t, "set", "atime=off", e.svc.Dataset)
+	e.pool.ZFS(t, "set", "recordsize=16384", e.svc.Dataset)
+	want := e.backupAndEmpty(t, 4096)
+	var mu sync.Mutex
+	var sets []string
+	e.opts.ZFS = &zfs.Runner{Trace: func(argv []string) {
+		if len(argv) > 2 && argv[1] == "set" && !strings.HasPrefix(argv[2], "nixgen:") {
+			mu.Lock()
+			sets = append(sets, argv[2])
+			mu.Unlock()
+		}
+	}}
+	res, err := e.run(t)
+	if err != nil {
+		t.Fatalf("%v\nlog:\n%s", err, e.logBuf)
+	}
+	e.checkRestored(t, res, "restic", want)
+	if !slices.Equal(sets, []string{"compression=gzip"}) {
+		t.Errorf("zfs set calls %q; want only compression=gzip (atime and recordsize already match)", sets)
+	}
+	if got := e.prop(t, "compression"); got != "gzip" {
+		t.Errorf("compression = %q", got)
+	}
+}
+
+// TestSkipReadsOnlyItsOwnNames: a marked dataset is skipped with two
+// processes, `zpool list` and one `zfs list` of exactly the dataset and its
+// set-aside name, never a listing of the parent, whose other children (the
+// other services) would make every boot's skips grow with their number.
+func TestSkipReadsOnlyItsOwnNames(t *testing.T) {
+	e := newEnv(t, "restic")
+	e.m.Services[0].Notify = nil
+	e.pool.ZFS(t, "create", "-o", "canmount=off", path.Dir(e.svc.Dataset)+"/other")
+	e.pool.ZFS(t, "set", PropComplete+"=complete", e.svc.Dataset)
+	var mu sync.Mutex
+	var calls [][]string
+	z := &zfs.Runner{Trace: func(argv []string) {
+		mu.Lock()
+		calls = append(calls, argv)
+		mu.Unlock()
+	}}
+	e.opts.ZFS = z
+	res, err := e.run(t)
+	if err != nil || res.Outcome != Skipped {
+		t.Fatalf("outcome %s, err %v\nlog:\n%s", res.Outcome, err, e.logBuf)
+	}
+	if len(calls) != 2 {
+		t.Fatalf("%d processes, want 2: %q", len(calls), calls)
+	}
+	list := calls[1]
+	if list[1] != "list" || slices.Contains(list, "-d") || slices.Contains(list, "-r") ||
+		!slices.Equal(list[len(list)-2:], []string{e.svc.Dataset, e.svc.Dataset + ".nixgen-aside"}) {
+		t.Errorf("state read %q; want a zfs list of the dataset and its set-aside name only", list)
 	}
 }

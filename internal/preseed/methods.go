@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nixgen/nixgen/internal/restic"
@@ -206,9 +207,6 @@ func (r *run) sshOptions() []string {
 // safeDataset matches what ZFS accepts in a dataset name; anything else is
 // refused before it reaches the remote shell that ssh hands its arguments to.
 var safeDataset = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]*$`)
-
-// restoredID reads the snapshot that `restic restore` names on stdout.
-var restoredID = regexp.MustCompile(`(?m)^restoring <Snapshot ([0-9a-f]+) of `)
 
 // syncoid pulls the replica back. syncoid refuses to receive a full stream
 // into an existing dataset, so the empty dataset is renamed aside first
@@ -582,77 +580,41 @@ func (r *run) restic(ctx context.Context) error {
 		}
 		return err
 	}
-	// Every restic process spends most of a second deriving the key from
-	// the password, so the preflight, the snapshot query and the restore of
-	// "latest" for this host and paths start together and are judged in
-	// that order; the restore only ever writes into staging, and is
-	// cancelled when an earlier step says no.
+	// The preflight (is the repository usable, which snapshot) runs before
+	// the restore, not beside it: every restic process spends most of a
+	// second of CPU deriving the key, and beside the restore the two
+	// checks took the CPU it needed. The two checks run together, and the
+	// restore then asks for exactly the snapshot they chose.
 	filter := []string{"--host", r.o.Hostname}
 	for _, p := range b.Paths {
 		filter = append(filter, "--path", p)
 	}
-	type result struct {
-		out []byte
-		err error
+	var cfgErr error
+	var snapOut []byte
+	var snapErr error
+	var preflight sync.WaitGroup
+	preflight.Go(func() { _, cfgErr = rc("cat", "config").run(ctx) })
+	preflight.Go(func() { snapOut, snapErr = rc(append([]string{"snapshots", "--json"}, filter...)...).run(ctx) })
+	preflight.Wait()
+	if cfgErr != nil {
+		return fail(fmt.Errorf("repository %s is not usable: %w", b.Repository, cfgErr))
 	}
-	start := func(ctx context.Context, nice int, args ...string) <-chan result {
-		ch := make(chan result, 1)
-		go func() {
-			c := rc(args...)
-			c.nice = nice
-			out, err := c.run(ctx)
-			ch <- result{out, err}
-		}()
-		return ch
-	}
-	rctx, cancelRestore := context.WithCancel(ctx)
-	defer cancelRestore()
-	// The two checks yield the CPU to the restore, which does the real work.
-	cfgC := start(ctx, 10, "cat", "config")
-	snapC := start(ctx, 10, append([]string{"snapshots", "--json"}, filter...)...)
-	restoreC := start(rctx, 0, append([]string{"restore", "latest", "--target", staging}, filter...)...)
-	abort := func(err error) error {
-		cancelRestore()
-		<-restoreC
-		return fail(err)
-	}
-
-	if res := <-cfgC; res.err != nil {
-		return abort(fmt.Errorf("repository %s is not usable: %w", b.Repository, res.err))
-	}
-	snapRes := <-snapC
-	if snapRes.err != nil {
-		return abort(snapRes.err)
+	if snapErr != nil {
+		return fail(snapErr)
 	}
 	var snaps []resticSnapshot
-	if err := json.Unmarshal(snapRes.out, &snaps); err != nil {
-		return abort(fmt.Errorf("restic snapshots --json: %w", err))
+	if err := json.Unmarshal(snapOut, &snaps); err != nil {
+		return fail(fmt.Errorf("restic snapshots --json: %w", err))
 	}
 	if len(snaps) == 0 {
-		return abort(unavailable("repository %s has no snapshot of %s for host %s", b.Repository, strings.Join(b.Paths, ", "), r.o.Hostname))
+		return fail(unavailable("repository %s has no snapshot of %s for host %s", b.Repository, strings.Join(b.Paths, ", "), r.o.Hostname))
 	}
 	sort.Slice(snaps, func(i, j int) bool { return snaps[i].Time.Before(snaps[j].Time) })
 	snap := snaps[len(snaps)-1]
 	r.log.Info("restoring", "method", "restic", "snapshot", snap.ID, "staging", staging)
-	res := <-restoreC
-	if res.err != nil {
-		// exit code 3 ("snapshot incomplete") is a failure like any other.
-		return fail(res.err)
-	}
-	// A backup that finished between the query and the restore would make
-	// "latest" differ from the snapshot chosen: restore exactly that one.
-	if m := restoredID.FindSubmatch(res.out); m == nil || !strings.HasPrefix(snap.ID, string(m[1])) {
-		r.log.Info("latest moved during the restore; restoring the chosen snapshot again", "snapshot", snap.ID)
-		if err := root.RemoveDirIf(name, stagingDir); err != nil {
-			return err
-		}
-		stagingDir.Close()
-		if stagingDir, err = root.Mkdir(name, 0o700); err != nil {
-			return err
-		}
-		if _, err := rc("restore", snap.ID, "--target", staging).run(ctx); err != nil {
-			return fail(err)
-		}
+	// exit code 3 ("snapshot incomplete") is a failure like any other.
+	if _, err := rc("restore", snap.ID, "--target", staging).run(ctx); err != nil {
+		return fail(err)
 	}
 	// restic wrote through a path: it must still lead to the directory made.
 	if err := root.CheckSame(name, stagingDir); err != nil {

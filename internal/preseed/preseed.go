@@ -45,7 +45,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -489,6 +491,22 @@ func (r *run) applyOwnerAndProps(ctx context.Context) error {
 	for k, v := range r.svc.Properties {
 		if !createOnly[k] && !zfs.CreateOnly(k) {
 			props[k] = v
+		}
+	}
+	if len(props) == 0 {
+		return nil
+	}
+	// One read, then a set only of what differs or is not set locally
+	// (the rule nixgen-datasets applies): most values already match.
+	have, err := r.zfs.Get(ctx, []string{r.svc.Dataset}, slices.Sorted(maps.Keys(props))...)
+	if err != nil {
+		return err
+	}
+	if d := have[r.svc.Dataset]; d != nil {
+		for k, v := range props {
+			if d.Props[k].SetTo(k, v) {
+				delete(props, k)
+			}
 		}
 	}
 	return r.zfs.SetProps(ctx, r.svc.Dataset, props)

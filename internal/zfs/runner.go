@@ -146,7 +146,9 @@ func (r *Runner) run(ctx context.Context, bin string, args []string) ([]byte, er
 	if ctx.Err() != nil {
 		e.Err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 	}
-	return nil, e
+	// What was printed still goes back: a listing of several names prints
+	// those that exist even when another does not.
+	return stdout.Bytes(), e
 }
 
 func tail(b []byte) string {
