@@ -214,7 +214,7 @@ func TestHostileRoundTrip(t *testing.T) {
 		rel := p.(string)[strings.Index(p.(string), "/h0/")+4:]
 		imports = append(imports, rel)
 	}
-	wantImports := []string{"datasets.nix", "protection.nix"}
+	wantImports := []string{"datasets.nix", "protection.nix", "monitoring.nix"}
 	for _, s := range h.Services {
 		wantImports = append(wantImports, "services/"+s.Name+".nix")
 	}
@@ -379,6 +379,7 @@ func TestHostileRoundTrip(t *testing.T) {
 		expectGo(t, s.Name+" manifest", ms, manifest.Service{
 			Name: s.Name, Unit: s.Unit, Dataset: s.Dataset, Mountpoint: s.Mountpoint, User: s.User, Group: s.Group, Mode: s.Mode,
 			Properties: map[string]string{"user:prop": s.Properties[0].Value, "utf8only": "on"}, CreateOnly: []string{"utf8only"},
+			Snapshots:   s.Snapshots != nil && spec.Policy(s.Snapshots.Policy).Autosnap,
 			Preseed:     &manifest.Preseed{Methods: s.Preseed.Methods, TimeoutSeconds: int64(s.Preseed.Timeout / time.Second), OnFailure: s.Preseed.OnFailure},
 			Backup:      &manifest.Backup{Repository: s.Backup.Repository, Paths: s.Backup.Paths, Tags: s.Backup.Tags},
 			Replication: manifestReplication(s.Replication),

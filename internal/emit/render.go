@@ -25,6 +25,7 @@ const (
 	tmplDatasets   = "datasets.nix.tmpl"
 	tmplProtection = "protection.nix.tmpl"
 	tmplService    = "service.nix.tmpl"
+	tmplMonitoring = "monitoring.nix.tmpl"
 )
 
 // preseedMargin is added to the preseed unit's start timeout on top of every
@@ -173,6 +174,7 @@ func renderHost(t *template.Template, spec *model.Spec, h *model.Host, out map[s
 		{"default.nix", tmplDefault, dv},
 		{"datasets.nix", tmplDatasets, dv},
 		{"protection.nix", tmplProtection, prot},
+		{"monitoring.nix", tmplMonitoring, monitoringView{Name: h.Name, TextfileDir: textfileDir, MetricsTimeoutSec: seconds(metricsTimeout)}},
 	} {
 		b, err := exec(f.tmpl, f.data)
 		if err != nil {
@@ -186,7 +188,14 @@ func renderHost(t *template.Template, spec *model.Spec, h *model.Host, out map[s
 		return err
 	}
 	out[h.Name+"/manifest.json"] = m
+	out[h.Name+"/alerts.rules.yml"] = renderAlerts(h)
 	return nil
+}
+
+type monitoringView struct {
+	Name              string
+	TextfileDir       string
+	MetricsTimeoutSec int64
 }
 
 type defaultView struct {
