@@ -42,7 +42,7 @@ func resolveAlerts(c *checker, a *rawAlerts) model.Alerts {
 		case err != nil:
 			c.errorf(rng, "Invalid duration", "%s.", err)
 		case d < minAlertAge:
-			c.errorf(rng, "Threshold too short", "%q is shorter than %s; the metrics are refreshed every 5 minutes, so the alert would flap.", s, minAlertAge)
+			c.errorf(rng, "Threshold too short", "%q is shorter than %dm; the metrics are refreshed every 5 minutes, so the alert would flap.", s, minAlertAge/time.Minute)
 		default:
 			*dst = d
 		}
