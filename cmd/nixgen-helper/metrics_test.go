@@ -10,26 +10,17 @@ import (
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/nixgen/nixgen/internal/manifest"
 	"github.com/nixgen/nixgen/internal/metrics"
 	"github.com/nixgen/nixgen/internal/zfstest"
 )
 
-// families parses a textfile the way the node exporter does.
 func families(t *testing.T, path string) map[string]*dto.MetricFamily {
 	t.Helper()
-	f, err := os.Open(path)
+	fams, err := metrics.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer f.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
 	}
 	return fams
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
@@ -127,24 +128,33 @@ func WriteJob(dir string, j Job) error {
 // ReadGauge parses a textfile and returns the value of the first sample of
 // the named gauge; ok is false when the file or the metric is missing.
 func ReadGauge(path, name string) (v float64, ok bool, err error) {
-	// Not through a symlink: the file is ours, and whatever a link points
-	// at is not a metrics file.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	fams, err := ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, false, nil
 	}
 	if err != nil {
 		return 0, false, err
 	}
-	defer f.Close()
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(f)
-	if err != nil {
-		return 0, false, fmt.Errorf("%s: %w", path, err)
-	}
 	fam := fams[name]
 	if fam == nil || len(fam.Metric) == 0 || fam.Metric[0].Gauge == nil {
 		return 0, false, nil
 	}
 	return fam.Metric[0].Gauge.GetValue(), true, nil
+}
+
+// ReadFile parses a textfile the way the node exporter does.
+func ReadFile(path string) (map[string]*dto.MetricFamily, error) {
+	// Not through a symlink: the file is ours, and whatever a link points
+	// at is not a metrics file.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return fams, nil
 }
