@@ -30,6 +30,7 @@ func commands() []*cli.Command {
 		notifyCommand(),
 		restoreTestCommand(),
 		pitrCommand(),
+		metricsCommand(),
 	}
 }
 

@@ -37,6 +37,11 @@ func buildManifest(spec *model.Spec, h *model.Host, services []*model.Service) (
 			}
 		}
 		sort.Strings(ms.CreateOnly)
+		if sn := s.Snapshots; sn != nil {
+			if p := spec.Policy(sn.Policy); p != nil && p.Autosnap {
+				ms.Snapshots = true
+			}
+		}
 		if p := s.Preseed; p != nil {
 			ms.Preseed = &manifest.Preseed{
 				Methods:        p.Methods,

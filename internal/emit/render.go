@@ -26,6 +26,7 @@ const (
 	tmplDatasets   = "datasets.nix.tmpl"
 	tmplProtection = "protection.nix.tmpl"
 	tmplService    = "service.nix.tmpl"
+	tmplMonitoring = "monitoring.nix.tmpl"
 )
 
 // preseedMargin is added to the preseed unit's start timeout on top of every
@@ -168,6 +169,7 @@ func renderHost(t *template.Template, spec *model.Spec, h *model.Host, out map[s
 		{"default.nix", tmplDefault, dv},
 		{"datasets.nix", tmplDatasets, dv},
 		{"protection.nix", tmplProtection, prot},
+		{"monitoring.nix", tmplMonitoring, monitoringView{Name: h.Name, TextfileDir: textfileDir, MetricsTimeoutSec: seconds(metricsTimeout)}},
 	} {
 		b, err := exec(f.tmpl, f.data)
 		if err != nil {
@@ -180,6 +182,7 @@ func renderHost(t *template.Template, spec *model.Spec, h *model.Host, out map[s
 		return manifestErr
 	}
 	out[h.Name+"/manifest.json"] = manifestJSON
+	out[h.Name+"/alerts.rules.yml"] = renderAlerts(h)
 	return nil
 }
 
@@ -227,6 +230,12 @@ func execTemplate(t *template.Template, buf *bytes.Buffer, name string, data any
 		b = append(b[:len(b)-3], " }\n"...)
 	}
 	return bytes.Clone(b), nil
+}
+
+type monitoringView struct {
+	Name              string
+	TextfileDir       string
+	MetricsTimeoutSec int64
 }
 
 type defaultView struct {

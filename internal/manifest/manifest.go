@@ -89,7 +89,10 @@ type Service struct {
 	Properties map[string]string `json:"properties"` // without mountpoint; JSON sorts keys
 	// CreateOnly lists the property names in Properties that ZFS accepts only
 	// at creation; apply reports a difference instead of setting them.
-	CreateOnly  []string     `json:"create_only,omitempty"`
+	CreateOnly []string `json:"create_only,omitempty"`
+	// Snapshots: sanoid takes snapshots of the dataset (a snapshot policy
+	// with autosnap), so `nixgen-helper metrics` reports their age.
+	Snapshots   bool         `json:"snapshots,omitempty"`
 	Preseed     *Preseed     `json:"preseed,omitempty"`
 	Backup      *Backup      `json:"backup,omitempty"`
 	Replication *Replication `json:"replication,omitempty"`

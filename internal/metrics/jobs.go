@@ -91,9 +91,9 @@ func WriteJob(dir string, j Job) error {
 	for _, n := range jobLabels(j.Kind) {
 		labels = append(labels, [2]string{n, values[n]})
 	}
-	var gauges []gauge
+	var gauges []Gauge
 	add := func(name, help string, v float64) {
-		gauges = append(gauges, gauge{name: prefix + "_" + name, help: help, labels: labels, value: v})
+		gauges = append(gauges, Gauge{Name: prefix + "_" + name, Help: help, Labels: labels, Value: v})
 	}
 	status := 0.0
 	if j.Success {
@@ -110,7 +110,7 @@ func WriteJob(dir string, j Job) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("writing job metrics: %w", err)
 	}
-	if err := writeTextfile(path, gauges); err != nil {
+	if err := WriteTextfile(path, gauges); err != nil {
 		return fmt.Errorf("writing job metrics: %w", err)
 	}
 	return nil

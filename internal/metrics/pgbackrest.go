@@ -46,23 +46,23 @@ func WritePgBackRest(dir string, p PgBackRest) error {
 		sizeHelp = "Database size in the newest backup of this type."
 		repoHelp = "Size in the repository of the newest backup of this type."
 	)
-	var gauges []gauge
+	var gauges []Gauge
 	for typ, b := range p.Backups {
 		l := [][2]string{{"service", p.Service}, {"type", typ}}
 		gauges = append(gauges,
-			gauge{"nixgen_pgbackrest_last_backup_timestamp_seconds", lastHelp, l, float64(b.Stop.Unix())},
-			gauge{"nixgen_pgbackrest_last_backup_size_bytes", sizeHelp, l, float64(b.Size)},
-			gauge{"nixgen_pgbackrest_last_backup_repository_size_bytes", repoHelp, l, float64(b.RepoSize)})
+			Gauge{"nixgen_pgbackrest_last_backup_timestamp_seconds", lastHelp, l, float64(b.Stop.Unix())},
+			Gauge{"nixgen_pgbackrest_last_backup_size_bytes", sizeHelp, l, float64(b.Size)},
+			Gauge{"nixgen_pgbackrest_last_backup_repository_size_bytes", repoHelp, l, float64(b.RepoSize)})
 	}
 	if a := p.Archiver; a != nil {
 		l := [][2]string{{"service", p.Service}}
 		gauges = append(gauges,
-			gauge{"nixgen_pgbackrest_archived_count", "WAL segments PostgreSQL archived since its statistics were reset (pg_stat_archiver).", l, float64(a.ArchivedCount)},
-			gauge{"nixgen_pgbackrest_archive_failed_count", "Failed archive_command runs since the statistics were reset (pg_stat_archiver).", l, float64(a.FailedCount)},
-			gauge{"nixgen_pgbackrest_archive_last_archived_timestamp_seconds", "Unix time of the last archived WAL segment; 0: none.", l, unixOrZero(a.LastArchived)},
-			gauge{"nixgen_pgbackrest_archive_last_failed_timestamp_seconds", "Unix time of the last failed archive_command; 0: none.", l, unixOrZero(a.LastFailed)})
+			Gauge{"nixgen_pgbackrest_archived_count", "WAL segments PostgreSQL archived since its statistics were reset (pg_stat_archiver).", l, float64(a.ArchivedCount)},
+			Gauge{"nixgen_pgbackrest_archive_failed_count", "Failed archive_command runs since the statistics were reset (pg_stat_archiver).", l, float64(a.FailedCount)},
+			Gauge{"nixgen_pgbackrest_archive_last_archived_timestamp_seconds", "Unix time of the last archived WAL segment; 0: none.", l, unixOrZero(a.LastArchived)},
+			Gauge{"nixgen_pgbackrest_archive_last_failed_timestamp_seconds", "Unix time of the last failed archive_command; 0: none.", l, unixOrZero(a.LastFailed)})
 	}
-	if err := writeTextfile(PgBackRestFile(dir, p.Service), gauges); err != nil {
+	if err := WriteTextfile(PgBackRestFile(dir, p.Service), gauges); err != nil {
 		return fmt.Errorf("writing pgbackrest metrics: %w", err)
 	}
 	return nil

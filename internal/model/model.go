@@ -24,6 +24,19 @@ type Host struct {
 	ParentDataset string // e.g. "tank/services"; created with mountpoint=none if missing
 	ParentMount   string // absolute; default mountpoint root
 	Services      []*Service
+	Alerts        Alerts // thresholds of the generated alert rules, defaults applied
+}
+
+// Alerts are the thresholds of a host's generated Prometheus alert rules.
+// Ages are how long since the last success (or, for snapshots and scrubs,
+// since the newest one); capacities are percentages of a dataset's space.
+type Alerts struct {
+	ReplicationLagWarning, ReplicationLagCritical time.Duration
+	BackupFailingWarning, BackupFailingCritical   time.Duration
+	SnapshotAgeWarning                            time.Duration
+	PruneAgeWarning, CheckAgeWarning              time.Duration
+	DrillAgeWarning, ScrubAgeWarning              time.Duration
+	CapacityWarning, CapacityCritical             int
 }
 
 // Pool is the pool part of the parent dataset ("tank" of "tank/services").

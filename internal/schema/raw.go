@@ -31,6 +31,35 @@ type rawHost struct {
 	ParentMountRange   hcl.Range      `hcl:"parent_mount,attr_range"`
 	Services           hcl.Expression `hcl:"services,optional"`
 	ServicesRange      hcl.Range      `hcl:"services,attr_range"`
+	Alerts             *rawAlerts     `hcl:"alerts,block"`
+}
+
+// rawAlerts are the thresholds of the host's generated alert rules.
+type rawAlerts struct {
+	DefRange hcl.Range `hcl:",def_range"`
+
+	ReplicationLagWarning       string    `hcl:"replication_lag_warning,optional"`
+	ReplicationLagWarningRange  hcl.Range `hcl:"replication_lag_warning,attr_range"`
+	ReplicationLagCritical      string    `hcl:"replication_lag_critical,optional"`
+	ReplicationLagCriticalRange hcl.Range `hcl:"replication_lag_critical,attr_range"`
+	BackupFailingWarning        string    `hcl:"backup_failing_warning,optional"`
+	BackupFailingWarningRange   hcl.Range `hcl:"backup_failing_warning,attr_range"`
+	BackupFailingCritical       string    `hcl:"backup_failing_critical,optional"`
+	BackupFailingCriticalRange  hcl.Range `hcl:"backup_failing_critical,attr_range"`
+	SnapshotAgeWarning          string    `hcl:"snapshot_age_warning,optional"`
+	SnapshotAgeWarningRange     hcl.Range `hcl:"snapshot_age_warning,attr_range"`
+	PruneAgeWarning             string    `hcl:"prune_age_warning,optional"`
+	PruneAgeWarningRange        hcl.Range `hcl:"prune_age_warning,attr_range"`
+	CheckAgeWarning             string    `hcl:"check_age_warning,optional"`
+	CheckAgeWarningRange        hcl.Range `hcl:"check_age_warning,attr_range"`
+	DrillAgeWarning             string    `hcl:"drill_age_warning,optional"`
+	DrillAgeWarningRange        hcl.Range `hcl:"drill_age_warning,attr_range"`
+	ScrubAgeWarning             string    `hcl:"scrub_age_warning,optional"`
+	ScrubAgeWarningRange        hcl.Range `hcl:"scrub_age_warning,attr_range"`
+	CapacityWarning             int       `hcl:"capacity_warning,optional"`
+	CapacityWarningRange        hcl.Range `hcl:"capacity_warning,attr_range"`
+	CapacityCritical            int       `hcl:"capacity_critical,optional"`
+	CapacityCriticalRange       hcl.Range `hcl:"capacity_critical,attr_range"`
 }
 
 type rawRepo struct {

@@ -29,6 +29,19 @@ var docs = map[string]doc{
 	"host.parent_mount":   {Desc: "Absolute path: the root of the services' default mountpoints; not inside a directory other users can write to."},
 	"host.services":       {Desc: "Names of declared services this host runs, no duplicates.", Default: "every declared service", Type: listString},
 
+	"host.alerts":                          {Desc: "Thresholds of the host's generated Prometheus alert rules (`alerts.rules.yml`, see docs/alerts.md). Ages are durations such as `\"12h\"` or `\"9d\"`, at least 10m; each warning must be below its critical."},
+	"host.alerts.replication_lag_warning":  {Desc: "Warn when syncoid has not succeeded for this long.", Default: lit(duration(schema.DefaultAlerts.ReplicationLagWarning))},
+	"host.alerts.replication_lag_critical": {Desc: "Critical when syncoid has not succeeded for this long.", Default: lit(duration(schema.DefaultAlerts.ReplicationLagCritical))},
+	"host.alerts.backup_failing_warning":   {Desc: "Warn when a restic backup has not succeeded for this long.", Default: lit(duration(schema.DefaultAlerts.BackupFailingWarning))},
+	"host.alerts.backup_failing_critical":  {Desc: "Critical when a restic backup has not succeeded for this long.", Default: lit(duration(schema.DefaultAlerts.BackupFailingCritical))},
+	"host.alerts.snapshot_age_warning":     {Desc: "Warn when the newest snapshot of a dataset with a snapshot policy is this old (or there is none), and when sanoid has not succeeded for this long.", Default: lit(duration(schema.DefaultAlerts.SnapshotAgeWarning))},
+	"host.alerts.prune_age_warning":        {Desc: "Warn when a repository's prune has not succeeded for this long.", Default: lit(duration(schema.DefaultAlerts.PruneAgeWarning))},
+	"host.alerts.check_age_warning":        {Desc: "Warn when a repository's `restic check` has not succeeded for this long.", Default: lit(duration(schema.DefaultAlerts.CheckAgeWarning))},
+	"host.alerts.drill_age_warning":        {Desc: "Warn when a repository's restore drill has not succeeded for this long.", Default: lit(duration(schema.DefaultAlerts.DrillAgeWarning))},
+	"host.alerts.scrub_age_warning":        {Desc: "Warn when a pool's last completed scrub ended this long ago.", Default: lit(duration(schema.DefaultAlerts.ScrubAgeWarning))},
+	"host.alerts.capacity_warning":         {Desc: "Warn when a service dataset has used this percentage (1–100) of its space (used / (used + available)).", Default: code(fmt.Sprint(schema.DefaultAlerts.CapacityWarning))},
+	"host.alerts.capacity_critical":        {Desc: "Critical at this percentage of a dataset's space.", Default: code(fmt.Sprint(schema.DefaultAlerts.CapacityCritical))},
+
 	"restic_repository":                  {Desc: "A restic repository that `backup` blocks refer to."},
 	"restic_repository.url":              {Desc: "Any restic repository string (free text, not empty) without a secret in it: a password (`user:pass@`), a token-like query parameter or an rclone credential is an error. Exactly one of `url` and `repository_file`.", Default: "none: `repository_file`"},
 	"restic_repository.repository_file":  {Desc: "Absolute path of a root-only file holding the repository string (NixOS `repositoryFile`), for one with a secret in it; no `%`.", Default: "none: `url`"},
@@ -149,6 +162,8 @@ func codeList(items []string) string {
 // duration prints d the way a spec would write it ("30m", not "30m0s").
 func duration(d time.Duration) string {
 	switch {
+	case d%(24*time.Hour) == 0 && d > 24*time.Hour:
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
 	case d%time.Hour == 0:
 		return fmt.Sprintf("%dh", d/time.Hour)
 	case d%time.Minute == 0:
