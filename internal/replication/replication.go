@@ -102,6 +102,9 @@ func probeError(ctx context.Context, dest, parent, target string, err error, std
 	switch {
 	case ctx.Err() != nil:
 		why = "no answer within the probe's time limit"
+	case errors.As(err, &ee) && ee.ExitCode() != 255:
+		// ssh itself exits 255; anything else is the remote command's.
+		why = fmt.Sprintf("the login worked, but `zfs list %s` failed there: the receive parent dataset is missing, or zfs is not on the receive user's PATH", parent)
 	case has("Host key verification failed", "REMOTE HOST IDENTIFICATION HAS CHANGED", "host key is known", "No matching host key"):
 		why = "its host key is not the pinned one (programs.ssh.knownHosts, from the receiving host's ssh_host_key or the replication's known_host_key): a different or reinstalled machine, or a key that changed"
 	case has("Permission denied"):
@@ -112,8 +115,6 @@ func probeError(ctx context.Context, dest, parent, target string, err error, std
 		why = "the connection was refused (is sshd running there?)"
 	case has("timed out", "No route to host", "Network is unreachable"):
 		why = "it does not answer on the network"
-	case errors.As(err, &ee) && ee.ExitCode() != 255:
-		why = fmt.Sprintf("the login worked, but `zfs list %s` failed there: the receive parent dataset is missing, or zfs is not on the receive user's PATH", parent)
 	default:
 		why = "ssh failed"
 	}
