@@ -1,13 +1,17 @@
 package datasets
 
 import (
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/nixgen/nixgen/internal/manifest"
 	"github.com/nixgen/nixgen/internal/zfs"
+	"github.com/nixgen/nixgen/internal/zfstest"
 )
 
 // The fixtures are `zfs allow DATASET` output in OpenZFS's format
@@ -99,5 +103,95 @@ func TestParseAllow(t *testing.T) {
 	}
 	if _, err := zfs.ParseAllow([]byte("internal error: /usr/lib/zfs/pyzfs.py not found\n"), "backup/forge"); err == nil {
 		t.Error("zfs-fuse's error text accepted as output")
+	}
+}
+
+// allowShim is a zfs that keeps `zfs allow` in files and prints it in
+// OpenZFS's format (zfs-fuse has no `zfs allow`); every other call goes to
+// the real zfs. It records the allow calls in its log.
+func allowShim(t *testing.T) (path, log string) {
+	t.Helper()
+	real, err := exec.LookPath("zfs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path, log = filepath.Join(dir, "zfs"), filepath.Join(dir, "log")
+	script := `#!/bin/sh
+[ "$1" = allow ] || exec ` + real + ` "$@"
+state=` + dir + `/state.$(echo "$(eval echo \${$#})" | tr / _)
+echo "$*" >> ` + log + `
+case "$2" in
+-l) echo "L $4 $5" >> "$state" ;;
+-c) echo "C $3" >> "$state" ;;
+*) [ -f "$state" ] || exit 0
+   awk -v ds="$2" 'BEGIN { printf "---- Permissions on %s ------------------------------------\n", ds }
+     $1 == "C" { c = c (c ? "," : "") $2 }
+     $1 == "L" { l[$2] = l[$2] (l[$2] ? "," : "") $3 }
+     END { if (c) printf "Create time permissions:\n\t%s\n", c
+           n = 0; for (u in l) { if (!n++) print "Local permissions:"; printf "\tuser %s %s\n", u, l[u] } }' "$state" ;;
+esac
+`
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path, log
+}
+
+// Apply creates a missing receive parent (mountpoint=none), delegates what
+// is missing with the exact zfs allow calls, and a second plan finds
+// nothing to do. Also with the pool's root as the parent, which is never
+// created.
+func TestReceiveParentApplyIsIdempotent(t *testing.T) {
+	p := zfstest.NewPool(t)
+	shim, log := allowShim(t)
+	r := &zfs.Runner{ZFS: shim}
+	m := testManifest(p, p.Name+"/services")
+	m.Receive = []manifest.Receive{{Parent: p.Name, User: "root2"}, {Parent: p.Name + "/replicas", User: "zfs-recv"}}
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := Make(context.Background(), r, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range plan.Actions {
+		got = append(got, Describe(a))
+	}
+	text := strings.Join(got, "\n")
+	for _, want := range []string{
+		"create parent " + p.Name + "/replicas (mountpoint=none)",
+		"allow zfs-recv on " + p.Name + "/replicas itself: create,mount,receive",
+		"allow the creator of each dataset below " + p.Name + "/replicas: change-key,compression,destroy,mount,mountpoint,receive,rollback,send",
+		"allow root2 on " + p.Name + " itself: create,mount,receive",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("plan lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "create parent "+p.Name+" ") {
+		t.Errorf("plan creates the pool's root:\n%s", text)
+	}
+	mustApply(t, r, m)
+	if v := p.Prop(t, p.Name+"/replicas", "mountpoint"); v != "none" {
+		t.Errorf("receive parent mountpoint = %s", v)
+	}
+	calls, _ := os.ReadFile(log)
+	for _, want := range []string{
+		"allow -l -u zfs-recv create,mount,receive " + p.Name + "/replicas\n",
+		"allow -c change-key,compression,destroy,mount,mountpoint,receive,rollback,send " + p.Name + "/replicas\n",
+		"allow -l -u root2 create,mount,receive " + p.Name + "\n",
+	} {
+		if !strings.Contains(string(calls), want) {
+			t.Errorf("zfs calls lack %q:\n%s", want, calls)
+		}
+	}
+	again, err := Make(context.Background(), r, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again.Actions) != 0 {
+		t.Errorf("second plan: %+v", again.Actions)
 	}
 }

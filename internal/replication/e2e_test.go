@@ -40,10 +40,13 @@ func TestReplicationEndToEnd(t *testing.T) {
 	src := zfstest.NewPool(t)
 	dst := zfstest.NewPool(t)
 	recv := usertest.New(t)
-	// The receive user logs in: a shell, as the generated user has, and a
-	// password field that is not "!": without PAM (this sshd) OpenSSH
-	// refuses locked accounts; NixOS's sshd uses PAM, which does not.
-	if out, err := exec.Command(usermod, "--shell", "/bin/sh", "--password", "*", recv.Name).CombinedOutput(); err != nil {
+	// The receive user logs in: a shell, as the generated user has; a
+	// password field that is not "!" (without PAM, as this sshd runs,
+	// OpenSSH refuses locked accounts; NixOS's sshd uses PAM, which does
+	// not); and a home that exists (NixOS gives system users /var/empty):
+	// sshd's "Could not chdir to home directory" on stderr would make
+	// syncoid 2.1 read an existing target as missing.
+	if out, err := exec.Command(usermod, "--shell", "/bin/sh", "--password", "*", "--home", "/", recv.Name).CombinedOutput(); err != nil {
 		t.Fatalf("usermod: %v: %s", err, out)
 	}
 
@@ -236,7 +239,8 @@ service "app" {
 		cmd.Env = append(os.Environ(), "PATH="+pathEnv)
 		cmd.WaitDelay = 5 * time.Second
 		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v\n%s\nsshd log:\n%s", strings.Join(argv, " "), err, out, srv.Log())
+			calls, _ := os.ReadFile(logFile)
+			t.Fatalf("%s: %v\n%s\nzfs calls:\n%s", strings.Join(argv, " "), err, out, calls)
 		}
 	}
 	runSyncoid()
