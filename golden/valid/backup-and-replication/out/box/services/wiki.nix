@@ -163,9 +163,9 @@
         # Fails within seconds, saying why (name, network, host key, login),
         # when the target cannot be reached; as syncoid's user, in its sandbox.
         ExecStartPre = [ "${config.nixgen.helper}/bin/nixgen-helper replication probe --manifest ${../manifest.json} --service wiki" ];
-        # "+": as root, outside the sandbox. Records the replication lag
-        # (nixgen_replication_lag_seconds) after every run.
-        ExecStopPost = [ "+${config.nixgen.helper}/bin/nixgen-helper replication lag --manifest ${../manifest.json} --service wiki" ];
+        # "+": as root, outside the sandbox; "-": a metrics problem does not
+        # fail the replication. Records the lag (nixgen_replication_lag_seconds).
+        ExecStopPost = [ "-+${config.nixgen.helper}/bin/nixgen-helper replication lag --manifest ${../manifest.json} --service wiki" ];
       };
       # Never replicate an empty dataset before the preseed restored it.
       requires = [ "nixgen-preseed-wiki.service" ];
