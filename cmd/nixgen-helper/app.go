@@ -31,6 +31,7 @@ func commands() []*cli.Command {
 		restoreTestCommand(),
 		pitrCommand(),
 		metricsCommand(),
+		replicationCommand(),
 	}
 }
 
