@@ -173,7 +173,7 @@
         }
       );
 
-      # generated/<host>/default.nix declares options.nixgen.helper (DESIGN.md §3);
+      # generated/<host>/default.nix declares options.nixgen.helper (docs/generated.md);
       # this module only gives it a default, this flake's package. Without a
       # generated host imported the option does not exist and the module sets
       # nothing, so importing it alone is harmless.

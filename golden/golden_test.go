@@ -156,10 +156,9 @@ func TestGeneratedNixParses(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("no .nix files in the golden corpus")
 	}
-	for _, f := range files {
-		out, err := exec.Command(nix, "--parse", f).CombinedOutput()
-		if err != nil {
-			t.Errorf("nix-instantiate --parse %s: %v\n%s", f, err, out)
-		}
+	// One process parses them all (nix-instantiate names the file at fault
+	// and stops at the first error); a process per file took 20 times longer.
+	if out, err := exec.Command(nix, append([]string{"--parse"}, files...)...).CombinedOutput(); err != nil {
+		t.Errorf("nix-instantiate --parse (%d files): %v\n%s", len(files), err, out)
 	}
 }

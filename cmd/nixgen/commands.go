@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -138,7 +135,7 @@ func fmtCommand() *cli.Command {
 			paths := c.Args().Slice()
 			if len(paths) == 0 {
 				var err error
-				if paths, err = hclFiles(c.String("specs")); err != nil {
+				if paths, err = schema.Files(c.String("specs")); err != nil {
 					return exitf(exitIO, "%v", err)
 				}
 			}
@@ -238,25 +235,14 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// hclFiles lists the *.hcl files below dir, sorted, as schema.Load reads them.
-func hclFiles(dir string) ([]string, error) {
-	var paths []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.Type().IsRegular() && strings.HasSuffix(p, ".hcl") {
-			paths = append(paths, p)
-		}
-		return nil
-	})
-	sort.Strings(paths)
-	return paths, err
-}
-
 // replaceFile swaps in new content with a rename, so an interrupted fmt never
-// leaves a truncated spec behind.
+// leaves a truncated spec behind. A symlinked spec keeps its link: the file
+// it points to is replaced.
 func replaceFile(path string, content []byte) error {
+	path, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return err
+	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return err

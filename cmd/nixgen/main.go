@@ -12,7 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// Exit codes are part of the contract (DESIGN.md §2, docs/cli.md).
+// Exit codes are part of the contract (docs/cli.md).
 const (
 	exitOK      = 0
 	exitInvalid = 1 // the specs (or an HCL file given to fmt) have errors

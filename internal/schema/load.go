@@ -78,8 +78,10 @@ func parseAll(paths []string) []parsed {
 	return out
 }
 
-// specFiles lists the *.hcl files under dir in sorted order.
-func specFiles(dir string) ([]string, hcl.Diagnostics) {
+// Files lists the spec files under dir, recursively and sorted: every
+// *.hcl that is not a directory, a symlink to a file included. Load reads
+// exactly these, and `nixgen fmt` formats them.
+func Files(dir string) ([]string, error) {
 	var paths []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -90,13 +92,19 @@ func specFiles(dir string) ([]string, hcl.Diagnostics) {
 		}
 		return nil
 	})
+	slices.Sort(paths)
+	return paths, err
+}
+
+// specFiles is Files with its problems as diagnostics.
+func specFiles(dir string) ([]string, hcl.Diagnostics) {
+	paths, err := Files(dir)
 	if err != nil {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read spec directory", Detail: err.Error()}}
 	}
 	if len(paths) == 0 {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No spec files", Detail: fmt.Sprintf("There are no *.hcl files under %s.", dir)}}
 	}
-	slices.Sort(paths)
 	return paths, nil
 }
 

@@ -41,7 +41,7 @@ func writeSpec(t *testing.T, src string) string {
 	return dir
 }
 
-// TestLoadDesignExample loads the DESIGN.md example and checks every
+// TestLoadDesignExample loads the example spec in testdata/design and checks every
 // resolved default and override.
 func TestLoadDesignExample(t *testing.T) {
 	spec := loadOK(t, "testdata/design")

@@ -97,6 +97,8 @@ func Find(flake []byte) (string, error) {
 	return strings.Trim(v, `"`), nil
 }
 
+var sriRE = regexp.MustCompile(`^sha256-[A-Za-z0-9+/]{43}=$`)
+
 // Replace returns flake with its vendorHash set to hash ("" writes null).
 func Replace(flake []byte, hash string) ([]byte, error) {
 	m, err := match(flake)
@@ -116,11 +118,6 @@ func Replace(flake []byte, hash string) ([]byte, error) {
 	b.Write(flake[m[5]:])
 	return b.Bytes(), nil
 }
-
-var sriRE = regexp.MustCompile(`^sha256-[A-Za-z0-9+/]{43}=$`)
-
-// IsSRI reports whether s is a sha256 hash in SRI form.
-func IsSRI(s string) bool { return sriRE.MatchString(s) }
 
 func match(flake []byte) ([]int, error) {
 	all := vendorHashRE.FindAllSubmatchIndex(flake, -1)

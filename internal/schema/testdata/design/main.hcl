@@ -1,4 +1,4 @@
-# The example from DESIGN.md §1, plus the postgresql service its host names.
+# The example spec of the documentation, plus the postgresql service its host names.
 host "forge" {
   parent_dataset = "tank/services"   # required; every service dataset is created below it
   parent_mount   = "/srv"            # required, absolute; default mountpoint root
