@@ -103,3 +103,35 @@ func TestDiagnosticsNeverPrintSecrets(t *testing.T) {
 		t.Fatalf("only %d invalid cases plant a secret", found)
 	}
 }
+
+// TestValidateAndRenderAgree: internal/schema alone decides validity, so
+// `validate` and `render` give every case of golden/invalid the same exit
+// code and the same diagnostics. A rule that lived only in the renderer
+// would make validate pass where render fails (as a service named
+// nixgen-check-<repository> once did; see service-name-reserved).
+func TestValidateAndRenderAgree(t *testing.T) {
+	cases, err := filepath.Glob(filepath.Join("..", "..", "golden", "invalid", "*", "specs"))
+	if err != nil || len(cases) == 0 {
+		t.Fatalf("no invalid cases found (%v)", err)
+	}
+	for _, specs := range cases {
+		t.Run(filepath.Base(filepath.Dir(specs)), func(t *testing.T) {
+			var codes [2]int
+			var diags [2]string
+			for i, args := range [][]string{
+				{"nixgen", "validate", "--specs", specs, "--error-format", "gcc"},
+				{"nixgen", "render", "--specs", specs, "--out", t.TempDir(), "--error-format", "gcc"},
+			} {
+				var stdout, stderr bytes.Buffer
+				codes[i] = run(context.Background(), args, strings.NewReader(""), &stdout, &stderr)
+				diags[i] = stderr.String()
+			}
+			if codes[0] != codes[1] || diags[0] != diags[1] {
+				t.Errorf("validate exits %d, render %d\nvalidate:\n%s\nrender:\n%s", codes[0], codes[1], diags[0], diags[1])
+			}
+			if diags[0] == "" {
+				t.Error("no diagnostics")
+			}
+		})
+	}
+}

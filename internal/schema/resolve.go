@@ -330,9 +330,20 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, pgRepo
 	svc.Name = s.Name
 	svc.Unit = s.Name + ".service"
 	unitOK := true
+	// Generated units and restic jobs are named nixgen-<what>-<name>
+	// (nixgen-check-<repository>, nixgen-preseed-<service>, ...): a service
+	// or unit of that form could take one's name. The renderer used to be
+	// the only place that refused them, so validate passed and render failed.
+	if strings.HasPrefix(s.Name, "nixgen-") {
+		c.errorf(s.NameRange, "Reserved name", "Service names starting with %q are reserved for the units nixgen generates (such as the restic jobs nixgen-check-<repository> and nixgen-prune-<repository>); rename %q.", "nixgen-", s.Name)
+	}
 	if set(s.UnitRange) {
 		svc.Unit = s.Unit
 		unitOK = c.unit(s.Unit, s.UnitRange)
+		if unitOK && strings.HasPrefix(s.Unit, "nixgen-") {
+			c.errorf(s.UnitRange, "Reserved unit name", "Unit names starting with %q are reserved for the units nixgen generates; %q cannot be a service's own unit.", "nixgen-", s.Unit)
+			unitOK = false
+		}
 	}
 	svc.User, svc.Group, svc.Mode = DefaultUser, DefaultGroup, DefaultMode
 	if set(s.UserRange) {
