@@ -32,8 +32,11 @@ func checkSharedTargets(c *checker, hosts []*model.Host, tmpls map[string]*servi
 			if r == nil || r.TargetDataset == "" {
 				continue
 			}
-			where := r.TargetHost
-			if where == "" {
+			where := strings.ToLower(r.TargetHost)
+			switch {
+			case r.Receiver != "":
+				where = r.Receiver // by name or by address: one machine
+			case where == "":
 				where = "local " + h.Name
 			}
 			senders = append(senders, sender{h.Name, s.Name, where, r.TargetDataset, tmpls[s.Name].raw.Replication.TargetRange})
@@ -76,6 +79,19 @@ type placed struct {
 
 func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map[string]bool, unknownHosts *bool) *model.Host {
 	out := &model.Host{Name: h.Name, ParentDataset: h.ParentDataset, ParentMount: h.ParentMount}
+	out.SSHHostKey = c.sshPublicKey(h.SSHHostKey, h.SSHHostKeyRange, "ssh_host_key")
+	if addrs, ok := c.list(h.Addresses, h.AddressesRange); ok {
+		for _, a := range addrs {
+			if !c.nonEmpty(a.s, a.rng, "address") {
+				continue
+			}
+			if msg := rules.Host(a.s); msg != "" {
+				c.errorf(a.rng, "Invalid address", "%q %s.", a.s, msg)
+				continue
+			}
+			out.Addresses = append(out.Addresses, a.s)
+		}
+	}
 	parentOK := false
 	if c.nonEmpty(h.ParentDataset, h.ParentDatasetRange, "parent_dataset") {
 		if msg := datasetNameError(h.ParentDataset); msg != "" {
@@ -232,7 +248,7 @@ func laterExplicit(a, b hcl.Range, aSet, bSet bool) hcl.Range {
 }
 
 // checkRemoteTargets reports remote replication targets on a host of the
-// specs (matched by name) that land on that host's own data: one of its
+// specs (matched by name or address) that land on that host's own data: one of its
 // service datasets, or its parent dataset or an ancestor of it. syncoid would
 // roll the receiving service's data back to the sender's.
 func checkRemoteTargets(c *checker, hosts []*model.Host, tmpls map[string]*serviceTmpl) {
@@ -248,7 +264,7 @@ func checkRemoteTargets(c *checker, hosts []*model.Host, tmpls map[string]*servi
 				continue
 			}
 			rng := tmpls[s.Name].raw.Replication.TargetRange
-			if h := byName[r.TargetHost]; h != nil {
+			if h := byName[r.Receiver]; h != nil {
 				if within(h.ParentDataset, r.TargetDataset, "/") {
 					c.errorf(rng, "Replication onto a host's parent dataset", "Service %q on host %q replicates to %q on host %q, which holds the parent dataset %q of all its services; replicate to a dataset outside it.", s.Name, g.Name, r.TargetDataset, h.Name, h.ParentDataset)
 					continue

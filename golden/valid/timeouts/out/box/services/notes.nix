@@ -109,9 +109,14 @@
     service = {
       # Started by "nixgen-replicate-notes", which waits for a running backup.
       startAt = lib.mkForce [ ];
-      # A target that keeps ssh alive while `zfs receive` hangs must not
-      # stall replication, and through the shared lock the backups, forever.
-      serviceConfig.TimeoutStartSec = 43200;
+      serviceConfig = {
+        # A target that keeps ssh alive while `zfs receive` hangs must not
+        # stall replication, and through the shared lock the backups, forever.
+        TimeoutStartSec = 43200;
+        # "+": as root, outside the sandbox; "-": a metrics problem does not
+        # fail the replication. Records the lag (nixgen_replication_lag_seconds).
+        ExecStopPost = [ "-+${config.nixgen.helper}/bin/nixgen-helper replication lag --manifest ${../manifest.json} --service notes" ];
+      };
       onFailure = [ "nixgen-notify-failure@%n.service" ];
       onSuccess = [ "nixgen-notify-success@%n.service" ];
     };
