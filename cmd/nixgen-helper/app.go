@@ -29,6 +29,8 @@ func commands() []*cli.Command {
 		backupSnapshotCommand(),
 		notifyCommand(),
 		restoreTestCommand(),
+		pitrCommand(),
+		metricsCommand(),
 		replicationCommand(),
 	}
 }

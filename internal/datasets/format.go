@@ -64,6 +64,9 @@ func WriteText(w io.Writer, p *Plan) {
 	for _, r := range p.MissingReplicas {
 		fmt.Fprintf(w, "  skip: replica %s has not been received yet\n", r)
 	}
+	for _, r := range p.UnprovenReplicas {
+		fmt.Fprintf(w, "  leave alone: %s is not provably a replica of %s (%s)\n", r.Dataset, r.Source, r.Why)
+	}
 	if len(p.Actions) == 0 {
 		fmt.Fprintln(w, "no changes")
 	} else {

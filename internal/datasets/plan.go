@@ -77,6 +77,9 @@ type Plan struct {
 	Refused    []Refusal `json:"refused"`
 	// MissingReplicas are manifest replicas not received yet (skipped).
 	MissingReplicas []string `json:"missing_replicas"`
+	// UnprovenReplicas have a replica's name but cannot be shown to have
+	// been received from its source: left alone.
+	UnprovenReplicas []UnprovenReplica `json:"unproven_replicas"`
 
 	tree   zfs.Tree          // the state the plan was made from
 	owners map[string][2]int // service name -> uid, gid

@@ -37,6 +37,11 @@ func buildManifest(spec *model.Spec, h *model.Host, services []*model.Service) (
 			}
 		}
 		sort.Strings(ms.CreateOnly)
+		if sn := s.Snapshots; sn != nil {
+			if p := spec.Policy(sn.Policy); p != nil && p.Autosnap {
+				ms.Snapshots = true
+			}
+		}
 		if p := s.Preseed; p != nil {
 			ms.Preseed = &manifest.Preseed{
 				Methods:        p.Methods,
@@ -62,6 +67,9 @@ func buildManifest(spec *model.Spec, h *model.Host, services []*model.Service) (
 				Target: r.Target, User: r.TargetUser, Host: r.TargetHost,
 				Dataset: r.TargetDataset, SSHKey: r.SSHKey,
 			}
+		}
+		if err := pgManifest(spec, m, s, &ms); err != nil {
+			return nil, err
 		}
 		for _, name := range s.Notify {
 			n := spec.Notifier(name)
@@ -106,6 +114,7 @@ func jobsFor(spec *model.Spec, h *model.Host, services []*model.Service) []manif
 				Service: s.Name, Notify: s.Notify})
 		}
 		snapshots = snapshots || s.Snapshots != nil
+		jobs = append(jobs, pgJobs(s)...)
 	}
 	for _, name := range sortedKeys(repos) {
 		r := spec.Repository(name)

@@ -49,6 +49,10 @@ var declaredOptions = map[string]bool{
 	"systemd.sockets.<name>.requires":   true,
 	"systemd.sockets.<name>.after":      true,
 
+	// nixos/modules/services/monitoring/prometheus/default.nix: ruleFiles
+	// (listOf path), set under lib.mkIf config.services.prometheus.enable.
+	"services.prometheus.ruleFiles": true,
+
 	// nixos/modules/system/boot/systemd/tmpfiles.nix: rules (listOf str),
 	// lines of tmpfiles.d(5).
 	"systemd.tmpfiles.rules": true,
@@ -104,6 +108,26 @@ var declaredOptions = map[string]bool{
 	"services.syncoid.commands.<name>.sshKey":      true,
 	"services.syncoid.commands.<name>.extraArgs":   true,
 	"services.syncoid.commands.<name>.service":     true,
+
+	// nixos/modules/services/databases/postgresql.nix: dataDir (types.path),
+	// settings (attrsOf (oneOf [ bool float int str ]), freeform in newer
+	// releases; strings are single-quoted by the module).
+	"services.postgresql.dataDir":  true,
+	"services.postgresql.settings": true,
+
+	// nixos/modules/services/backup/pgbackrest.nix: enable, repos.<name>
+	// (freeform settingsType plus host/sftp-host; each becomes repoN-<key>
+	// in the global section, N by sorted name), stanzas.<name>.instances.<name>
+	// (freeform, pgN-<key>; "localhost" unsets pg-host) and
+	// stanzas.<name>.jobs.<name>.{schedule,type} (unit and timer
+	// "pgbackrest-<stanza>-<job>", User=pgbackrest, ExecStartPre stanza-create).
+	// With services.postgresql enabled it sets archive_command (normal
+	// priority, for its "default" stanza) and archive_mode (mkDefault).
+	"services.pgbackrest.enable":                              true,
+	"services.pgbackrest.repos.<name>":                        true,
+	"services.pgbackrest.stanzas.<name>.instances":            true,
+	"services.pgbackrest.stanzas.<name>.jobs.<name>.schedule": true,
+	"services.pgbackrest.stanzas.<name>.jobs.<name>.type":     true,
 }
 
 // namedSets are attribute sets whose keys are names chosen by the spec.
@@ -111,6 +135,8 @@ var namedSets = map[string]bool{
 	"systemd.services": true, "systemd.sockets": true, "systemd.timers": true, "systemd.slices": true, "system.activationScripts": true,
 	"services.restic.backups": true, "services.sanoid.templates": true,
 	"services.sanoid.datasets": true, "services.syncoid.commands": true,
+	"services.pgbackrest.repos": true, "services.pgbackrest.stanzas": true,
+	"services.pgbackrest.stanzas.<name>.jobs": true,
 }
 
 // optionPaths lists the option paths a module's value sets.
@@ -153,7 +179,7 @@ func TestTemplatesUseDeclaredOptions(t *testing.T) {
 	}
 	v := nixeval.Host(t, spec, out)
 	used := map[string]bool{}
-	for _, f := range []string{"default", "datasets", "protection"} {
+	for _, f := range []string{"default", "datasets", "protection", "monitoring"} {
 		optionPaths("", nixeval.Get(t, v, f), used)
 	}
 	for _, mod := range nixeval.Get(t, v, "services").(map[string]any) {

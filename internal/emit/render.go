@@ -26,6 +26,7 @@ const (
 	tmplDatasets   = "datasets.nix.tmpl"
 	tmplProtection = "protection.nix.tmpl"
 	tmplService    = "service.nix.tmpl"
+	tmplMonitoring = "monitoring.nix.tmpl"
 )
 
 // preseedMargin is added to the preseed unit's start timeout on top of every
@@ -168,6 +169,7 @@ func renderHost(t *template.Template, spec *model.Spec, h *model.Host, out map[s
 		{"default.nix", tmplDefault, dv},
 		{"datasets.nix", tmplDatasets, dv},
 		{"protection.nix", tmplProtection, prot},
+		{"monitoring.nix", tmplMonitoring, monitoringView{Name: h.Name, TextfileDir: textfileDir, MetricsTimeoutSec: seconds(metricsTimeout)}},
 	} {
 		b, err := exec(f.tmpl, f.data)
 		if err != nil {
@@ -180,6 +182,7 @@ func renderHost(t *template.Template, spec *model.Spec, h *model.Host, out map[s
 		return manifestErr
 	}
 	out[h.Name+"/manifest.json"] = manifestJSON
+	out[h.Name+"/alerts.rules.yml"] = renderAlerts(h)
 	return nil
 }
 
@@ -227,6 +230,12 @@ func execTemplate(t *template.Template, buf *bytes.Buffer, name string, data any
 		b = append(b[:len(b)-3], " }\n"...)
 	}
 	return bytes.Clone(b), nil
+}
+
+type monitoringView struct {
+	Name              string
+	TextfileDir       string
+	MetricsTimeoutSec int64
 }
 
 type defaultView struct {
@@ -382,6 +391,10 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 		pv.jobNames[d.Unit] = true
 	}
 	pv.Jobs = len(pv.Policies) > 0 || pv.Syncoid || len(pv.Maintenance) > 0 || len(pv.Drills) > 0 || len(repos) > 0
+	for _, s := range services {
+		// pgBackRest backups and drills report through the notify units.
+		pv.Jobs = pv.Jobs || s.PostgreSQL != nil && s.PostgreSQL.PITR != nil
+	}
 	for _, name := range union(services, func(*model.Service) bool { return true }) {
 		n := spec.Notifier(name)
 		if n == nil {
@@ -493,6 +506,7 @@ type serviceView struct {
 	NeedSyncoid        bool
 	NeedSSH            bool
 	NeedRclone         bool
+	NeedPgBackRest     bool // pgbackrest, and runuser to run it as the cluster's owner
 
 	Repo            *model.Repository
 	RepoFile        bool // see repoFile
@@ -519,6 +533,11 @@ type serviceView struct {
 	ReplTimeoutSec        int64
 	ReplLockWait          int64
 	ReplWrapperTimeoutSec int64
+
+	// BackupExclude are restic's exclude patterns: the spec's, and a
+	// data directory that pgBackRest backs up (pgBackupExclude).
+	BackupExclude []string
+	PG            *pgView // nil: not a PostgreSQL service
 
 	LockFile string // systemd-quoted; backup and replication of the dataset hold it
 	Service  string // the service name, systemd-quoted for an Exec line
@@ -582,6 +601,8 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 						sv.NeedRclone = clone
 					}
 				}
+			case "pgbackrest":
+				sv.NeedPgBackRest = true
 			case "syncoid":
 				sv.NeedSyncoid = true
 				if s.Replication != nil && s.Replication.TargetHost != "" {
@@ -613,6 +634,7 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 		for _, p := range b.Paths {
 			sv.BackupPaths = append(sv.BackupPaths, resticFilesFromPath(p))
 		}
+		sv.BackupExclude = append(append([]string(nil), b.Exclude...), pgBackupExclude(s)...)
 		for _, tag := range b.Tags {
 			a, err := sdExecArg(tag)
 			if err != nil {
@@ -646,6 +668,11 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 			if msg := rules.SSHOption(strings.TrimPrefix(o, "--sshoption=")); msg != "" {
 				return nil, fmt.Errorf("ssh option %q %s", o, msg)
 			}
+		}
+	}
+	if s.PostgreSQL != nil {
+		if sv.PG, err = pgViewFor(spec, s); err != nil {
+			return nil, err
 		}
 	}
 	if err := lockWaits(sv, s); err != nil {

@@ -22,8 +22,10 @@ func TestRenderFileSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"bare/datasets.nix", "bare/default.nix", "bare/manifest.json", "bare/protection.nix", "bare/services/web.nix",
-		"forge/datasets.nix", "forge/default.nix", "forge/manifest.json", "forge/protection.nix",
+		"bare/alerts.rules.yml", "bare/datasets.nix", "bare/default.nix", "bare/manifest.json", "bare/monitoring.nix",
+		"bare/protection.nix", "bare/services/web.nix",
+		"forge/alerts.rules.yml", "forge/datasets.nix", "forge/default.nix", "forge/manifest.json", "forge/monitoring.nix",
+		"forge/protection.nix",
 		"forge/services/svc00000.nix", "forge/services/svc00001.nix", "forge/services/svc00002.nix",
 		"forge/services/svc00003.nix",
 	}
@@ -31,10 +33,10 @@ func TestRenderFileSet(t *testing.T) {
 		t.Fatalf("files:\n got %q\nwant %q", got, want)
 	}
 	for k, v := range out {
-		if strings.HasSuffix(k, ".nix") && !bytes.HasPrefix(v, []byte(header)) {
+		if (strings.HasSuffix(k, ".nix") || strings.HasSuffix(k, ".yml")) && !bytes.HasPrefix(v, []byte(header)) {
 			t.Errorf("%s does not start with the generated-code header", k)
 		}
-		if !bytes.HasSuffix(v, []byte("}\n")) && !bytes.HasSuffix(v, []byte("]\n")) {
+		if !bytes.HasSuffix(v, []byte("}\n")) && !bytes.HasSuffix(v, []byte("]\n")) && !strings.HasSuffix(k, ".yml") {
 			t.Errorf("%s does not end with a newline after its last value", k)
 		}
 	}

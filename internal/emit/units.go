@@ -39,6 +39,9 @@ const (
 	// replication wrappers: for the other job's stop (its TimeoutStopSec and
 	// the snapshot release after a backup) and for a start queued behind it.
 	lockMargin = 15 * time.Minute
+	// metricsTimeout bounds nixgen-metrics.service: three zpool calls and
+	// one zfs get, each also bounded by the helper's --zfs-timeout.
+	metricsTimeout = 10 * time.Minute
 	// drillMargin lets restore-test stop itself at its --timeout, remove
 	// its scratch directory and report, before systemd's limit kills it.
 	drillMargin = 5 * time.Minute

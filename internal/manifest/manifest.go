@@ -30,7 +30,9 @@ type Manifest struct {
 	Parent       Parent                `json:"parent"`
 	Services     []Service             `json:"services"` // sorted by name
 	Repositories map[string]Repository `json:"repositories,omitempty"`
-	Notifiers    map[string]Notifier   `json:"notifiers,omitempty"`
+	// PgRepositories are the pgBackRest repositories of the host's stanzas.
+	PgRepositories map[string]PgRepository `json:"pgbackrest_repositories,omitempty"`
+	Notifiers      map[string]Notifier     `json:"notifiers,omitempty"`
 	// Jobs are the generated units whose outcome `nixgen-helper notify`
 	// reports (OnFailure=/OnSuccess= hooks pass only the unit name).
 	Jobs []Job `json:"jobs,omitempty"` // sorted by unit
@@ -69,12 +71,14 @@ type Replica struct {
 
 // Job kinds.
 const (
-	JobBackup      = "backup"      // restic backup of a service
-	JobPrune       = "prune"       // restic forget --prune of a repository
-	JobCheck       = "check"       // restic check of a repository
-	JobDrill       = "drill"       // restore drill of a repository
-	JobSnapshot    = "snapshot"    // sanoid
-	JobReplication = "replication" // syncoid of a service
+	JobBackup      = "backup"            // restic backup of a service
+	JobPrune       = "prune"             // restic forget --prune of a repository
+	JobCheck       = "check"             // restic check of a repository
+	JobDrill       = "drill"             // restore drill of a repository
+	JobSnapshot    = "snapshot"          // sanoid
+	JobReplication = "replication"       // syncoid of a service
+	JobPgBackup    = "pgbackrest-backup" // pgBackRest full or diff backup of a service
+	JobPgDrill     = "pgbackrest-drill"  // pgBackRest restore drill of a service
 )
 
 // Job is one generated unit whose result is reported.
@@ -82,7 +86,7 @@ type Job struct {
 	Unit       string   `json:"unit"` // full unit name, e.g. "restic-backups-sonarr.service"
 	Kind       string   `json:"kind"`
 	Service    string   `json:"service,omitempty"`    // backup, replication
-	Repository string   `json:"repository,omitempty"` // backup, prune, check, drill
+	Repository string   `json:"repository,omitempty"` // backup, prune, check, drill; pgbackrest-*: a pgBackRest repository
 	Notify     []string `json:"notify,omitempty"`     // notifier names
 	// NotifySuccess: success is reported too, for jobs where silence must be
 	// noticed (a backup that stops running is as bad as one that fails).
@@ -107,10 +111,14 @@ type Service struct {
 	Properties map[string]string `json:"properties"` // without mountpoint; JSON sorts keys
 	// CreateOnly lists the property names in Properties that ZFS accepts only
 	// at creation; apply reports a difference instead of setting them.
-	CreateOnly  []string     `json:"create_only,omitempty"`
+	CreateOnly []string `json:"create_only,omitempty"`
+	// Snapshots: sanoid takes snapshots of the dataset (a snapshot policy
+	// with autosnap), so `nixgen-helper metrics` reports their age.
+	Snapshots   bool         `json:"snapshots,omitempty"`
 	Preseed     *Preseed     `json:"preseed,omitempty"`
 	Backup      *Backup      `json:"backup,omitempty"`
 	Replication *Replication `json:"replication,omitempty"`
+	PostgreSQL  *PostgreSQL  `json:"postgresql,omitempty"`
 	Notify      []string     `json:"notify,omitempty"`
 }
 
@@ -226,6 +234,9 @@ func (m *Manifest) Validate() error {
 			continue
 		}
 		v.datasets = append(v.datasets, claim{r.Dataset, where})
+	}
+	for _, name := range slices.Sorted(maps.Keys(m.PgRepositories)) {
+		v.pgRepository(name, m.PgRepositories[name])
 	}
 	for i, r := range m.Receive {
 		where := fmt.Sprintf("receive[%d]", i)
@@ -388,6 +399,10 @@ func (v *validator) service(i int) {
 				if s.Backup == nil {
 					v.bad("%s: preseed method restic needs backup", where)
 				}
+			case "pgbackrest":
+				if s.PostgreSQL == nil || s.PostgreSQL.PITR == nil {
+					v.bad("%s: preseed method pgbackrest needs postgresql.pitr", where)
+				}
 			case "local":
 			default:
 				v.bad("%s: unknown preseed method %q", where, meth)
@@ -396,6 +411,9 @@ func (v *validator) service(i int) {
 	}
 	if r := s.Replication; r != nil {
 		v.replication(where, s, r)
+	}
+	if pg := s.PostgreSQL; pg != nil {
+		v.postgresql(where, s, pg, mpOK)
 	}
 	for _, n := range s.Notify {
 		if _, ok := m.Notifiers[n]; !ok {
@@ -485,6 +503,14 @@ func (v *validator) jobs() {
 		units[j.Unit] = true
 		switch j.Kind {
 		case JobBackup, JobPrune, JobCheck, JobDrill, JobSnapshot, JobReplication:
+		case JobPgBackup, JobPgDrill:
+			if _, ok := m.PgRepositories[j.Repository]; !ok {
+				v.bad("%s: pgBackRest repository %q is not declared", where, j.Repository)
+			}
+			if j.Service == "" {
+				v.bad("%s: a %s job needs its service", where, j.Kind)
+			}
+			j.Repository = "" // checked above, against the other map
 		default:
 			v.bad("%s: unknown kind %q", where, j.Kind)
 		}

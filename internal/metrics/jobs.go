@@ -32,6 +32,8 @@ var jobPrefixes = map[string]string{
 	manifest.JobDrill:       "nixgen_restore_drill",
 	manifest.JobSnapshot:    "nixgen_snapshot",
 	manifest.JobReplication: "nixgen_replication",
+	manifest.JobPgBackup:    "nixgen_pgbackrest_backup",
+	manifest.JobPgDrill:     "nixgen_pgbackrest_drill",
 }
 
 // JobPrefix returns the metric name prefix of a job kind.
@@ -49,7 +51,7 @@ func JobPrefix(kind string) (string, error) {
 func jobLabels(kind string) []string {
 	l := []string{"host", "unit"}
 	switch kind {
-	case manifest.JobBackup:
+	case manifest.JobBackup, manifest.JobPgBackup, manifest.JobPgDrill:
 		l = append(l, "service", "repository")
 	case manifest.JobReplication:
 		l = append(l, "service")
@@ -89,9 +91,9 @@ func WriteJob(dir string, j Job) error {
 	for _, n := range jobLabels(j.Kind) {
 		labels = append(labels, [2]string{n, values[n]})
 	}
-	var gauges []gauge
+	var gauges []Gauge
 	add := func(name, help string, v float64) {
-		gauges = append(gauges, gauge{name: prefix + "_" + name, help: help, labels: labels, value: v})
+		gauges = append(gauges, Gauge{Name: prefix + "_" + name, Help: help, Labels: labels, Value: v})
 	}
 	status := 0.0
 	if j.Success {
@@ -108,7 +110,7 @@ func WriteJob(dir string, j Job) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("writing job metrics: %w", err)
 	}
-	if err := writeTextfile(path, gauges); err != nil {
+	if err := WriteTextfile(path, gauges); err != nil {
 		return fmt.Errorf("writing job metrics: %w", err)
 	}
 	return nil

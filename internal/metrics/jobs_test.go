@@ -29,7 +29,7 @@ func TestWriteJobEveryKind(t *testing.T) {
 			}
 		}
 		b, _ := os.ReadFile(path)
-		if got := strings.Contains(string(b), `service="svc"`); got != (kind == manifest.JobBackup || kind == manifest.JobReplication) {
+		if got := strings.Contains(string(b), `service="svc"`); got != (kind == manifest.JobBackup || kind == manifest.JobReplication || kind == manifest.JobPgBackup || kind == manifest.JobPgDrill) {
 			t.Errorf("%s: service label present = %v:\n%s", kind, got, b)
 		}
 	}

@@ -33,6 +33,10 @@ type Preseed struct {
 	Status   int    // one of the Status* constants
 	Duration time.Duration
 	Finished time.Time
+	// Pool and PoolHealth ("ONLINE", "DEGRADED", ...) give
+	// nixgen_preseed_pool_degraded; no such series when PoolHealth is "".
+	Pool       string
+	PoolHealth string
 }
 
 // PreseedFile is the textfile name for a service's preseed metrics.
@@ -53,12 +57,19 @@ func WritePreseed(dir string, p Preseed) error {
 		method = "none"
 	}
 	labels := [][2]string{{"service", p.Service}, {"method", method}}
-	gauges := []gauge{
+	gauges := []Gauge{
 		{"nixgen_preseed_status", "Outcome of the last preseed: 0 failed (blocked), 1 restored, 2 skipped (already complete), 3 adopted existing data, 4 started empty after all methods failed.", labels, float64(p.Status)},
 		{"nixgen_preseed_last_duration_seconds", "Wall time of the last preseed run.", labels, p.Duration.Seconds()},
 		{"nixgen_preseed_last_completion_timestamp_seconds", "Unix time at which the last preseed run finished.", labels, float64(p.Finished.UnixNano()) / 1e9},
 	}
-	if err := writeTextfile(PreseedFile(dir, p.Service), gauges); err != nil {
+	if p.PoolHealth != "" {
+		v := 0.0
+		if p.PoolHealth != "ONLINE" {
+			v = 1
+		}
+		gauges = append(gauges, Gauge{"nixgen_preseed_pool_degraded", "1 when the pool of the service's dataset was not ONLINE at the last preseed (a restore is refused; complete data still starts), else 0.", [][2]string{{"service", p.Service}, {"pool", p.Pool}}, v})
+	}
+	if err := WriteTextfile(PreseedFile(dir, p.Service), gauges); err != nil {
 		return fmt.Errorf("writing preseed metrics: %w", err)
 	}
 	return nil

@@ -24,23 +24,41 @@ import (
 // format is the Prometheus text format as the client writes it (a test
 // compares the bytes).
 
-// gauge is one metric family of type gauge with a single sample.
-type gauge struct {
-	name, help string
-	labels     [][2]string // name, value
-	value      float64
+// Gauge is one sample of a gauge family; gauges of the same Name form one
+// family (their Help should agree: the first one's is printed).
+type Gauge struct {
+	Name, Help string
+	Labels     [][2]string // name, value
+	Value      float64
 }
 
 // formatGauges renders gauges as the client's registry would: families by
-// name, labels by name.
-func formatGauges(gauges []gauge) []byte {
+// name, labels by name, the samples of one family (gauges of the same name)
+// under one header, ordered by their label values.
+func formatGauges(gauges []Gauge) []byte {
 	gauges = slices.Clone(gauges)
-	slices.SortFunc(gauges, func(a, b gauge) int { return strings.Compare(a.name, b.name) })
+	for i := range gauges {
+		gauges[i].Labels = slices.Clone(gauges[i].Labels)
+		slices.SortFunc(gauges[i].Labels, func(x, y [2]string) int { return strings.Compare(x[0], y[0]) })
+	}
+	slices.SortStableFunc(gauges, func(a, b Gauge) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		for i := 0; i < len(a.Labels) && i < len(b.Labels); i++ {
+			if c := strings.Compare(a.Labels[i][1], b.Labels[i][1]); c != 0 {
+				return c
+			}
+		}
+		return len(a.Labels) - len(b.Labels)
+	})
 	var b bytes.Buffer
-	for _, g := range gauges {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n%s", g.name, escapeHelp(g.help), g.name, g.name)
-		labels := slices.Clone(g.labels)
-		slices.SortFunc(labels, func(x, y [2]string) int { return strings.Compare(x[0], y[0]) })
+	for k, g := range gauges {
+		if k == 0 || gauges[k-1].Name != g.Name {
+			fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n", g.Name, escapeHelp(g.Help), g.Name)
+		}
+		b.WriteString(g.Name)
+		labels := g.Labels
 		for i, l := range labels {
 			sep := ","
 			if i == 0 {
@@ -52,7 +70,7 @@ func formatGauges(gauges []gauge) []byte {
 			b.WriteByte('}')
 		}
 		b.WriteByte(' ')
-		b.WriteString(formatFloat(g.value))
+		b.WriteString(formatFloat(g.Value))
 		b.WriteByte('\n')
 	}
 	return b.Bytes()
@@ -84,11 +102,11 @@ func formatFloat(f float64) string {
 	return strconv.FormatFloat(f, 'g', -1, 64)
 }
 
-// writeTextfile replaces path with gauges the way node exporter needs:
+// WriteTextfile replaces path with gauges the way node exporter needs:
 // written under a new temporary name in the same directory (O_EXCL, so a
 // planted file or symlink is never written through) and renamed into
 // place, so the exporter never reads half a file.
-func writeTextfile(path string, gauges []gauge) error {
+func WriteTextfile(path string, gauges []Gauge) error {
 	return atomicfile.Write(path, filepath.Base(path)+".*.tmp", formatGauges(gauges), 0o644)
 }
 

@@ -16,12 +16,12 @@ import (
 func TestTextfileMatchesPrometheusClient(t *testing.T) {
 	dir := t.TempDir()
 	labels := [][2]string{{"unit", "a\\b\"c\nd"}, {"host", "h"}, {"service", "ünï cödé {x}"}}
-	var gauges []gauge
+	var gauges []Gauge
 	reg := prometheus.NewPedanticRegistry()
 	for i, v := range []float64{1, 0, -1, 0.02, 1795630827.5, 1e21, 12345678901234, math.NaN(), math.Inf(1), math.Inf(-1), 5e-324} {
 		name := "nixgen_t_" + string(rune('z'-i))
 		help := "Help with a \\ backslash and a\nnewline."
-		gauges = append(gauges, gauge{name, help, labels, v})
+		gauges = append(gauges, Gauge{name, help, labels, v})
 		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, []string{"unit", "host", "service"})
 		reg.MustRegister(g)
 		g.WithLabelValues(labels[0][1], labels[1][1], labels[2][1]).Set(v)
@@ -31,7 +31,7 @@ func TestTextfileMatchesPrometheusClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := filepath.Join(dir, "ours.prom")
-	if err := writeTextfile(got, gauges); err != nil {
+	if err := WriteTextfile(got, gauges); err != nil {
 		t.Fatal(err)
 	}
 	w, _ := os.ReadFile(want)

@@ -14,8 +14,10 @@ import (
 type Spec struct {
 	Hosts        []*Host
 	Repositories []*Repository
-	Notifiers    []*Notifier
-	Policies     []*SnapshotPolicy
+	// PgRepositories are the pgBackRest repositories, by name.
+	PgRepositories []*PgRepository
+	Notifiers      []*Notifier
+	Policies       []*SnapshotPolicy
 }
 
 // Host is one NixOS machine. Its services are resolved for this host: dataset
@@ -30,6 +32,19 @@ type Host struct {
 	Addresses  []string
 	SSHHostKey string
 	Services   []*Service
+	Alerts     Alerts // thresholds of the generated alert rules, defaults applied
+}
+
+// Alerts are the thresholds of a host's generated Prometheus alert rules.
+// Ages are how long since the last success (or, for snapshots and scrubs,
+// since the newest one); capacities are percentages of a dataset's space.
+type Alerts struct {
+	ReplicationLagWarning, ReplicationLagCritical time.Duration
+	BackupFailingWarning, BackupFailingCritical   time.Duration
+	SnapshotAgeWarning                            time.Duration
+	PruneAgeWarning, CheckAgeWarning              time.Duration
+	DrillAgeWarning, ScrubAgeWarning              time.Duration
+	CapacityWarning, CapacityCritical             int
 }
 
 // Known reports whether a replication target's host part names h: its
@@ -73,6 +88,7 @@ type Service struct {
 	Snapshots   *Snapshots   // nil: no sanoid entry
 	Replication *Replication // nil: no syncoid command
 	Preseed     *Preseed     // nil: no preseed unit
+	PostgreSQL  *PostgreSQL  // nil: not a PostgreSQL service
 	Notify      []string     // notifier names, in spec order
 }
 
@@ -133,9 +149,43 @@ type Replication struct {
 
 // Preseed says how to restore the service's data before it first starts.
 type Preseed struct {
-	Methods   []string      // "syncoid", "local", "restic", in order
+	Methods   []string      // "pgbackrest", "syncoid", "local", "restic", in order
 	Timeout   time.Duration // per method; default 30m
 	OnFailure string        // "block" or "start-empty"; default "block"
+}
+
+// PostgreSQL marks a service as a PostgreSQL cluster.
+type PostgreSQL struct {
+	DataDir string // absolute, inside the mountpoint; default the mountpoint
+	PITR    *PITR  // nil: no WAL archive
+}
+
+// PITR is continuous archiving with pgBackRest: the stanza is the service's
+// name, its repo1 the named repository.
+type PITR struct {
+	Repository     string // name of a PgRepository
+	FullSchedule   string // OnCalendar of the full backup
+	DiffSchedule   string // OnCalendar of the differential backup; "" for none
+	ArchiveTimeout time.Duration
+	// Timeout bounds one backup run (TimeoutStartSec). Default 12h.
+	Timeout time.Duration
+}
+
+// PgRepository is a pgBackRest repository.
+type PgRepository struct {
+	Name           string
+	Type           string // "posix", "s3" or "sftp"
+	Path           string // repo1-path: absolute
+	RetentionFull  int    // repo1-retention-full, >= 1
+	CipherPassFile string // "" for an unencrypted repository
+	// EnvironmentFile holds PGBACKREST_* variables with secrets (S3 keys);
+	// "" for none.
+	EnvironmentFile                string
+	S3Bucket, S3Endpoint, S3Region string
+	SFTPHost, SFTPHostUser         string
+	SFTPPrivateKeyFile             string
+	DrillSchedule                  string // OnCalendar of the restore drill; default "weekly"
+	DrillTimeout                   time.Duration
 }
 
 // Repository is a restic repository.
@@ -185,6 +235,16 @@ type SnapshotPolicy struct {
 // Repository returns the repository with the given name, or nil.
 func (s *Spec) Repository(name string) *Repository {
 	for _, r := range s.Repositories {
+		if r.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// PgRepository returns the pgBackRest repository with the given name, or nil.
+func (s *Spec) PgRepository(name string) *PgRepository {
+	for _, r := range s.PgRepositories {
 		if r.Name == name {
 			return r
 		}

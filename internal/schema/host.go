@@ -78,7 +78,7 @@ type placed struct {
 }
 
 func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map[string]bool, unknownHosts *bool) *model.Host {
-	out := &model.Host{Name: h.Name, ParentDataset: h.ParentDataset, ParentMount: h.ParentMount}
+	out := &model.Host{Name: h.Name, ParentDataset: h.ParentDataset, ParentMount: h.ParentMount, Alerts: resolveAlerts(c, h.Alerts)}
 	out.SSHHostKey = c.sshPublicKey(h.SSHHostKey, h.SSHHostKeyRange, "ssh_host_key")
 	if addrs, ok := c.list(h.Addresses, h.AddressesRange); ok {
 		for _, a := range addrs {
@@ -143,6 +143,10 @@ func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map
 			cr := *r
 			svc.Replication = &cr
 		}
+		if pg := t.svc.PostgreSQL; pg != nil {
+			cpg := *pg
+			svc.PostgreSQL = &cpg
+		}
 		if p := t.svc.Preseed; p != nil {
 			cp := *p
 			cp.Methods = slices.Clone(p.Methods)
@@ -182,6 +186,7 @@ func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map
 				c.errorf(s.Replication.TargetRange, "Replication onto itself", "On host %q the local target %q overlaps the service's own dataset %q; replicate to a dataset outside it.", h.Name, r.TargetDataset, svc.Dataset)
 			}
 		}
+		checkPostgreSQL(c, h.Name, t, &svc, mpOK)
 		out.Services = append(out.Services, &svc)
 		all = append(all, p)
 	}
@@ -227,6 +232,7 @@ func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map
 			c.errorf(at, "Overlapping mountpoints", "On host %q, services %q and %q use the mountpoints %q and %q; each service needs its own mountpoint, not one inside another.", h.Name, a.t.svc.Name, b.t.svc.Name, a.mountpoint, b.mountpoint)
 		}
 	}
+	checkOnePgRepo(c, out, tmpls)
 	return out
 }
 

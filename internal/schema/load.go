@@ -35,6 +35,7 @@ func Load(dir string) (*model.Spec, map[string]*hcl.File, hcl.Diagnostics) {
 		rf := r.raw
 		raw.Hosts = append(raw.Hosts, rf.Hosts...)
 		raw.Repos = append(raw.Repos, rf.Repos...)
+		raw.PgRepos = append(raw.PgRepos, rf.PgRepos...)
 		raw.Notifiers = append(raw.Notifiers, rf.Notifiers...)
 		raw.Profiles = append(raw.Profiles, rf.Profiles...)
 		raw.Policies = append(raw.Policies, rf.Policies...)

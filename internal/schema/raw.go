@@ -13,6 +13,7 @@ import "github.com/hashicorp/hcl/v2"
 type rawFile struct {
 	Hosts     []*rawHost     `hcl:"host,block"`
 	Repos     []*rawRepo     `hcl:"restic_repository,block"`
+	PgRepos   []*rawPgRepo   `hcl:"pgbackrest_repository,block"`
 	Notifiers []*rawNotifier `hcl:"notifier,block"`
 	Profiles  []*rawProfile  `hcl:"profile,block"`
 	Policies  []*rawPolicy   `hcl:"snapshot_policy,block"`
@@ -34,6 +35,35 @@ type rawHost struct {
 	AddressesRange     hcl.Range      `hcl:"addresses,attr_range"`
 	SSHHostKey         string         `hcl:"ssh_host_key,optional"`
 	SSHHostKeyRange    hcl.Range      `hcl:"ssh_host_key,attr_range"`
+	Alerts             *rawAlerts     `hcl:"alerts,block"`
+}
+
+// rawAlerts are the thresholds of the host's generated alert rules.
+type rawAlerts struct {
+	DefRange hcl.Range `hcl:",def_range"`
+
+	ReplicationLagWarning       string    `hcl:"replication_lag_warning,optional"`
+	ReplicationLagWarningRange  hcl.Range `hcl:"replication_lag_warning,attr_range"`
+	ReplicationLagCritical      string    `hcl:"replication_lag_critical,optional"`
+	ReplicationLagCriticalRange hcl.Range `hcl:"replication_lag_critical,attr_range"`
+	BackupFailingWarning        string    `hcl:"backup_failing_warning,optional"`
+	BackupFailingWarningRange   hcl.Range `hcl:"backup_failing_warning,attr_range"`
+	BackupFailingCritical       string    `hcl:"backup_failing_critical,optional"`
+	BackupFailingCriticalRange  hcl.Range `hcl:"backup_failing_critical,attr_range"`
+	SnapshotAgeWarning          string    `hcl:"snapshot_age_warning,optional"`
+	SnapshotAgeWarningRange     hcl.Range `hcl:"snapshot_age_warning,attr_range"`
+	PruneAgeWarning             string    `hcl:"prune_age_warning,optional"`
+	PruneAgeWarningRange        hcl.Range `hcl:"prune_age_warning,attr_range"`
+	CheckAgeWarning             string    `hcl:"check_age_warning,optional"`
+	CheckAgeWarningRange        hcl.Range `hcl:"check_age_warning,attr_range"`
+	DrillAgeWarning             string    `hcl:"drill_age_warning,optional"`
+	DrillAgeWarningRange        hcl.Range `hcl:"drill_age_warning,attr_range"`
+	ScrubAgeWarning             string    `hcl:"scrub_age_warning,optional"`
+	ScrubAgeWarningRange        hcl.Range `hcl:"scrub_age_warning,attr_range"`
+	CapacityWarning             int       `hcl:"capacity_warning,optional"`
+	CapacityWarningRange        hcl.Range `hcl:"capacity_warning,attr_range"`
+	CapacityCritical            int       `hcl:"capacity_critical,optional"`
+	CapacityCriticalRange       hcl.Range `hcl:"capacity_critical,attr_range"`
 }
 
 type rawRepo struct {
@@ -64,6 +94,40 @@ type rawRepo struct {
 	DrillTimeout         string        `hcl:"drill_timeout,optional"`
 	DrillTimeoutRange    hcl.Range     `hcl:"drill_timeout,attr_range"`
 	Retention            *rawRetention `hcl:"retention,block"`
+}
+
+// rawPgRepo is a pgBackRest repository (repo1 of the stanzas that use it).
+type rawPgRepo struct {
+	Name      string    `hcl:"name,label"`
+	NameRange hcl.Range `hcl:"name,label_range"`
+	DefRange  hcl.Range `hcl:",def_range"`
+
+	Type                    string    `hcl:"type,optional"`
+	TypeRange               hcl.Range `hcl:"type,attr_range"`
+	Path                    string    `hcl:"path"`
+	PathRange               hcl.Range `hcl:"path,attr_range"`
+	RetentionFull           int       `hcl:"retention_full,optional"`
+	RetentionFullRange      hcl.Range `hcl:"retention_full,attr_range"`
+	CipherPassFile          string    `hcl:"cipher_pass_file,optional"`
+	CipherPassFileRange     hcl.Range `hcl:"cipher_pass_file,attr_range"`
+	EnvironmentFile         string    `hcl:"environment_file,optional"`
+	EnvironmentFileRange    hcl.Range `hcl:"environment_file,attr_range"`
+	S3Bucket                string    `hcl:"s3_bucket,optional"`
+	S3BucketRange           hcl.Range `hcl:"s3_bucket,attr_range"`
+	S3Endpoint              string    `hcl:"s3_endpoint,optional"`
+	S3EndpointRange         hcl.Range `hcl:"s3_endpoint,attr_range"`
+	S3Region                string    `hcl:"s3_region,optional"`
+	S3RegionRange           hcl.Range `hcl:"s3_region,attr_range"`
+	SFTPHost                string    `hcl:"sftp_host,optional"`
+	SFTPHostRange           hcl.Range `hcl:"sftp_host,attr_range"`
+	SFTPHostUser            string    `hcl:"sftp_host_user,optional"`
+	SFTPHostUserRange       hcl.Range `hcl:"sftp_host_user,attr_range"`
+	SFTPPrivateKeyFile      string    `hcl:"sftp_private_key_file,optional"`
+	SFTPPrivateKeyFileRange hcl.Range `hcl:"sftp_private_key_file,attr_range"`
+	DrillSchedule           string    `hcl:"drill_schedule,optional"`
+	DrillScheduleRange      hcl.Range `hcl:"drill_schedule,attr_range"`
+	DrillTimeout            string    `hcl:"drill_timeout,optional"`
+	DrillTimeoutRange       hcl.Range `hcl:"drill_timeout,attr_range"`
 }
 
 type rawRetention struct {
@@ -154,6 +218,7 @@ type rawService struct {
 	Snapshots   *rawSnapshots   `hcl:"snapshots,block"`
 	Replication *rawReplication `hcl:"replication,block"`
 	Preseed     *rawPreseed     `hcl:"preseed,block"`
+	PostgreSQL  *rawPostgreSQL  `hcl:"postgresql,block"`
 }
 
 type rawDataset struct {
@@ -210,6 +275,27 @@ type rawReplication struct {
 	ScheduleRange     hcl.Range `hcl:"schedule,attr_range"`
 	Timeout           string    `hcl:"timeout,optional"`
 	TimeoutRange      hcl.Range `hcl:"timeout,attr_range"`
+}
+
+type rawPostgreSQL struct {
+	DefRange     hcl.Range `hcl:",def_range"`
+	DataDir      string    `hcl:"data_dir,optional"`
+	DataDirRange hcl.Range `hcl:"data_dir,attr_range"`
+	PITR         *rawPITR  `hcl:"pitr,block"`
+}
+
+type rawPITR struct {
+	DefRange            hcl.Range `hcl:",def_range"`
+	Repository          string    `hcl:"repository"`
+	RepositoryRange     hcl.Range `hcl:"repository,attr_range"`
+	FullSchedule        string    `hcl:"full_schedule,optional"`
+	FullScheduleRange   hcl.Range `hcl:"full_schedule,attr_range"`
+	DiffSchedule        string    `hcl:"diff_schedule,optional"`
+	DiffScheduleRange   hcl.Range `hcl:"diff_schedule,attr_range"`
+	ArchiveTimeout      string    `hcl:"archive_timeout,optional"`
+	ArchiveTimeoutRange hcl.Range `hcl:"archive_timeout,attr_range"`
+	Timeout             string    `hcl:"timeout,optional"`
+	TimeoutRange        hcl.Range `hcl:"timeout,attr_range"`
 }
 
 type rawPreseed struct {

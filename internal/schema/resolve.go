@@ -35,7 +35,7 @@ const (
 )
 
 // PreseedMethods are the restore methods in their default order.
-var PreseedMethods = []string{"syncoid", "local", "restic"}
+var PreseedMethods = []string{"pgbackrest", "syncoid", "local", "restic"}
 
 // named is a declared block with its label.
 type named struct {
@@ -152,6 +152,7 @@ func resolve(c *checker, raw *rawFile) *model.Spec {
 	spec := &model.Spec{}
 
 	repos := unique(c, "restic_repository", raw.Repos, func(r *rawRepo) named { return named{r.Name, r.NameRange, r.DefRange} })
+	pgRepos := unique(c, "pgbackrest_repository", raw.PgRepos, func(r *rawPgRepo) named { return named{r.Name, r.NameRange, r.DefRange} })
 	notifiers := unique(c, "notifier", raw.Notifiers, func(n *rawNotifier) named { return named{n.Name, n.NameRange, n.DefRange} })
 	userProfiles := unique(c, "profile", raw.Profiles, func(p *rawProfile) named { return named{p.Name, p.NameRange, p.DefRange} })
 	policies := unique(c, "snapshot_policy", raw.Policies, func(p *rawPolicy) named { return named{p.Name, p.NameRange, p.DefRange} })
@@ -160,6 +161,9 @@ func resolve(c *checker, raw *rawFile) *model.Spec {
 
 	for _, name := range slices.Sorted(maps.Keys(repos)) {
 		spec.Repositories = append(spec.Repositories, resolveRepo(c, repos[name]))
+	}
+	for _, name := range slices.Sorted(maps.Keys(pgRepos)) {
+		spec.PgRepositories = append(spec.PgRepositories, resolvePgRepo(c, pgRepos[name]))
 	}
 	for _, name := range slices.Sorted(maps.Keys(notifiers)) {
 		spec.Notifiers = append(spec.Notifiers, resolveNotifier(c, notifiers[name]))
@@ -179,7 +183,7 @@ func resolve(c *checker, raw *rawFile) *model.Spec {
 
 	tmpls := map[string]*serviceTmpl{}
 	for _, name := range slices.Sorted(maps.Keys(services)) {
-		tmpls[name] = resolveService(c, services[name], repos, notifiers, profiles, policies)
+		tmpls[name] = resolveService(c, services[name], repos, pgRepos, notifiers, profiles, policies)
 	}
 
 	used := map[string]bool{}
@@ -320,7 +324,7 @@ func resolvePolicy(c *checker, p *rawPolicy) *model.SnapshotPolicy {
 // parseTarget splits and checks a replication target (rules.ParseTarget).
 func parseTarget(s string) (user, host, dataset, problem string) { return rules.ParseTarget(s) }
 
-func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifiers map[string]*rawNotifier, profiles map[string]*profile, policies map[string]*rawPolicy) *serviceTmpl {
+func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, pgRepos map[string]*rawPgRepo, notifiers map[string]*rawNotifier, profiles map[string]*profile, policies map[string]*rawPolicy) *serviceTmpl {
 	t := &serviceTmpl{raw: s, relName: s.Name}
 	svc := &t.svc
 	svc.Name = s.Name
@@ -440,6 +444,9 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 			}
 		}
 	}
+	if p := s.PostgreSQL; p != nil {
+		svc.PostgreSQL = resolvePostgreSQL(c, p, pgRepos)
+	}
 	if p := s.Preseed; p != nil {
 		svc.Preseed = resolvePreseed(c, p, svc)
 		if kind := earlyUnitKind(svc.Unit); kind != "" && unitOK {
@@ -466,6 +473,8 @@ func resolvePreseed(c *checker, p *rawPreseed, svc *model.Service) *model.Presee
 			return "the service has no replication block to receive from"
 		case m == "restic" && svc.Backup == nil:
 			return "the service has no backup block to restore from"
+		case m == "pgbackrest" && (svc.PostgreSQL == nil || svc.PostgreSQL.PITR == nil):
+			return "the service has no postgresql.pitr block to restore from"
 		}
 		return ""
 	}

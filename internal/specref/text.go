@@ -31,6 +31,19 @@ var docs = map[string]doc{
 	"host.addresses":      {Desc: "Other names and IPv4 addresses of the host (DNS names or IPv4, each naming one host): a replication target whose host part is one of them, or the host's name, is received by this host.", Type: listString},
 	"host.ssh_host_key":   {Desc: "The host's ssh host key (`ssh-ed25519 AAAA…`, the content of `/etc/ssh/ssh_host_ed25519_key.pub`); every host that replicates to it pins it in `programs.ssh.knownHosts` under its name and addresses."},
 
+	"host.alerts":                          {Desc: "Thresholds of the host's generated Prometheus alert rules (`alerts.rules.yml`, see docs/alerts.md). Ages are durations such as `\"12h\"` or `\"9d\"`, at least 10m; each warning must be below its critical."},
+	"host.alerts.replication_lag_warning":  {Desc: "Warn when syncoid has not succeeded for this long.", Default: lit(duration(schema.DefaultAlerts.ReplicationLagWarning))},
+	"host.alerts.replication_lag_critical": {Desc: "Critical when syncoid has not succeeded for this long.", Default: lit(duration(schema.DefaultAlerts.ReplicationLagCritical))},
+	"host.alerts.backup_failing_warning":   {Desc: "Warn when a restic backup has not succeeded for this long.", Default: lit(duration(schema.DefaultAlerts.BackupFailingWarning))},
+	"host.alerts.backup_failing_critical":  {Desc: "Critical when a restic backup has not succeeded for this long.", Default: lit(duration(schema.DefaultAlerts.BackupFailingCritical))},
+	"host.alerts.snapshot_age_warning":     {Desc: "Warn when the newest snapshot of a dataset with a snapshot policy is this old (or there is none), and when sanoid has not succeeded for this long.", Default: lit(duration(schema.DefaultAlerts.SnapshotAgeWarning))},
+	"host.alerts.prune_age_warning":        {Desc: "Warn when a repository's prune has not succeeded for this long.", Default: lit(duration(schema.DefaultAlerts.PruneAgeWarning))},
+	"host.alerts.check_age_warning":        {Desc: "Warn when a repository's `restic check` has not succeeded for this long.", Default: lit(duration(schema.DefaultAlerts.CheckAgeWarning))},
+	"host.alerts.drill_age_warning":        {Desc: "Warn when a repository's restore drill has not succeeded for this long.", Default: lit(duration(schema.DefaultAlerts.DrillAgeWarning))},
+	"host.alerts.scrub_age_warning":        {Desc: "Warn when a pool's last completed scrub ended this long ago.", Default: lit(duration(schema.DefaultAlerts.ScrubAgeWarning))},
+	"host.alerts.capacity_warning":         {Desc: "Warn when a service dataset has used this percentage (1–100) of its space (used / (used + available)).", Default: code(fmt.Sprint(schema.DefaultAlerts.CapacityWarning))},
+	"host.alerts.capacity_critical":        {Desc: "Critical at this percentage of a dataset's space.", Default: code(fmt.Sprint(schema.DefaultAlerts.CapacityCritical))},
+
 	"restic_repository":                  {Desc: "A restic repository that `backup` blocks refer to."},
 	"restic_repository.url":              {Desc: "Any restic repository string (free text, not empty) without a secret in it: a password (`user:pass@`), a token-like query parameter or an rclone credential is an error. Exactly one of `url` and `repository_file`.", Default: "none: `repository_file`"},
 	"restic_repository.repository_file":  {Desc: "Absolute path of a root-only file holding the repository string (NixOS `repositoryFile`), for one with a secret in it; no `%`.", Default: "none: `url`"},
@@ -51,6 +64,21 @@ var docs = map[string]doc{
 	"restic_repository.retention.weekly":  {Desc: "Keep N weekly snapshots (≥ 0).", Default: "`0`"},
 	"restic_repository.retention.monthly": {Desc: "Keep N monthly snapshots (≥ 0).", Default: "`0`"},
 	"restic_repository.retention.yearly":  {Desc: "Keep N yearly snapshots (≥ 0).", Default: "`0`"},
+
+	"pgbackrest_repository":                       {Desc: "A pgBackRest repository that `postgresql.pitr` blocks refer to (repo1 of their stanzas); one per host. See docs/postgresql.md."},
+	"pgbackrest_repository.type":                  {Desc: "`\"posix\"` (a directory: local disk, NFS), `\"s3\"` or `\"sftp\"`.", Default: lit(schema.DefaultPgRepoType)},
+	"pgbackrest_repository.path":                  {Desc: "Absolute path of the repository (`repo1-path`): a directory, or the path in the bucket or on the sftp server."},
+	"pgbackrest_repository.retention_full":        {Desc: "Full backups kept (`repo1-retention-full`, ≥ 1); older ones expire with the WAL they need.", Default: fmt.Sprintf("`%d`", schema.DefaultRetentionFull)},
+	"pgbackrest_repository.cipher_pass_file":      {Desc: "Absolute path of a file holding the repository passphrase; encrypts the repository (`aes-256-cbc`). Readable by root and the `postgres` group; never in the store; no `%`.", Default: "unencrypted"},
+	"pgbackrest_repository.environment_file":      {Desc: "Absolute path of an environment file with `PGBACKREST_REPO1_*` secrets (S3 keys, an sftp key passphrase); no `%`."},
+	"pgbackrest_repository.s3_bucket":             {Desc: "`type = \"s3\"` only: the bucket (`repo1-s3-bucket`)."},
+	"pgbackrest_repository.s3_endpoint":           {Desc: "`type = \"s3\"` only: the endpoint host (`repo1-s3-endpoint`)."},
+	"pgbackrest_repository.s3_region":             {Desc: "`type = \"s3\"` only: the region (`repo1-s3-region`)."},
+	"pgbackrest_repository.sftp_host":             {Desc: "`type = \"sftp\"` only: the server (`repo1-sftp-host`)."},
+	"pgbackrest_repository.sftp_host_user":        {Desc: "`type = \"sftp\"` only: the user on the server (`repo1-sftp-host-user`)."},
+	"pgbackrest_repository.sftp_private_key_file": {Desc: "`type = \"sftp\"` only: absolute path of the private key (`repo1-sftp-private-key-file`)."},
+	"pgbackrest_repository.drill_schedule":        {Desc: "OnCalendar schedule of the restore drill of each stanza in the repository.", Default: lit(schema.DefaultPgDrillSchedule)},
+	"pgbackrest_repository.drill_timeout":         {Desc: "Time limit of one stanza's drill, at least 1s.", Default: lit(duration(schema.DefaultPgDrillTimeout))},
 
 	"notifier":            {Desc: "Where preseed outcomes are reported."},
 	"notifier.type":       {Desc: "`\"ntfy\"` or `\"webhook\"`."},
@@ -107,8 +135,17 @@ var docs = map[string]doc{
 	"service.replication.schedule":       {Desc: "OnCalendar schedule of the replication.", Default: lit(schema.DefaultReplicationSchedule)},
 	"service.replication.timeout":        {Desc: "Time limit of one syncoid run (the unit's `TimeoutStartSec`), so a target that hangs in `zfs receive` cannot stall replication and backups.", Default: lit(duration(schema.DefaultReplicationTimeout))},
 
+	"service.postgresql":                      {Desc: "The service is a PostgreSQL cluster (NixOS `services.postgresql`). See docs/postgresql.md."},
+	"service.postgresql.data_dir":             {Desc: "Absolute path of the data directory (`services.postgresql.dataDir`, pgBackRest's `pg1-path`), inside the mountpoint.", Default: "the mountpoint"},
+	"service.postgresql.pitr":                 {Desc: "Continuous WAL archiving and base backups with pgBackRest, for point-in-time recovery; the stanza is the service's name. restic then leaves the data directory out."},
+	"service.postgresql.pitr.repository":      {Desc: "A declared `pgbackrest_repository`."},
+	"service.postgresql.pitr.full_schedule":   {Desc: "OnCalendar schedule of the full backup.", Default: lit(schema.DefaultFullSchedule)},
+	"service.postgresql.pitr.diff_schedule":   {Desc: "OnCalendar schedule of the differential backup.", Default: lit(schema.DefaultDiffSchedule)},
+	"service.postgresql.pitr.archive_timeout": {Desc: "PostgreSQL `archive_timeout`: a WAL segment is archived at least this often, which bounds the data a lost host loses.", Default: lit(duration(schema.DefaultArchiveTimeout))},
+	"service.postgresql.pitr.timeout":         {Desc: "Time limit of one backup run (`TimeoutStartSec`), at least 1s.", Default: lit(duration(schema.DefaultPgBackupTimeout))},
+
 	"service.preseed":            {Desc: "A unit that restores the data before the service starts when it is missing. Without this block there is none."},
-	"service.preseed.methods":    {Desc: "Restore methods tried in order: `syncoid` (needs `replication`), `local`, `restic` (needs `backup`).", Default: "the usable ones of " + codeList(schema.PreseedMethods), Type: listString},
+	"service.preseed.methods":    {Desc: "Restore methods tried in order: `pgbackrest` (needs `postgresql.pitr`), `syncoid` (needs `replication`), `local`, `restic` (needs `backup`).", Default: "the usable ones of " + codeList(schema.PreseedMethods), Type: listString},
 	"service.preseed.timeout":    {Desc: "Time limit of each method (`\"30m\"`, `\"1h 30min\"`).", Default: lit(duration(schema.DefaultPreseedTimeout))},
 	"service.preseed.on_failure": {Desc: "When every method fails: `\"block\"` (the service stays down) or `\"start-empty\"`.", Default: lit(schema.DefaultOnFailure)},
 }
@@ -129,6 +166,8 @@ func codeList(items []string) string {
 // duration prints d the way a spec would write it ("30m", not "30m0s").
 func duration(d time.Duration) string {
 	switch {
+	case d%(24*time.Hour) == 0 && d > 24*time.Hour:
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
 	case d%time.Hour == 0:
 		return fmt.Sprintf("%dh", d/time.Hour)
 	case d%time.Minute == 0:

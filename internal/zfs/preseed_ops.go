@@ -27,42 +27,6 @@ func (r *Runner) ListChildren(ctx context.Context, parent string, props ...strin
 	return parseList(out, props)
 }
 
-// ListNamed reads exactly the named datasets with the given properties in
-// one `zfs list -H` call, whatever else exists beside them: its cost does not
-// grow with a parent's other children. A name that does not exist is left
-// out of the result, not an error.
-func (r *Runner) ListNamed(ctx context.Context, names []string, props ...string) (map[string]map[string]string, error) {
-	if len(props) == 0 || len(names) == 0 {
-		return nil, fmt.Errorf("zfs: ListNamed needs names and at least one property")
-	}
-	out, err := r.ZFSCmd(ctx, append([]string{"list", "-H", "-o", "name," + strings.Join(props, ",")}, names...)...)
-	if err != nil && !onlyMissing(err, names) {
-		return nil, err
-	}
-	return parseList(out, props)
-}
-
-// onlyMissing reports whether err is zfs saying, for some of names and
-// nothing else, that they do not exist.
-func onlyMissing(err error, names []string) bool {
-	var e *Error
-	if !errors.As(err, &e) || e.ExitCode != 1 || e.Stderr == "" {
-		return false
-	}
-	for _, line := range strings.Split(e.Stderr, "\n") {
-		found := false
-		for _, n := range names {
-			if line == "cannot open '"+n+"': dataset does not exist" {
-				found = true
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
-}
-
 func parseList(out []byte, props []string) (map[string]map[string]string, error) {
 	res := map[string]map[string]string{}
 	for i, line := range bytes.Split(out, []byte("\n")) {

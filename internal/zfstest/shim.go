@@ -9,10 +9,12 @@ import (
 )
 
 // SyncoidShim puts a logging zfs in front of the real one on PATH for syncoid.
-// zfs-fuse knows neither `send -w` nor `receive -u`; when the real zfs
-// lacks them the shim drops exactly those flags (zfs-fuse has no encryption,
-// so a raw stream carries the same data) and the test keeps the replica
-// unmounted another way (mountpoint=none on the first receive). On OpenZFS
+// zfs-fuse knows neither `send -w` nor `receive -u` nor `receive -o
+// prop=value`; when the real zfs lacks them the shim drops exactly those
+// (zfs-fuse has no encryption, so a raw stream carries the same data; the
+// nixgen:replica-of that -o sets is then proven by snapshot guids instead)
+// and the test keeps the replica unmounted another way (mountpoint=none on
+// the first receive). On OpenZFS
 // nothing is dropped. Arguments pass through as "$@", never re-parsed.
 // A call that came in over ssh (sshtest sets SSHTEST_REMOTE=1) is logged
 // with the prefix "[ssh] ".
@@ -51,15 +53,16 @@ func SyncoidShimAt(t testing.TB, dir string, drop bool) (pathEnv, logFile string
 	}
 	dropCase, getCase := "", ""
 	if drop {
-		dropCase = "\tsend:-w|receive:-u|recv:-u) continue;;\n"
+		dropCase = "\tsend:-w|receive:-u|recv:-u) continue;;\n\treceive:-o|recv:-o) skip=1; continue;;\n"
 	}
 	if !Supports("get", "t") {
 		getCase = "\tget:-t) typ=next; continue;;\n\tget:-Hrpt) set -- \"$@\" -Hrp; typ=next; continue;;\n"
 	}
 	script := "#!/bin/sh\n" +
 		"printf '%s%s\\n' \"${SSHTEST_REMOTE:+[ssh] }\" \"$*\" >> " + shQuote(logFile) + "\n" +
-		"sub=$1 typ= snaps=\n" +
+		"sub=$1 typ= snaps= skip=\n" +
 		"for a do\n\tshift\n" +
+		"\tif [ -n \"$skip\" ]; then skip=; continue; fi\n" +
 		"\tif [ \"$typ\" = next ]; then\n" +
 		"\t\ttyp=\n\t\tif [ \"$a\" = snapshot ]; then snaps=1; continue; fi\n" +
 		"\t\tset -- \"$@\" -t\n" +

@@ -145,9 +145,11 @@
   services.syncoid.commands.sonarr = {
     source = "tank/services/sonarr";
     target = "zfs-recv@nas.lan:backup/forge/sonarr";
-    # Raw sends keep compression and encryption; received datasets stay unmounted.
+    # Raw sends keep compression and encryption; received datasets stay unmounted
+    # and carry nixgen:replica-of, which lets the receiving host's datasets apply
+    # tell a received replica from any other dataset of that name.
     sendOptions = "w";
-    recvOptions = "u";
+    recvOptions = "u o nixgen:replica-of=forge:tank/services/sonarr";
     sshKey = "/run/secrets/syncoid-key";
     # A dead target must fail the unit, not hang it; a target whose host key
     # is not the pinned one (programs.ssh.knownHosts) is refused.

@@ -135,9 +135,11 @@
   services.syncoid.commands.immich = {
     source = "tank/services/immich";
     target = "recv@nas:backup/immich";
-    # Raw sends keep compression and encryption; received datasets stay unmounted.
+    # Raw sends keep compression and encryption; received datasets stay unmounted
+    # and carry nixgen:replica-of, which lets the receiving host's datasets apply
+    # tell a received replica from any other dataset of that name.
     sendOptions = "w";
-    recvOptions = "u";
+    recvOptions = "u o nixgen:replica-of=box:tank/services/immich";
     # A dead target must fail the unit, not hang it; a target whose host key
     # is not the pinned one (programs.ssh.knownHosts) is refused.
     extraArgs = [

@@ -18,9 +18,11 @@
   services.syncoid.commands.db = {
     source = "tank/services/db";
     target = "backup/replicas/db";
-    # Raw sends keep compression and encryption; received datasets stay unmounted.
+    # Raw sends keep compression and encryption; received datasets stay unmounted
+    # and carry nixgen:replica-of, which lets the receiving host's datasets apply
+    # tell a received replica from any other dataset of that name.
     sendOptions = "w";
-    recvOptions = "u";
+    recvOptions = "u o nixgen:replica-of=forge:tank/services/db";
     service = {
       # Started by "nixgen-replicate-db", which waits for a running backup.
       startAt = lib.mkForce [ ];

@@ -13,9 +13,11 @@
   services.syncoid.commands.photos = {
     source = "tank/services/photos";
     target = "zfs-recv@backup.example.net:backup/forge/photos";
-    # Raw sends keep compression and encryption; received datasets stay unmounted.
+    # Raw sends keep compression and encryption; received datasets stay unmounted
+    # and carry nixgen:replica-of, which lets the receiving host's datasets apply
+    # tell a received replica from any other dataset of that name.
     sendOptions = "w";
-    recvOptions = "u";
+    recvOptions = "u o nixgen:replica-of=forge:tank/services/photos";
     sshKey = "/var/lib/syncoid/id_ed25519";
     # A dead target must fail the unit, not hang it; a target whose host key
     # is not the pinned one (programs.ssh.knownHosts) is refused.

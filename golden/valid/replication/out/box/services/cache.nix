@@ -13,9 +13,11 @@
   services.syncoid.commands.cache = {
     source = "tank/services/cache";
     target = "tank/replica/cache";
-    # Raw sends keep compression and encryption; received datasets stay unmounted.
+    # Raw sends keep compression and encryption; received datasets stay unmounted
+    # and carry nixgen:replica-of, which lets the receiving host's datasets apply
+    # tell a received replica from any other dataset of that name.
     sendOptions = "w";
-    recvOptions = "u";
+    recvOptions = "u o nixgen:replica-of=box:tank/services/cache";
     service = {
       # Started by "nixgen-replicate-cache", which waits for a running backup.
       startAt = lib.mkForce [ ];

@@ -13,9 +13,11 @@
   services.syncoid.commands.vault = {
     source = "tank/services/vault";
     target = "syncoid@backup.example.net:backup/box/vault";
-    # Raw sends keep compression and encryption; received datasets stay unmounted.
+    # Raw sends keep compression and encryption; received datasets stay unmounted
+    # and carry nixgen:replica-of, which lets the receiving host's datasets apply
+    # tell a received replica from any other dataset of that name.
     sendOptions = "w";
-    recvOptions = "u";
+    recvOptions = "u o nixgen:replica-of=box:tank/services/vault";
     sshKey = "/var/lib/syncoid/id_ed25519";
     # A dead target must fail the unit, not hang it; a target whose host key
     # is not the pinned one (programs.ssh.knownHosts) is refused.

@@ -103,9 +103,11 @@
   services.syncoid.commands.notes = {
     source = "tank/services/notes";
     target = "tank/replicas/notes";
-    # Raw sends keep compression and encryption; received datasets stay unmounted.
+    # Raw sends keep compression and encryption; received datasets stay unmounted
+    # and carry nixgen:replica-of, which lets the receiving host's datasets apply
+    # tell a received replica from any other dataset of that name.
     sendOptions = "w";
-    recvOptions = "u";
+    recvOptions = "u o nixgen:replica-of=box:tank/services/notes";
     service = {
       # Started by "nixgen-replicate-notes", which waits for a running backup.
       startAt = lib.mkForce [ ];
