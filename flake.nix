@@ -80,6 +80,9 @@
             checkFlags
             ;
           env.CGO_ENABLED = "0";
+          # Leaves out urfave/cli's man/Markdown generators: less start-up
+          # work for every helper run (the Makefile uses the same tags).
+          tags = [ "urfave_cli_no_docs" ];
           ldflags = [
             "-s"
             "-w"

@@ -30,6 +30,8 @@ func commands() []*cli.Command {
 		notifyCommand(),
 		restoreTestCommand(),
 		pitrCommand(),
+		metricsCommand(),
+		replicationCommand(),
 	}
 }
 

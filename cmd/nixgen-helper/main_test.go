@@ -243,46 +243,77 @@ func TestLockSerialisesConcurrentApplies(t *testing.T) {
 	}
 	w.WaitPaused(t, time.Minute) // a holds the lock and is mid-apply
 
-	b := helperCmd(args...)
-	var bOut bytes.Buffer
-	b.Stdout = &bOut
-	bErr, err := b.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waiting := make(chan string, 1)
-	var bStderr bytes.Buffer
-	go func() {
-		sc := bufio.NewScanner(bErr)
-		for sc.Scan() {
-			bStderr.WriteString(sc.Text() + "\n")
-			if strings.Contains(sc.Text(), "waiting for another datasets apply") {
-				waiting <- sc.Text()
-			}
-		}
-		close(waiting)
-	}()
-	select {
-	case <-waiting:
-	case <-time.After(time.Minute): // guard against a hang only
-		t.Fatal("second apply never waited for the lock")
-	}
+	b := startWaiting(t, "waiting for another datasets apply", args...)
 	w.Continue(t)
 	if err := a.Wait(); err != nil {
 		t.Fatalf("first apply: %v\n%s", err, aOut.String())
 	}
-	for range waiting { // drain until b closes stderr
+	bOut, bStderr, err := b.wait()
+	if err != nil {
+		t.Fatalf("second apply: %v\n%s%s", err, bOut, bStderr)
 	}
-	if err := b.Wait(); err != nil {
-		t.Fatalf("second apply: %v\n%s%s", err, bOut.String(), bStderr.String())
+	if strings.TrimSpace(bOut) != "no changes" {
+		t.Errorf("second apply output %q, want no changes", bOut)
 	}
-	if strings.TrimSpace(bOut.String()) != "no changes" {
-		t.Errorf("second apply output %q, want no changes", bOut.String())
+	checkSerialised(t, w, a, b.cmd)
+	if n := len(w.Changing(t)); n != 3 {
+		t.Errorf("changing calls = %d, want 3 (all by the first apply)", n)
 	}
+}
 
+// waitingRun is a helper process started while another holds its lock.
+type waitingRun struct {
+	cmd         *exec.Cmd
+	out, stderr bytes.Buffer
+	done        chan struct{}
+}
+
+// startWaiting starts the helper with args and returns once its stderr
+// shows msg (that it waits for the lock); a run that ends without saying
+// so fails the test.
+func startWaiting(t *testing.T, msg string, args ...string) *waitingRun {
+	t.Helper()
+	r := &waitingRun{cmd: helperCmd(args...), done: make(chan struct{})}
+	r.cmd.Stdout = &r.out
+	pipe, err := r.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waiting := make(chan struct{}, 1)
+	go func() {
+		defer close(r.done)
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			r.stderr.WriteString(sc.Text() + "\n")
+			if strings.Contains(sc.Text(), msg) {
+				waiting <- struct{}{}
+			}
+		}
+	}()
+	select {
+	case <-waiting:
+	case <-r.done:
+		r.cmd.Wait()
+		t.Fatalf("%v ran without waiting for the lock:\n%s%s", args, r.out.String(), r.stderr.String())
+	case <-time.After(time.Minute): // guard against a hang only
+		t.Fatalf("%v never waited for the lock", args)
+	}
+	return r
+}
+
+// wait lets the run finish and returns its output.
+func (r *waitingRun) wait() (stdout, stderr string, err error) {
+	<-r.done
+	err = r.cmd.Wait()
+	return r.out.String(), r.stderr.String(), err
+}
+
+// checkSerialised fails unless every zfs call of b came after the last of a.
+func checkSerialised(t *testing.T, w *zfstest.Wrapper, a, b *exec.Cmd) {
+	t.Helper()
 	calls := w.Calls(t)
 	lastA, firstB := -1, -1
 	for i, c := range calls {
@@ -298,9 +329,6 @@ func TestLockSerialisesConcurrentApplies(t *testing.T) {
 		}
 	}
 	if lastA < 0 || firstB < 0 || firstB < lastA {
-		t.Errorf("calls interleaved (last of first apply at %d, first of second at %d): %+v", lastA, firstB, calls)
-	}
-	if n := len(w.Changing(t)); n != 3 {
-		t.Errorf("changing calls = %d, want 3 (all by the first apply)", n)
+		t.Errorf("calls interleaved (last of the first run at %d, first of the second at %d): %+v", lastA, firstB, calls)
 	}
 }

@@ -109,16 +109,22 @@ func TestNotifyUnreachableNotifierExitsZero(t *testing.T) {
 	}
 }
 
-func TestBackupSnapshotCommand(t *testing.T) {
-	p := zfstest.NewPool(t)
+// backupSnapshotEnv makes service app's dataset with a file f ("snap") and
+// returns the pool, the dataset, the manifest file and a run directory.
+func backupSnapshotEnv(t *testing.T) (p *zfstest.Pool, ds, mf, runDir string) {
+	t.Helper()
+	p = zfstest.NewPool(t)
 	m := poolManifest(p, "app")
-	ds := m.Services[0].Dataset
+	ds = m.Services[0].Dataset
 	p.ZFS(t, "create", "-p", "-o", "mountpoint="+m.Services[0].Mountpoint, ds)
 	if err := os.WriteFile(filepath.Join(m.Services[0].Mountpoint, "f"), []byte("snap"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	mf := writeManifest(t, m)
-	runDir := p.Path("run")
+	return p, ds, writeManifest(t, m), p.Path("run")
+}
+
+func TestBackupSnapshotCommand(t *testing.T) {
+	p, ds, mf, runDir := backupSnapshotEnv(t)
 
 	code, stdout, stderr := runHelper(t, "backup-snapshot", "create", "--manifest", mf, "--service", "app", "--run-dir", runDir)
 	if code != exitOK {

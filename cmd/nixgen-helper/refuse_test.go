@@ -103,6 +103,7 @@ func TestEveryCommandRefusesAnUnsafeManifest(t *testing.T) {
 				{"restore-test", "--manifest", mf, "--service", svc, "--restic", spy, "--scratch-dir", w("scratch"), "--hostname", "h"},
 				{"notify", "--manifest", mf, "--unit", "restic-backups-a.service", "--result", "failure",
 					"--textfile-dir", w("metrics"), "--journalctl", spy, "--systemctl", spy},
+				{"metrics", "--manifest", mf, "--textfile-dir", w("metrics")},
 			} {
 				code, stdout, stderr := runHelper(t, append(global, args...)...)
 				if code != exitManifest || !strings.Contains(stderr, c.want) || strings.Contains(stderr, "hunter2") {

@@ -17,6 +17,7 @@ import (
 	"github.com/rogpeppe/go-internal/diff"
 	"github.com/urfave/cli/v2"
 
+	"github.com/nixgen/nixgen/internal/atomicfile"
 	"github.com/nixgen/nixgen/internal/diag"
 	"github.com/nixgen/nixgen/internal/emit"
 	"github.com/nixgen/nixgen/internal/gentree"
@@ -260,22 +261,7 @@ func replaceFile(path string, content []byte) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".nixgen-fmt-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(content)
-	if err == nil {
-		err = f.Chmod(st.Mode().Perm())
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
+	if err := atomicfile.Write(path, ".nixgen-fmt-*", content, st.Mode().Perm()); err != nil {
 		return errors.Join(fmt.Errorf("formatting %s", path), err)
 	}
 	return nil

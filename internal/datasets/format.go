@@ -29,6 +29,10 @@ func Describe(a Action) string {
 		return fmt.Sprintf("set %s %s: %s -> %s", a.Dataset, a.Property, from, a.To)
 	case Mount:
 		return fmt.Sprintf("mount %s at %s", a.Dataset, a.Path)
+	case AllowLocal:
+		return fmt.Sprintf("allow %s on %s itself: %s (zfs allow -l, to receive new replicas there)", a.User, a.Dataset, a.To)
+	case AllowCreate:
+		return fmt.Sprintf("allow the creator of each dataset below %s: %s (zfs allow -c, so %s holds them on the replicas it receives)", a.Dataset, a.To, a.User)
 	case Chown, Chmod:
 		what := "owner"
 		if a.Kind == Chmod {
@@ -59,6 +63,9 @@ func WriteText(w io.Writer, p *Plan) {
 	}
 	for _, r := range p.MissingReplicas {
 		fmt.Fprintf(w, "  skip: replica %s has not been received yet\n", r)
+	}
+	for _, r := range p.UnprovenReplicas {
+		fmt.Fprintf(w, "  leave alone: %s is not provably a replica of %s (%s)\n", r.Dataset, r.Source, r.Why)
 	}
 	if len(p.Actions) == 0 {
 		fmt.Fprintln(w, "no changes")

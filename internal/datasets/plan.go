@@ -52,6 +52,7 @@ type Action struct {
 	Props    map[string]string `json:"props,omitempty"`    // create, create-parent: every -o option
 	Path     string            `json:"path,omitempty"`     // mount, chown, chmod: the mountpoint
 	Parents  bool              `json:"parents,omitempty"`  // create: -p, some ancestor below the parent is missing too
+	User     string            `json:"user,omitempty"`     // allow-local, allow-create: the receive user
 
 	uid, gid int    // chown
 	mode     uint32 // chmod
@@ -76,6 +77,9 @@ type Plan struct {
 	Refused    []Refusal `json:"refused"`
 	// MissingReplicas are manifest replicas not received yet (skipped).
 	MissingReplicas []string `json:"missing_replicas"`
+	// UnprovenReplicas have a replica's name but cannot be shown to have
+	// been received from its source: left alone.
+	UnprovenReplicas []UnprovenReplica `json:"unproven_replicas"`
 
 	tree   zfs.Tree          // the state the plan was made from
 	owners map[string][2]int // service name -> uid, gid
@@ -163,6 +167,9 @@ func Make(ctx context.Context, r *zfs.Runner, m *manifest.Manifest) (*Plan, erro
 		return nil, &PreconditionError{Problems: problems}
 	}
 	if err := p.planReplicas(ctx, r, m); err != nil {
+		return nil, err
+	}
+	if err := p.planReceive(ctx, r, m); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -277,7 +284,7 @@ func (p *Plan) diff(s manifest.Service, d *zfs.Dataset) {
 			}
 			continue
 		}
-		if same && have.Local() {
+		if have.SetTo(k, want[k]) {
 			continue
 		}
 		p.Actions = append(p.Actions, Action{Kind: Set, Service: s.Name, Dataset: s.Dataset, Property: k, From: have.Value, Source: have.Source, To: want[k]})

@@ -16,7 +16,7 @@ import (
 // (sendOptions = "w", recvOptions = "u"; the NixOS module passes them as
 // --sendoptions/--recvoptions). SSH options are added for remote targets
 // only, so a local→local command has none.
-var generatedSyncoidArgs = []string{"--sendoptions=w", "--recvoptions=u"}
+var generatedSyncoidArgs = []string{"--sendoptions=w", "--recvoptions=u o nixgen:replica-of=src:pool/services/app"}
 
 func TestSyncoidLocalReplicationWithGeneratedOptions(t *testing.T) {
 	syncoid := e2e.Tool(t, "syncoid")
@@ -57,7 +57,9 @@ func TestSyncoidLocalReplicationWithGeneratedOptions(t *testing.T) {
 
 	// The receiving host's datasets apply marks it canmount=noauto.
 	m := testManifest(dst, dst.Name+"/services", manifest.Service{Name: "local"})
-	m.Replicas = []manifest.Replica{{Dataset: replica, Source: "src:" + srcDS}}
+	// Local replication: the source is on this host, which proves the
+	// replica by its snapshots' guids.
+	m.Replicas = []manifest.Replica{{Dataset: replica, Source: m.Host + ":" + srcDS}}
 	mustApply(t, (&tracer{}).runner(), m)
 	if v := dst.Prop(t, replica, "canmount"); v != "noauto" {
 		t.Fatalf("replica canmount = %s", v)

@@ -62,6 +62,7 @@ func units(t *testing.T, v map[string]any) map[string]map[string]any {
 	}
 	add(v["datasets"])
 	add(v["protection"])
+	add(v["monitoring"])
 	for _, mod := range v["services"].(map[string]any) {
 		add(mod)
 	}

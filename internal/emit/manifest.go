@@ -37,6 +37,11 @@ func buildManifest(spec *model.Spec, h *model.Host, services []*model.Service) (
 			}
 		}
 		sort.Strings(ms.CreateOnly)
+		if sn := s.Snapshots; sn != nil {
+			if p := spec.Policy(sn.Policy); p != nil && p.Autosnap {
+				ms.Snapshots = true
+			}
+		}
 		if p := s.Preseed; p != nil {
 			ms.Preseed = &manifest.Preseed{
 				Methods:        p.Methods,
@@ -79,9 +84,11 @@ func buildManifest(spec *model.Spec, h *model.Host, services []*model.Service) (
 		m.Services = append(m.Services, ms)
 	}
 	m.Jobs = jobsFor(spec, h, services)
-	for _, r := range replicasOn(spec, h) {
+	replicas := replicasOn(spec, h)
+	for _, r := range replicas {
 		m.Replicas = append(m.Replicas, manifest.Replica{Dataset: r.Dataset, Source: r.Source})
 	}
+	_, m.Receive = receiversOn(replicas)
 	// The helper refuses an invalid manifest at run time; fail at render time instead.
 	if err := m.Validate(); err != nil {
 		return nil, err

@@ -214,12 +214,30 @@ func TestHostileRoundTrip(t *testing.T) {
 		rel := p.(string)[strings.Index(p.(string), "/h0/")+4:]
 		imports = append(imports, rel)
 	}
-	wantImports := []string{"datasets.nix", "protection.nix"}
+	wantImports := []string{"datasets.nix", "protection.nix", "monitoring.nix"}
 	for _, s := range h.Services {
 		wantImports = append(wantImports, "services/"+s.Name+".nix")
 	}
 	expectGo(t, "default.nix imports", imports, wantImports)
 	storePath := regexp.MustCompile(`^/nix/store/[0-9a-z]{32}-manifest\.json$`)
+
+	// nixgen-metrics: every 5 minutes and after each datasets apply; the
+	// rules only where Prometheus runs.
+	mon := nixeval.Get(t, v, "monitoring")
+	exe, _ := strings.CutPrefix(nixeval.Get(t, mon, "systemd", "services", "nixgen-metrics", "serviceConfig", "ExecStart").(string), "/helper/bin/nixgen-helper metrics --manifest ")
+	if !storePath.MatchString(exe) {
+		t.Errorf("nixgen-metrics ExecStart manifest %q", exe)
+	}
+	expect(t, "metrics timer", nixeval.Get(t, mon, "systemd", "timers", "nixgen-metrics", "timerConfig", "OnCalendar"), "*:0/5")
+	expect(t, "ruleFiles condition", nixeval.Get(t, mon, "services", "prometheus", "ruleFiles", "_if"), true)
+	if rf := nixeval.Get(t, mon, "services", "prometheus", "ruleFiles", "_then").([]any); len(rf) != 1 || !strings.HasSuffix(rf[0].(string), "/alerts.rules.yml") {
+		t.Errorf("ruleFiles = %v", rf)
+	}
+	startMetrics := "-/systemd/bin/systemctl start --no-block nixgen-metrics.service"
+	expect(t, "datasets ExecStartPost", nixeval.Get(t, v, "datasets", "systemd", "services", "nixgen-datasets", "serviceConfig", "ExecStartPost"), startMetrics)
+	if r := nixeval.Get(t, v, "datasets", "systemd", "services", "nixgen-datasets", "serviceConfig", "ExecReload").([]any); len(r) != 2 || r[1] != startMetrics {
+		t.Errorf("datasets ExecReload = %v", r)
+	}
 	for _, s := range h.Services {
 		file := s.Name + ".nix"
 		mod := nixeval.Get(t, v, "services", file)
@@ -379,6 +397,7 @@ func TestHostileRoundTrip(t *testing.T) {
 		expectGo(t, s.Name+" manifest", ms, manifest.Service{
 			Name: s.Name, Unit: s.Unit, Dataset: s.Dataset, Mountpoint: s.Mountpoint, User: s.User, Group: s.Group, Mode: s.Mode,
 			Properties: map[string]string{"user:prop": s.Properties[0].Value, "utf8only": "on"}, CreateOnly: []string{"utf8only"},
+			Snapshots:   s.Snapshots != nil && spec.Policy(s.Snapshots.Policy).Autosnap,
 			Preseed:     &manifest.Preseed{Methods: s.Preseed.Methods, TimeoutSeconds: int64(s.Preseed.Timeout / time.Second), OnFailure: s.Preseed.OnFailure},
 			Backup:      &manifest.Backup{Repository: s.Backup.Repository, Paths: s.Backup.Paths, Tags: s.Backup.Tags},
 			Replication: manifestReplication(s.Replication),

@@ -49,6 +49,10 @@ var declaredOptions = map[string]bool{
 	"systemd.sockets.<name>.requires":   true,
 	"systemd.sockets.<name>.after":      true,
 
+	// nixos/modules/services/monitoring/prometheus/default.nix: ruleFiles
+	// (listOf path), set under lib.mkIf config.services.prometheus.enable.
+	"services.prometheus.ruleFiles": true,
+
 	// nixos/modules/system/boot/systemd/tmpfiles.nix: rules (listOf str),
 	// lines of tmpfiles.d(5).
 	"systemd.tmpfiles.rules": true,
@@ -175,7 +179,7 @@ func TestTemplatesUseDeclaredOptions(t *testing.T) {
 	}
 	v := nixeval.Host(t, spec, out)
 	used := map[string]bool{}
-	for _, f := range []string{"default", "datasets", "protection"} {
+	for _, f := range []string{"default", "datasets", "protection", "monitoring"} {
 		optionPaths("", nixeval.Get(t, v, f), used)
 	}
 	for _, mod := range nixeval.Get(t, v, "services").(map[string]any) {

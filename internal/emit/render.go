@@ -15,6 +15,7 @@ import (
 
 	"github.com/nixgen/nixgen/internal/manifest"
 	"github.com/nixgen/nixgen/internal/model"
+	"github.com/nixgen/nixgen/internal/parallel"
 	"github.com/nixgen/nixgen/internal/rules"
 	"github.com/nixgen/nixgen/templates"
 )
@@ -25,6 +26,7 @@ const (
 	tmplDatasets   = "datasets.nix.tmpl"
 	tmplProtection = "protection.nix.tmpl"
 	tmplService    = "service.nix.tmpl"
+	tmplMonitoring = "monitoring.nix.tmpl"
 )
 
 // preseedMargin is added to the preseed unit's start timeout on top of every
@@ -107,18 +109,7 @@ func renderHost(t *template.Template, spec *model.Spec, h *model.Host, out map[s
 	sort.Slice(services, func(i, j int) bool { return services[i].Name < services[j].Name })
 
 	var buf bytes.Buffer
-	exec := func(name string, data any) ([]byte, error) {
-		buf.Reset()
-		if err := t.ExecuteTemplate(&buf, name, data); err != nil {
-			return nil, err
-		}
-		b := buf.Bytes()
-		// A module that sets nothing reads better as { } than as a split pair.
-		if bytes.HasSuffix(b, []byte("\n{\n}\n")) {
-			b = append(b[:len(b)-3], " }\n"...)
-		}
-		return bytes.Clone(b), nil
-	}
+	exec := func(name string, data any) ([]byte, error) { return execTemplate(t, &buf, name, data) }
 
 	prot, err := protectionFor(spec, h, services)
 	if err != nil {
@@ -127,43 +118,48 @@ func renderHost(t *template.Template, spec *model.Spec, h *model.Host, out map[s
 	dv := defaultView{Name: h.Name, DatasetsTimeoutSec: seconds(datasetsTimeout), RestrictSUIDSGID: true}
 	seen := map[string]bool{}
 	syncoidUnits := map[string]string{}
-	for _, s := range services {
-		if err := checkPathName("service", s.Name); err != nil {
-			return err
+	// checkErr stops the services at the first that fails a check; those
+	// before it are still rendered, so which error is returned does not
+	// depend on the order the work is done in.
+	var checkErr error
+	checked := services
+	for k, s := range services {
+		if checkErr = checkService(s, seen, syncoidUnits, prot, &dv); checkErr != nil {
+			checked = services[:k]
+			break
 		}
-		if seen[s.Name] {
-			return fmt.Errorf("service %q is listed twice", s.Name)
-		}
-		seen[s.Name] = true
-		// RestrictSUIDSGID= would refuse the chmod of a setuid or setgid
-		// mountpoint root (mode 2770, say).
-		if len(s.Mode) == 4 && (s.Mode[0]-'0')&6 != 0 {
-			dv.RestrictSUIDSGID = false
-		}
-		if s.Replication != nil {
-			u := syncoidUnit(s.Name)
-			if other, ok := syncoidUnits[u]; ok {
-				return fmt.Errorf("services %q and %q would both replicate through unit %s.service; rename one", other, s.Name, u)
-			}
-			syncoidUnits[u] = s.Name
-		}
-		if prot.jobNames[s.Name] {
-			return fmt.Errorf("service %q has the name of a generated restic maintenance job; rename the service", s.Name)
-		}
-		if strings.HasPrefix(s.Unit, "nixgen-") {
-			return fmt.Errorf("service %q: unit %q uses the nixgen- prefix reserved for generated units", s.Name, s.Unit)
-		}
+		dv.ServiceFiles = append(dv.ServiceFiles, "services/"+s.Name+".nix")
+	}
+
+	// The per-service modules and the manifest are independent of each
+	// other: render them on every CPU (each result goes to its own slot,
+	// errors are reported in service order as before).
+	var manifestJSON []byte
+	var manifestErr error
+	var manifestDone sync.WaitGroup
+	manifestDone.Go(func() { manifestJSON, manifestErr = buildManifest(spec, h, services) })
+	modules := make([][]byte, len(checked))
+	errs := make([]error, len(checked))
+	parallel.For(len(checked), func(i int) {
+		s := checked[i]
 		sv, err := serviceFor(spec, h, s)
-		if err != nil {
-			return fmt.Errorf("service %q: %w", s.Name, err)
+		if err == nil {
+			var buf bytes.Buffer
+			modules[i], err = execTemplate(t, &buf, tmplService, sv)
 		}
-		rel := "services/" + s.Name + ".nix"
-		b, err := exec(tmplService, sv)
 		if err != nil {
-			return fmt.Errorf("service %q: %w", s.Name, err)
+			errs[i] = fmt.Errorf("service %q: %w", s.Name, err)
 		}
-		out[h.Name+"/"+rel] = b
-		dv.ServiceFiles = append(dv.ServiceFiles, rel)
+	})
+	manifestDone.Wait()
+	for i := range checked {
+		if errs[i] != nil {
+			return errs[i]
+		}
+		out[h.Name+"/"+dv.ServiceFiles[i]] = modules[i]
+	}
+	if checkErr != nil {
+		return checkErr
 	}
 
 	for _, f := range []struct {
@@ -173,6 +169,7 @@ func renderHost(t *template.Template, spec *model.Spec, h *model.Host, out map[s
 		{"default.nix", tmplDefault, dv},
 		{"datasets.nix", tmplDatasets, dv},
 		{"protection.nix", tmplProtection, prot},
+		{"monitoring.nix", tmplMonitoring, monitoringView{Name: h.Name, TextfileDir: textfileDir, MetricsTimeoutSec: seconds(metricsTimeout)}},
 	} {
 		b, err := exec(f.tmpl, f.data)
 		if err != nil {
@@ -181,12 +178,64 @@ func renderHost(t *template.Template, spec *model.Spec, h *model.Host, out map[s
 		out[h.Name+"/"+f.name] = b
 	}
 
-	m, err := buildManifest(spec, h, services)
-	if err != nil {
+	if manifestErr != nil {
+		return manifestErr
+	}
+	out[h.Name+"/manifest.json"] = manifestJSON
+	out[h.Name+"/alerts.rules.yml"] = renderAlerts(h)
+	return nil
+}
+
+// checkService checks what the schema should already have refused for one
+// service of a host, and notes what the host's default.nix needs from it.
+func checkService(s *model.Service, seen map[string]bool, syncoidUnits map[string]string, prot *protectionView, dv *defaultView) error {
+	if err := checkPathName("service", s.Name); err != nil {
 		return err
 	}
-	out[h.Name+"/manifest.json"] = m
+	if seen[s.Name] {
+		return fmt.Errorf("service %q is listed twice", s.Name)
+	}
+	seen[s.Name] = true
+	// RestrictSUIDSGID= would refuse the chmod of a setuid or setgid
+	// mountpoint root (mode 2770, say).
+	if len(s.Mode) == 4 && (s.Mode[0]-'0')&6 != 0 {
+		dv.RestrictSUIDSGID = false
+	}
+	if s.Replication != nil {
+		u := syncoidUnit(s.Name)
+		if other, ok := syncoidUnits[u]; ok {
+			return fmt.Errorf("services %q and %q would both replicate through unit %s.service; rename one", other, s.Name, u)
+		}
+		syncoidUnits[u] = s.Name
+	}
+	if prot.jobNames[s.Name] {
+		return fmt.Errorf("service %q has the name of a generated restic maintenance job; rename the service", s.Name)
+	}
+	if strings.HasPrefix(s.Unit, "nixgen-") {
+		return fmt.Errorf("service %q: unit %q uses the nixgen- prefix reserved for generated units", s.Name, s.Unit)
+	}
 	return nil
+}
+
+// execTemplate runs one named template into buf and returns a copy of the
+// bytes.
+func execTemplate(t *template.Template, buf *bytes.Buffer, name string, data any) ([]byte, error) {
+	buf.Reset()
+	if err := t.ExecuteTemplate(buf, name, data); err != nil {
+		return nil, err
+	}
+	b := buf.Bytes()
+	// A module that sets nothing reads better as { } than as a split pair.
+	if bytes.HasSuffix(b, []byte("\n{\n}\n")) {
+		b = append(b[:len(b)-3], " }\n"...)
+	}
+	return bytes.Clone(b), nil
+}
+
+type monitoringView struct {
+	Name              string
+	TextfileDir       string
+	MetricsTimeoutSec int64
 }
 
 type defaultView struct {
@@ -201,6 +250,8 @@ type protectionView struct {
 	Policies       []*model.SnapshotPolicy // used by this host's services and replicas, by name
 	SanoidInterval string                  // "" keeps NixOS's default (hourly)
 	Replicas       []replica               // datasets other hosts (or local targets) replicate into this host
+	ReceiveUsers   []receiveUser           // users that other hosts' syncoid logs in as
+	KnownHosts     []knownHost             // host keys of the targets this host replicates to
 	Syncoid        bool                    // some service replicates
 	Maintenance    []maintenanceJob
 	Drills         []drillJob
@@ -272,6 +323,8 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 	}
 	// Prune-only templates for the replicas, one per source policy.
 	pv.Replicas = replicasOn(spec, h)
+	pv.ReceiveUsers, _ = receiversOn(pv.Replicas)
+	pv.KnownHosts = knownHostsFor(spec, services)
 	seenTmpl := map[string]bool{}
 	for _, r := range pv.Replicas {
 		if policies[r.Template] {
@@ -596,6 +649,7 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 				"--sshoption=ConnectTimeout=10",
 				"--sshoption=ServerAliveInterval=15",
 				"--sshoption=ServerAliveCountMax=4",
+				"--sshoption=StrictHostKeyChecking=yes",
 			}
 		}
 		sv.SyncoidUnit = syncoidUnit(s.Name)

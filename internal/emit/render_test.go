@@ -22,8 +22,10 @@ func TestRenderFileSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"bare/datasets.nix", "bare/default.nix", "bare/manifest.json", "bare/protection.nix", "bare/services/web.nix",
-		"forge/datasets.nix", "forge/default.nix", "forge/manifest.json", "forge/protection.nix",
+		"bare/alerts.rules.yml", "bare/datasets.nix", "bare/default.nix", "bare/manifest.json", "bare/monitoring.nix",
+		"bare/protection.nix", "bare/services/web.nix",
+		"forge/alerts.rules.yml", "forge/datasets.nix", "forge/default.nix", "forge/manifest.json", "forge/monitoring.nix",
+		"forge/protection.nix",
 		"forge/services/svc00000.nix", "forge/services/svc00001.nix", "forge/services/svc00002.nix",
 		"forge/services/svc00003.nix",
 	}
@@ -31,10 +33,10 @@ func TestRenderFileSet(t *testing.T) {
 		t.Fatalf("files:\n got %q\nwant %q", got, want)
 	}
 	for k, v := range out {
-		if strings.HasSuffix(k, ".nix") && !bytes.HasPrefix(v, []byte(header)) {
+		if (strings.HasSuffix(k, ".nix") || strings.HasSuffix(k, ".yml")) && !bytes.HasPrefix(v, []byte(header)) {
 			t.Errorf("%s does not start with the generated-code header", k)
 		}
-		if !bytes.HasSuffix(v, []byte("}\n")) && !bytes.HasSuffix(v, []byte("]\n")) {
+		if !bytes.HasSuffix(v, []byte("}\n")) && !bytes.HasSuffix(v, []byte("]\n")) && !strings.HasSuffix(k, ".yml") {
 			t.Errorf("%s does not end with a newline after its last value", k)
 		}
 	}
@@ -199,7 +201,7 @@ func jobUnits(t *testing.T, spec *model.Spec) (unitHooks, serviceConfig map[stri
 func TestEveryJobReportsThroughNotify(t *testing.T) {
 	spec := mixedSpec()
 	// forge also receives a replica from the second host, so it runs sanoid for it.
-	spec.Hosts[1].Services[0].Replication = &model.Replication{Target: "forge:tank/replicas/web", TargetHost: "forge", TargetDataset: "tank/replicas/web", Schedule: "daily", Timeout: 12 * time.Hour}
+	spec.Hosts[1].Services[0].Replication = &model.Replication{Target: "forge:tank/replicas/web", TargetHost: "forge", TargetDataset: "tank/replicas/web", Receiver: "forge", ReceiveUser: "syncoid", Schedule: "daily", Timeout: 12 * time.Hour}
 	unitHooks, _, m := jobUnits(t, spec)
 	kinds := map[string]int{}
 	for _, j := range m.Jobs {

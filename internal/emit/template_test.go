@@ -61,7 +61,7 @@ func TestTemplatesQuoteEveryAction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{tmplDefault, tmplDatasets, tmplProtection, tmplService} {
+	for _, name := range []string{tmplDefault, tmplDatasets, tmplProtection, tmplService, tmplMonitoring} {
 		if tmpl.Lookup(name) == nil {
 			t.Errorf("template %s is missing", name)
 		}

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/nixgen/nixgen/internal/parallel"
 )
 
 // Marker is the text every generated file carries near its start: the header
@@ -53,17 +55,39 @@ func (c Changes) Stale() []string {
 // A missing root is an empty tree.
 func Compare(root string, files map[string][]byte) (Changes, error) {
 	var c Changes
-	for _, rel := range sortedKeys(files) {
+	keys := sortedKeys(files)
+	for _, rel := range keys {
 		if err := checkRel(rel); err != nil {
 			return c, err
 		}
-		old, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
+	}
+	// Reading thousands of files is most of a no-change run: read them on
+	// every CPU, then sort the results in path order.
+	const (
+		same = iota
+		create
+		update
+	)
+	state := make([]int, len(keys))
+	errs := make([]error, len(keys))
+	parallel.For(len(keys), func(i int) {
+		old, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(keys[i])))
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			c.Create = append(c.Create, rel)
+			state[i] = create
 		case err != nil:
-			return c, err
-		case !bytes.Equal(old, files[rel]):
+			errs[i] = err
+		case !bytes.Equal(old, files[keys[i]]):
+			state[i] = update
+		}
+	})
+	for i, rel := range keys {
+		switch {
+		case errs[i] != nil:
+			return c, errs[i]
+		case state[i] == create:
+			c.Create = append(c.Create, rel)
+		case state[i] == update:
 			c.Update = append(c.Update, rel)
 		}
 	}

@@ -39,7 +39,29 @@ type Manifest struct {
 	// Replicas are datasets that other hosts of the specs replicate into
 	// this host; `datasets apply` keeps them canmount=noauto.
 	Replicas []Replica `json:"replicas,omitempty"` // sorted by dataset
+	// Receive lists where other hosts of the specs push replicas over ssh:
+	// `datasets apply` creates each parent and delegates to its user the
+	// ZFS permissions syncoid needs (ReceivePermissions).
+	Receive []Receive `json:"receive,omitempty"` // sorted by parent, then user
 }
+
+// Receive is a parent dataset that a receive user may create replicas in.
+type Receive struct {
+	Parent string `json:"parent"` // the targets' parent dataset on this host
+	User   string `json:"user"`   // the ssh user syncoid logs in as
+}
+
+// ReceivePermissions are the ZFS permissions a receive user needs for
+// syncoid's `zfs receive` of a replica below Receive.Parent and for
+// syncoid's own upkeep of it (docs/replication.md says why each one):
+// ReceiveParentPermissions locally on the parent, to create a new replica
+// there; ReceivePermissions as create-time permissions ("zfs allow -c"),
+// which ZFS grants to whoever creates a dataset below the parent, on the
+// replica it created — so the user never holds them on anything else.
+var (
+	ReceiveParentPermissions = []string{"create", "mount", "receive"}
+	ReceivePermissions       = []string{"change-key", "compression", "destroy", "mount", "mountpoint", "receive", "rollback", "send"}
+)
 
 // Replica is a dataset received from another host by syncoid.
 type Replica struct {
@@ -89,7 +111,10 @@ type Service struct {
 	Properties map[string]string `json:"properties"` // without mountpoint; JSON sorts keys
 	// CreateOnly lists the property names in Properties that ZFS accepts only
 	// at creation; apply reports a difference instead of setting them.
-	CreateOnly  []string     `json:"create_only,omitempty"`
+	CreateOnly []string `json:"create_only,omitempty"`
+	// Snapshots: sanoid takes snapshots of the dataset (a snapshot policy
+	// with autosnap), so `nixgen-helper metrics` reports their age.
+	Snapshots   bool         `json:"snapshots,omitempty"`
 	Preseed     *Preseed     `json:"preseed,omitempty"`
 	Backup      *Backup      `json:"backup,omitempty"`
 	Replication *Replication `json:"replication,omitempty"`
@@ -212,6 +237,17 @@ func (m *Manifest) Validate() error {
 	}
 	for _, name := range slices.Sorted(maps.Keys(m.PgRepositories)) {
 		v.pgRepository(name, m.PgRepositories[name])
+	}
+	for i, r := range m.Receive {
+		where := fmt.Sprintf("receive[%d]", i)
+		if msg := rules.DatasetName(r.Parent); msg != "" {
+			v.bad("%s: parent %q is not a dataset name: %s", where, r.Parent, msg)
+		}
+		if msg := rules.UnixName(r.User); msg != "" {
+			v.bad("%s: user %q is not a valid name: %s", where, r.User, msg)
+		} else if r.User == "root" {
+			v.bad("%s: user root is not a restricted receive user", where)
+		}
 	}
 	v.overlaps(v.datasets)
 	v.overlaps(v.mountpoints)

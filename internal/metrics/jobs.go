@@ -1,18 +1,11 @@
 package metrics
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/nixgen/nixgen/internal/manifest"
 	"github.com/nixgen/nixgen/internal/safefs"
@@ -93,60 +86,32 @@ func WriteJob(dir string, j Job) error {
 		lastSuccess, haveLast, _ = ReadGauge(path, prefix+"_last_success_timestamp_seconds")
 	}
 
-	names := jobLabels(j.Kind)
 	values := map[string]string{"host": j.Host, "unit": j.Unit, "service": j.Service, "repository": j.Repository}
-	lv := make([]string, len(names))
-	for i, n := range names {
-		lv[i] = values[n]
+	var labels [][2]string
+	for _, n := range jobLabels(j.Kind) {
+		labels = append(labels, [2]string{n, values[n]})
 	}
-	reg := prometheus.NewPedanticRegistry()
-	gauge := func(name, help string, v float64) {
-		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: prefix + "_" + name, Help: help}, names)
-		reg.MustRegister(g)
-		g.WithLabelValues(lv...).Set(v)
+	var gauges []Gauge
+	add := func(name, help string, v float64) {
+		gauges = append(gauges, Gauge{Name: prefix + "_" + name, Help: help, Labels: labels, Value: v})
 	}
 	status := 0.0
 	if j.Success {
 		status = 1
 	}
-	gauge("status", "Result of the last run: 1 success, 0 failure.", status)
-	gauge("last_run_timestamp_seconds", "Unix time at which the last run was reported.", finished)
+	add("status", "Result of the last run: 1 success, 0 failure.", status)
+	add("last_run_timestamp_seconds", "Unix time at which the last run was reported.", finished)
 	if haveLast {
-		gauge("last_success_timestamp_seconds", "Unix time of the last successful run; kept across failed runs.", lastSuccess)
+		add("last_success_timestamp_seconds", "Unix time of the last successful run; kept across failed runs.", lastSuccess)
 	}
 	if j.Duration > 0 {
-		gauge("duration_seconds", "Run time of the last run's main process.", j.Duration.Seconds())
+		add("duration_seconds", "Run time of the last run's main process.", j.Duration.Seconds())
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("writing job metrics: %w", err)
 	}
-	if err := prometheus.WriteToTextfile(path, reg); err != nil {
+	if err := WriteTextfile(path, gauges); err != nil {
 		return fmt.Errorf("writing job metrics: %w", err)
 	}
 	return nil
-}
-
-// ReadGauge parses a textfile and returns the value of the first sample of
-// the named gauge; ok is false when the file or the metric is missing.
-func ReadGauge(path, name string) (v float64, ok bool, err error) {
-	// Not through a symlink: the file is ours, and whatever a link points
-	// at is not a metrics file.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, false, nil
-	}
-	if err != nil {
-		return 0, false, err
-	}
-	defer f.Close()
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(f)
-	if err != nil {
-		return 0, false, fmt.Errorf("%s: %w", path, err)
-	}
-	fam := fams[name]
-	if fam == nil || len(fam.Metric) == 0 || fam.Metric[0].Gauge == nil {
-		return 0, false, nil
-	}
-	return fam.Metric[0].Gauge.GetValue(), true, nil
 }

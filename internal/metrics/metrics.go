@@ -1,16 +1,14 @@
 // Package metrics writes nixgen's Prometheus metrics as node-exporter
 // textfiles. Each writer owns one file (one per service for preseed) so that
-// concurrent units never overwrite each other's metrics, and every write goes
-// through prometheus.WriteToTextfile, which writes a temporary file and
-// renames it, so the exporter never reads half a file.
+// concurrent units never overwrite each other's metrics, and every write
+// goes to a temporary file that is then renamed, so the exporter never reads
+// half a file.
 package metrics
 
 import (
 	"fmt"
 	"path/filepath"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nixgen/nixgen/internal/safefs"
 )
@@ -35,6 +33,10 @@ type Preseed struct {
 	Status   int    // one of the Status* constants
 	Duration time.Duration
 	Finished time.Time
+	// Pool and PoolHealth ("ONLINE", "DEGRADED", ...) give
+	// nixgen_preseed_pool_degraded; no such series when PoolHealth is "".
+	Pool       string
+	PoolHealth string
 }
 
 // PreseedFile is the textfile name for a service's preseed metrics.
@@ -50,29 +52,24 @@ func WritePreseed(dir string, p Preseed) error {
 	if err := safefs.CheckName(p.Service); err != nil {
 		return fmt.Errorf("writing preseed metrics: service name: %w", err)
 	}
-	labels := []string{"service", "method"}
-	status := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "nixgen_preseed_status",
-		Help: "Outcome of the last preseed: 0 failed (blocked), 1 restored, 2 skipped (already complete), 3 adopted existing data, 4 started empty after all methods failed.",
-	}, labels)
-	duration := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "nixgen_preseed_last_duration_seconds",
-		Help: "Wall time of the last preseed run.",
-	}, labels)
-	completion := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "nixgen_preseed_last_completion_timestamp_seconds",
-		Help: "Unix time at which the last preseed run finished.",
-	}, labels)
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(status, duration, completion)
 	method := p.Method
 	if method == "" {
 		method = "none"
 	}
-	status.WithLabelValues(p.Service, method).Set(float64(p.Status))
-	duration.WithLabelValues(p.Service, method).Set(p.Duration.Seconds())
-	completion.WithLabelValues(p.Service, method).Set(float64(p.Finished.UnixNano()) / 1e9)
-	if err := prometheus.WriteToTextfile(PreseedFile(dir, p.Service), reg); err != nil {
+	labels := [][2]string{{"service", p.Service}, {"method", method}}
+	gauges := []Gauge{
+		{"nixgen_preseed_status", "Outcome of the last preseed: 0 failed (blocked), 1 restored, 2 skipped (already complete), 3 adopted existing data, 4 started empty after all methods failed.", labels, float64(p.Status)},
+		{"nixgen_preseed_last_duration_seconds", "Wall time of the last preseed run.", labels, p.Duration.Seconds()},
+		{"nixgen_preseed_last_completion_timestamp_seconds", "Unix time at which the last preseed run finished.", labels, float64(p.Finished.UnixNano()) / 1e9},
+	}
+	if p.PoolHealth != "" {
+		v := 0.0
+		if p.PoolHealth != "ONLINE" {
+			v = 1
+		}
+		gauges = append(gauges, Gauge{"nixgen_preseed_pool_degraded", "1 when the pool of the service's dataset was not ONLINE at the last preseed (a restore is refused; complete data still starts), else 0.", [][2]string{{"service", p.Service}, {"pool", p.Pool}}, v})
+	}
+	if err := WriteTextfile(PreseedFile(dir, p.Service), gauges); err != nil {
 		return fmt.Errorf("writing preseed metrics: %w", err)
 	}
 	return nil

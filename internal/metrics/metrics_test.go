@@ -52,3 +52,22 @@ func TestWritePreseedParses(t *testing.T) {
 		}
 	}
 }
+
+func TestPreseedPoolDegraded(t *testing.T) {
+	dir := t.TempDir()
+	for health, want := range map[string]float64{"DEGRADED": 1, "ONLINE": 0} {
+		if err := WritePreseed(dir, Preseed{Service: "sonarr", Status: StatusSkipped, Finished: time.Unix(1, 0), Pool: "tank", PoolHealth: health}); err != nil {
+			t.Fatal(err)
+		}
+		if v, ok, err := ReadGauge(PreseedFile(dir, "sonarr"), "nixgen_preseed_pool_degraded"); err != nil || !ok || v != want {
+			t.Errorf("%s: nixgen_preseed_pool_degraded = %v (present %v, %v), want %v", health, v, ok, err, want)
+		}
+	}
+	// Health not read (the lock was refused): no series.
+	if err := WritePreseed(dir, Preseed{Service: "sonarr", Status: StatusFailed, Finished: time.Unix(1, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := ReadGauge(PreseedFile(dir, "sonarr"), "nixgen_preseed_pool_degraded"); ok {
+		t.Error("a pool series without a health reading")
+	}
+}

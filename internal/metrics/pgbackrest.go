@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/nixgen/nixgen/internal/safefs"
 )
 
@@ -43,31 +41,28 @@ func WritePgBackRest(dir string, p PgBackRest) error {
 	if err := safefs.CheckName(p.Service); err != nil {
 		return fmt.Errorf("writing pgbackrest metrics: service name: %w", err)
 	}
-	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
-		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
-	}
-	last := gauge("nixgen_pgbackrest_last_backup_timestamp_seconds", "Unix time at which the newest backup of this type finished.", "service", "type")
-	size := gauge("nixgen_pgbackrest_last_backup_size_bytes", "Database size in the newest backup of this type.", "service", "type")
-	repo := gauge("nixgen_pgbackrest_last_backup_repository_size_bytes", "Size in the repository of the newest backup of this type.", "service", "type")
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(last, size, repo)
+	const (
+		lastHelp = "Unix time at which the newest backup of this type finished."
+		sizeHelp = "Database size in the newest backup of this type."
+		repoHelp = "Size in the repository of the newest backup of this type."
+	)
+	var gauges []Gauge
 	for typ, b := range p.Backups {
-		last.WithLabelValues(p.Service, typ).Set(float64(b.Stop.Unix()))
-		size.WithLabelValues(p.Service, typ).Set(float64(b.Size))
-		repo.WithLabelValues(p.Service, typ).Set(float64(b.RepoSize))
+		l := [][2]string{{"service", p.Service}, {"type", typ}}
+		gauges = append(gauges,
+			Gauge{"nixgen_pgbackrest_last_backup_timestamp_seconds", lastHelp, l, float64(b.Stop.Unix())},
+			Gauge{"nixgen_pgbackrest_last_backup_size_bytes", sizeHelp, l, float64(b.Size)},
+			Gauge{"nixgen_pgbackrest_last_backup_repository_size_bytes", repoHelp, l, float64(b.RepoSize)})
 	}
 	if a := p.Archiver; a != nil {
-		archived := gauge("nixgen_pgbackrest_archived_count", "WAL segments PostgreSQL archived since its statistics were reset (pg_stat_archiver).", "service")
-		failed := gauge("nixgen_pgbackrest_archive_failed_count", "Failed archive_command runs since the statistics were reset (pg_stat_archiver).", "service")
-		lastOK := gauge("nixgen_pgbackrest_archive_last_archived_timestamp_seconds", "Unix time of the last archived WAL segment; 0: none.", "service")
-		lastFail := gauge("nixgen_pgbackrest_archive_last_failed_timestamp_seconds", "Unix time of the last failed archive_command; 0: none.", "service")
-		reg.MustRegister(archived, failed, lastOK, lastFail)
-		archived.WithLabelValues(p.Service).Set(float64(a.ArchivedCount))
-		failed.WithLabelValues(p.Service).Set(float64(a.FailedCount))
-		lastOK.WithLabelValues(p.Service).Set(unixOrZero(a.LastArchived))
-		lastFail.WithLabelValues(p.Service).Set(unixOrZero(a.LastFailed))
+		l := [][2]string{{"service", p.Service}}
+		gauges = append(gauges,
+			Gauge{"nixgen_pgbackrest_archived_count", "WAL segments PostgreSQL archived since its statistics were reset (pg_stat_archiver).", l, float64(a.ArchivedCount)},
+			Gauge{"nixgen_pgbackrest_archive_failed_count", "Failed archive_command runs since the statistics were reset (pg_stat_archiver).", l, float64(a.FailedCount)},
+			Gauge{"nixgen_pgbackrest_archive_last_archived_timestamp_seconds", "Unix time of the last archived WAL segment; 0: none.", l, unixOrZero(a.LastArchived)},
+			Gauge{"nixgen_pgbackrest_archive_last_failed_timestamp_seconds", "Unix time of the last failed archive_command; 0: none.", l, unixOrZero(a.LastFailed)})
 	}
-	if err := prometheus.WriteToTextfile(PgBackRestFile(dir, p.Service), reg); err != nil {
+	if err := WriteTextfile(PgBackRestFile(dir, p.Service), gauges); err != nil {
 		return fmt.Errorf("writing pgbackrest metrics: %w", err)
 	}
 	return nil

@@ -5,7 +5,10 @@
 // repositories, notifiers, policies, properties) so output is deterministic.
 package model
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Spec is the whole validated spec directory.
 type Spec struct {
@@ -23,7 +26,39 @@ type Host struct {
 	Name          string
 	ParentDataset string // e.g. "tank/services"; created with mountpoint=none if missing
 	ParentMount   string // absolute; default mountpoint root
-	Services      []*Service
+	// Addresses are other names (DNS names, IPv4 addresses) by which
+	// replication targets reach this host; SSHHostKey is its ssh host key
+	// ("type base64"), pinned on every host that replicates to it.
+	Addresses  []string
+	SSHHostKey string
+	Services   []*Service
+	Alerts     Alerts // thresholds of the generated alert rules, defaults applied
+}
+
+// Alerts are the thresholds of a host's generated Prometheus alert rules.
+// Ages are how long since the last success (or, for snapshots and scrubs,
+// since the newest one); capacities are percentages of a dataset's space.
+type Alerts struct {
+	ReplicationLagWarning, ReplicationLagCritical time.Duration
+	BackupFailingWarning, BackupFailingCritical   time.Duration
+	SnapshotAgeWarning                            time.Duration
+	PruneAgeWarning, CheckAgeWarning              time.Duration
+	DrillAgeWarning, ScrubAgeWarning              time.Duration
+	CapacityWarning, CapacityCritical             int
+}
+
+// Known reports whether a replication target's host part names h: its
+// name or one of its addresses (DNS names compare case-insensitively).
+func (h *Host) Known(target string) bool {
+	if strings.EqualFold(target, h.Name) {
+		return true
+	}
+	for _, a := range h.Addresses {
+		if strings.EqualFold(target, a) {
+			return true
+		}
+	}
+	return false
 }
 
 // Pool is the pool part of the parent dataset ("tank" of "tank/services").
@@ -91,7 +126,21 @@ type Replication struct {
 	TargetHost    string // "" for a local target
 	TargetDataset string
 	SSHKey        string // absolute path, "" for none
-	Schedule      string // systemd OnCalendar; default "hourly"
+	// SSHPublicKey is the public half of SSHKey ("type base64"), which a
+	// receiving host of the specs authorizes for ReceiveUser.
+	SSHPublicKey string
+	// KnownHostKey is the target's ssh host key ("type base64"): the
+	// receiving host's ssh_host_key, or known_host_key for a machine
+	// outside the specs; "" when none is known.
+	KnownHostKey string
+	// Receiver is the host of the specs that the target names (by name or
+	// address), "" for a machine outside the specs and for local targets.
+	Receiver string
+	// ReceiveUser is the ssh user on the target: TargetUser, or "syncoid"
+	// (the user NixOS's syncoid units run as, which ssh logs in as when
+	// the target names none). "" for local targets.
+	ReceiveUser string
+	Schedule    string // systemd OnCalendar; default "hourly"
 	// Timeout bounds one syncoid run: a target that keeps the ssh session
 	// alive while `zfs receive` hangs would otherwise block replication (and,
 	// through the shared lock, backups) forever. Default 12h.

@@ -28,6 +28,7 @@ let
     mkBefore = value: { _before = value; };
     mkAfter = value: { _after = value; };
     mkDefault = value: { _default = value; };
+    mkIf = cond: value: { _if = cond; _then = value; };
     types.package = "package";
     getExe = p: "/${p}/bin/${p}";
     escapeShellArg = s: "'${s}'";
@@ -35,13 +36,13 @@ let
   args = {
     inherit lib;
     pkgs = {
-      restic = "restic"; sanoid = "sanoid"; openssh = "openssh"; rclone = "rclone";
+      restic = "restic"; sanoid = "sanoid"; openssh = "openssh"; rclone = "rclone"; bashInteractive = "bash";
       util-linux = "/util-linux";
       writeText = name: text: { _writeText = name; inherit text; };
       pgbackrest = "pgbackrest";
       writeShellScript = name: text: { outPath = "/script/${name}"; _writeShellScript = name; inherit text; };
     };
-    config = { nixgen.helper = "/helper"; boot.zfs.package = "zfs"; systemd.package = "/systemd"; services.postgresql.package = "postgresql"; };
+    config = { nixgen.helper = "/helper"; boot.zfs.package = "zfs"; systemd.package = "/systemd"; services.postgresql.package = "postgresql"; services.prometheus.enable = true; };
   };
   dir = ./h0;
 in {
@@ -50,6 +51,9 @@ in {
   default = let d = import (dir + "/default.nix") args; in d // { imports = map toString d.imports; };
   datasets = import (dir + "/datasets.nix") args;
   protection = import (dir + "/protection.nix") args;
+  monitoring = let m = import (dir + "/monitoring.nix") args; in m // {
+    services.prometheus.ruleFiles = m.services.prometheus.ruleFiles // { _then = map toString m.services.prometheus.ruleFiles._then; };
+  };
   services = builtins.mapAttrs (file: _: import (dir + "/services/${file}") args)
     (builtins.readDir (dir + "/services"));
 }
@@ -81,7 +85,7 @@ func WriteTree(t testing.TB, dir string, spec *model.Spec, out map[string][]byte
 }
 
 // Host evaluates the generated files of spec.Hosts[0]: the result has
-// "default", "datasets", "protection" and "services" (by file name).
+// "default", "datasets", "protection", "monitoring" and "services" (by file name).
 func Host(t testing.TB, spec *model.Spec, out map[string][]byte) map[string]any {
 	t.Helper()
 	nix := e2e.Tool(t, "nix-instantiate")

@@ -107,7 +107,7 @@ func BenchmarkResticRestore(b *testing.B) {
 }
 
 // newBigEnv is newEnv on a pool of the given size (zfstest's are 256 MiB).
-func newBigEnv(b *testing.B, size int64) *env {
+func newBigEnv(b testing.TB, size int64) *env {
 	zfstest.Require(b)
 	e := newEnv(b, "restic")
 	var r [4]byte
@@ -148,7 +148,7 @@ func newBigEnv(b *testing.B, size int64) *env {
 	return e
 }
 
-func writeRandom(b *testing.B, path string, size int) {
+func writeRandom(b testing.TB, path string, size int) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		b.Fatal(err)
 	}

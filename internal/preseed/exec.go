@@ -40,7 +40,6 @@ type command struct {
 	env    []string // full environment; nil inherits
 	stdout io.Writer
 	grace  time.Duration
-	nice   int // added to the process's nice value right after it starts
 }
 
 const stderrKeep = 4096
@@ -61,10 +60,6 @@ func (c command) run(ctx context.Context) ([]byte, error) {
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		return nil, &ExecError{Argv: c.argv, ExitCode: -1, Err: err}
-	}
-	if c.nice != 0 {
-		// Best effort: a check that runs a little slower costs nothing.
-		_ = syscall.Setpriority(syscall.PRIO_PROCESS, cmd.Process.Pid, c.nice)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nixgen/nixgen/internal/restic"
@@ -17,11 +18,18 @@ import (
 
 const holdTag = "nixgen-preseed"
 
-// local rolls the dataset back to its newest snapshot — sanoid's autosnap_*
-// preferred — holding the snapshot so that sanoid's pruning cannot destroy it
-// under the rollback.
+// local restores the newest snapshot that holds data, chosen before
+// anything changes (a snapshot taken while the dataset was empty restores
+// nothing). When it is the newest snapshot, a rollback without -r brings it
+// back; when newer (empty) snapshots exist, a clone of it is promoted in
+// the dataset's place and the dataset, with those newer snapshots, is set
+// aside: no snapshot is ever destroyed. The snapshot is held meanwhile, so
+// that sanoid's pruning cannot destroy it.
 func (r *run) local(ctx context.Context) error {
 	if err := r.releaseStaleHolds(ctx); err != nil {
+		return err
+	}
+	if err := r.cleanProbe(ctx); err != nil {
 		return err
 	}
 	snaps, err := r.zfs.Snapshots(ctx, r.svc.Dataset)
@@ -31,16 +39,23 @@ func (r *run) local(ctx context.Context) error {
 	if len(snaps) == 0 {
 		return unavailable("%s has no snapshots", r.svc.Dataset)
 	}
-	pick := snaps[len(snaps)-1].Name // Snapshots is oldest first
-	for i := len(snaps) - 1; i >= 0; i-- {
-		if strings.HasPrefix(snaps[i].Name, r.svc.Dataset+"@autosnap_") {
-			pick = snaps[i].Name
-			break
+	pick := -1
+	for i := len(snaps) - 1; i >= 0 && pick < 0; i-- { // Snapshots is oldest first
+		has, err := r.holdsData(ctx, snaps[i].Name)
+		if err != nil {
+			return fmt.Errorf("looking into %s: %w", snaps[i].Name, err)
+		}
+		if has {
+			pick = i
 		}
 	}
+	if pick < 0 {
+		return unavailable("none of the %d snapshots of %s holds data", len(snaps), r.svc.Dataset)
+	}
+	snap := snaps[pick].Name
 	// The tag is preseed's own, and the lock excludes another run: a hold
 	// already there was left by a run killed before its release.
-	if err := r.zfs.Hold(ctx, holdTag, pick); err != nil && !holdExists(err) {
+	if err := r.zfs.Hold(ctx, holdTag, snap); err != nil && !holdExists(err) {
 		return err
 	}
 	defer func() {
@@ -48,22 +63,101 @@ func (r *run) local(ctx context.Context) error {
 		// snapshot forever.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
-		if err := r.zfs.Release(rctx, holdTag, pick); err != nil {
-			r.log.Warn("releasing snapshot hold", "snapshot", pick, "err", err)
+		if err := r.zfs.Release(rctx, holdTag, snap); err != nil {
+			r.log.Warn("releasing snapshot hold", "snapshot", snap, "err", err)
 		}
 	}()
-	r.log.Info("rolling back", "method", "local", "snapshot", pick)
-	if err := r.zfs.Rollback(ctx, pick, true); err != nil {
+	if newer := len(snaps) - 1 - pick; newer > 0 {
+		r.log.Info("restoring through a promoted clone", "method", "local", "snapshot", snap, "newer_snapshots", newer)
+		return r.promoteClone(ctx, snap, newer)
+	}
+	r.log.Info("rolling back", "method", "local", "snapshot", snap)
+	return r.discard(ctx, proof{kind: proofRollbackEmpty, target: snap})
+}
+
+// probeDir is where a probe clone is mounted: inside the dataset's root,
+// which is root's alone (0700) while methods run, under a staging name.
+func (r *run) probeDir() string {
+	return filepath.Join(r.svc.Mountpoint, StagingPrefix+"probe")
+}
+
+// holdsData clones snap read-only, looks whether its root holds anything
+// that counts as data, and discards the clone. (zfs-fuse has neither
+// .zfs/snapshot nor the `written` property to tell otherwise.)
+func (r *run) holdsData(ctx context.Context, snap string) (bool, error) {
+	probe, dir := r.svc.Dataset+probeSuffix, r.probeDir()
+	props := map[string]string{"readonly": "on", "canmount": "noauto", "mountpoint": dir, PropProbe: snap}
+	if err := r.zfs.Clone(ctx, snap, probe, props); err != nil {
+		return false, err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := r.cleanProbe(cctx); err != nil {
+			r.log.Warn("discarding the probe clone", "clone", probe, "err", err)
+		}
+	}()
+	if src, _ := zfs.MountSource(dir); src != probe {
+		if err := r.zfs.Mount(ctx, probe); err != nil {
+			return false, err
+		}
+	}
+	empty, err := isEmpty(dir)
+	return !empty, err
+}
+
+// cleanProbe discards a probe clone (this run's, or a killed run's) and the
+// directory it was mounted on. Something else under the probe's name is
+// left alone and fails the method.
+func (r *run) cleanProbe(ctx context.Context) error {
+	probe := r.svc.Dataset + probeSuffix
+	if _, err := r.zfs.Get(ctx, []string{probe}, "type"); zfs.NotExist(err) {
+		return r.removeProbeDir()
+	} else if err != nil {
 		return err
 	}
-	// A snapshot taken while the dataset was still empty restores nothing;
-	// the next method may have the data.
-	if empty, err := isEmpty(r.svc.Mountpoint); err != nil {
+	if err := r.discard(ctx, proof{kind: proofProbeClone, target: probe}); err != nil {
 		return err
-	} else if empty {
-		return unavailable("the newest snapshot %s is empty", pick)
 	}
-	return nil
+	return r.removeProbeDir()
+}
+
+func (r *run) removeProbeDir() error {
+	root, err := openRoot(r.svc.Mountpoint)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	return root.RemoveAll(StagingPrefix + "probe")
+}
+
+// promoteClone restores snap when newer snapshots exist: a clone of it is
+// promoted (taking over the snapshots up to snap), the dataset — keeping
+// the newer ones — is set aside, and the clone takes its name and place.
+func (r *run) promoteClone(ctx context.Context, snap string, newer int) error {
+	ds, mp := r.svc.Dataset, r.svc.Mountpoint
+	clone := ds + localSuffix
+	if _, err := r.zfs.Get(ctx, []string{clone}, "type"); err == nil {
+		return fmt.Errorf("%s exists (left by an interrupted local restore?): restore by hand (docs/restore-procedures.md)", clone)
+	} else if !zfs.NotExist(err) {
+		return err
+	}
+	if err := r.zfs.Clone(ctx, snap, clone, map[string]string{"canmount": "noauto", "mountpoint": "none"}); err != nil {
+		return err
+	}
+	if err := r.zfs.Promote(ctx, clone); err != nil {
+		return err
+	}
+	if _, err := r.setAside(ctx, ds, fmt.Sprintf("replaced by a local restore of %s; keeps the %d newer snapshot(s)", snap, newer)); err != nil {
+		return err
+	}
+	if err := r.rename(ctx, clone, ds); err != nil {
+		return err
+	}
+	if err := r.zfs.SetProps(ctx, ds, map[string]string{"canmount": "on", "mountpoint": mp}); err != nil {
+		return err
+	}
+	return r.placeReceived(ctx)
 }
 
 // releaseStaleHolds releases every nixgen-preseed hold on the dataset's
@@ -114,14 +208,15 @@ func (r *run) sshOptions() []string {
 // refused before it reaches the remote shell that ssh hands its arguments to.
 var safeDataset = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]*$`)
 
-// restoredID reads the snapshot that `restic restore` names on stdout.
-var restoredID = regexp.MustCompile(`(?m)^restoring <Snapshot ([0-9a-f]+) of `)
-
 // syncoid pulls the replica back. syncoid refuses to receive a full stream
-// into an existing dataset, so the freshly created empty one is renamed
-// aside first and put back if anything fails; it is destroyed only once the
-// received dataset is mounted in its place.
+// into an existing dataset, so the empty dataset is renamed aside first
+// (<ds>.nixgen-aside) and put back if anything fails. Once the received
+// dataset is in place, the aside is destroyed only when the gate proves it
+// still empty and without snapshots; otherwise it is kept aside.
 func (r *run) syncoid(ctx context.Context) error {
+	if r.leftover != "" {
+		return errors.New(r.leftover)
+	}
 	rep := r.svc.Replication
 	if rep == nil {
 		return unavailable("no replication declared")
@@ -133,17 +228,27 @@ func (r *run) syncoid(ctx context.Context) error {
 			source = rep.User + "@" + source
 		}
 	}
-	if err := r.replicaHasSnapshots(ctx); err != nil {
+	replica, err := r.replicaSnapshots(ctx)
+	if err != nil {
 		return err
 	}
+	if r.foreignAside {
+		return fmt.Errorf("%s exists and is not preseed's: the empty dataset cannot be set aside for the receive; rename or remove it", r.aside)
+	}
 	ds, mp := r.svc.Dataset, r.svc.Mountpoint
-	// Datasets below the service's would be renamed aside with it and then
-	// destroyed with the aside: they are data, and not preseed's.
+	// Datasets below the service's would be renamed aside with it: they
+	// are data, and not preseed's.
 	kids, err := r.zfs.ListChildren(ctx, ds, "guid")
 	if err != nil {
 		return err
 	}
-	asideGUID := kids[ds]["guid"]
+	cur, err := r.readOne(ctx, ds) // exact bytes (-p), read after the emptiness check
+	if err == nil && cur == nil {
+		err = fmt.Errorf("%s does not exist", ds)
+	}
+	if err != nil {
+		return err
+	}
 	var below []string
 	for name := range kids {
 		if name != ds {
@@ -158,25 +263,36 @@ func (r *run) syncoid(ctx context.Context) error {
 	if err := r.unmountIfMounted(ctx, ds); err != nil {
 		return err
 	}
-	// The mark travels with the rename: it is what makes the aside ours.
-	if err := r.zfs.Set(ctx, ds, PropAside, ds); err != nil {
+	// The marks travel with the rename: what makes the aside ours, and how
+	// much it referenced while empty.
+	if err := r.zfs.SetProps(ctx, ds, map[string]string{PropAside: ds, PropAsideRef: cur["referenced"]}); err != nil {
 		return err
 	}
 	if err := r.rename(ctx, ds, r.aside); err != nil {
-		if merr := r.zfs.Mount(context.WithoutCancel(ctx), ds); merr != nil {
+		// A rename cut short by the timeout may have happened anyway.
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if cur, _ := r.readOne(bctx, ds); cur == nil {
+			if perr := r.putBack(bctx, nil); perr != nil {
+				r.log.Error("putting the empty dataset back after a failed rename", "err", perr)
+			}
+		} else if merr := r.zfs.Mount(bctx, ds); merr != nil {
 			r.log.Error("remounting after a failed rename", "err", merr)
 		}
 		return err
 	}
-	err = r.receive(ctx, source, ds, mp, asideGUID)
+	err = r.receive(ctx, source, ds, mp, cur["guid"])
 	if err == nil {
-		r.dropAside(ctx)
+		if err := r.disposeAside(ctx, "replaced by a syncoid restore"); err != nil {
+			// The restore stands; the received mark makes the next run finish this.
+			r.log.Warn("disposing of the set-aside dataset", "aside", r.aside, "err", err)
+		}
 		return nil
 	}
 	// Put the empty dataset back, whatever the context says.
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 	defer cancel()
-	if rerr := r.putBack(bctx); rerr != nil {
+	if rerr := r.putBack(bctx, replica); rerr != nil {
 		return fmt.Errorf("%w; and putting the empty dataset back failed: %v", err, rerr)
 	}
 	return err
@@ -186,17 +302,23 @@ func (r *run) syncoid(ctx context.Context) error {
 // got its mark: where a run killed there leaves the host.
 var afterReceived func()
 
-// dropAside destroys the set-aside empty dataset once the received one is
-// in place, then the received mark that pointed at it.
-func (r *run) dropAside(ctx context.Context) {
-	if err := r.destroyOwn(ctx, r.aside); err != nil {
-		// The restore stands; the next run removes the leftover.
-		r.log.Warn("destroying the set-aside empty dataset", "aside", r.aside, "err", err)
-		return
+// disposeAside deals with <ds>.nixgen-aside once the service's dataset is
+// settled: destroyed when the gate proves it empty and without snapshots,
+// otherwise kept under a timestamped name. Then the received mark, which
+// pointed at it, goes.
+func (r *run) disposeAside(ctx context.Context, reason string) error {
+	err := r.discard(ctx, proof{kind: proofEmptyAside, target: r.aside})
+	if errors.Is(err, errNoProof) {
+		r.log.Info("keeping the set-aside dataset", "aside", r.aside, "why", err.Error())
+		_, err = r.setAside(ctx, r.aside, reason)
 	}
-	if err := r.zfs.Inherit(ctx, r.svc.Dataset, PropReceived); err != nil {
+	if err != nil {
+		return err
+	}
+	if err := r.zfs.Inherit(ctx, r.svc.Dataset, PropReceived); err != nil && !zfs.NotExist(err) {
 		r.log.Warn("clearing the received mark", "err", err)
 	}
+	return nil
 }
 
 func (r *run) receive(ctx context.Context, source, ds, mp, asideGUID string) error {
@@ -225,122 +347,181 @@ func (r *run) receive(ctx context.Context, source, ds, mp, asideGUID string) err
 	return r.placeReceived(ctx)
 }
 
-// placeReceived mounts the received dataset at the service's mountpoint.
+// placeReceived mounts the dataset (received or promoted) at the service's
+// mountpoint.
 func (r *run) placeReceived(ctx context.Context) error {
 	ds, mp := r.svc.Dataset, r.svc.Mountpoint
 	if err := r.zfs.Set(ctx, ds, "mountpoint", mp); err != nil {
 		return err
 	}
-	kids, err := r.zfs.ListChildren(ctx, filepath.Dir(ds), "mounted")
+	d, err := r.readOne(ctx, ds)
 	if err != nil {
 		return err
 	}
-	if kids[ds]["mounted"] != "yes" {
+	if d == nil || d["mounted"] != "yes" {
 		return r.zfs.Mount(ctx, ds)
 	}
 	return nil
 }
 
-// putBack undoes a failed receive: whatever partial dataset syncoid left is
-// ours to destroy, then the empty dataset returns under its name and mounts.
-func (r *run) putBack(ctx context.Context) error {
+// putBack undoes a receive that did not complete: whatever syncoid left
+// under the service's name is discarded only when the gate proves it a
+// partial receive of the replica (replica: its snapshot guids; nil when
+// unknown), otherwise kept aside; then the empty dataset returns under its
+// name and mounts.
+func (r *run) putBack(ctx context.Context, replica map[string]bool) error {
 	ds := r.svc.Dataset
-	kids, err := r.zfs.ListChildren(ctx, filepath.Dir(ds), "mounted")
+	cur, err := r.readOne(ctx, ds)
 	if err != nil {
 		return err
 	}
-	if _, ok := kids[ds]; ok {
-		if err := r.destroyOwn(ctx, ds); err != nil {
+	if cur != nil {
+		err := r.discard(ctx, proof{kind: proofPartialReceive, target: ds, replica: replica})
+		if errors.Is(err, errNoProof) {
+			_, err = r.setAside(ctx, ds, fmt.Sprintf("found in place of the empty dataset after an unfinished syncoid restore (%v)", err))
+		}
+		if err != nil {
 			return err
 		}
 	}
 	if err := r.rename(ctx, r.aside, ds); err != nil {
 		return err
 	}
-	if err := r.zfs.Inherit(ctx, ds, PropAside); err != nil {
-		r.log.Warn("clearing the set-aside mark", "err", err)
+	for _, p := range []string{PropAside, PropAsideRef} {
+		if err := r.zfs.Inherit(ctx, ds, p); err != nil {
+			r.log.Warn("clearing the set-aside mark", "err", err)
+		}
 	}
 	return r.zfs.Mount(ctx, ds)
 }
 
-// recoverAside handles a set-aside dataset left by a run that died during a
-// syncoid restore. If the service dataset is marked complete the restore had
-// finished and only the cleanup is missing. If it carries the received mark
-// naming the aside's guid, the receive had completed: the aside is
-// destroyed, the received dataset mounted in place, and resumed reports
-// that the post-restore steps are still to do. Otherwise the dataset under
-// the service's name is a receive that never completed: it is destroyed and
-// the empty dataset put back, and the decision starts again from there.
-func (r *run) recoverAside(ctx context.Context, st state) (_ state, resumed bool, err error) {
-	if st.ds != nil && st.ds[PropComplete] == "complete" {
-		r.log.Info("destroying the empty dataset left aside by a finished restore", "aside", r.aside)
-		if err := r.destroyOwn(ctx, r.aside); err != nil {
-			return st, false, err
-		}
-		st, err = r.state(ctx)
-		return st, false, err
+// recoverAside handles <ds>.nixgen-aside left by a run that died during a
+// syncoid restore. Nothing is destroyed without the gate's proof:
+//   - the dataset carries the received mark naming the aside's guid: the
+//     receive had completed; the aside is disposed of, the received
+//     dataset mounted in place, and resumed reports that the post-restore
+//     steps are still to do;
+//   - the dataset is marked complete: only the aside is left to dispose of;
+//   - there is no dataset: the receive never created one; the empty
+//     dataset is put back;
+//   - the dataset is provably a partial receive of the replica: discarded,
+//     and the empty dataset put back;
+//   - otherwise the dataset may hold new data: both are kept (the aside
+//     under a timestamped name), and the syncoid method fails saying so.
+func (r *run) recoverAside(ctx context.Context, st state, aside map[string]string) (_ state, resumed bool, err error) {
+	ds := r.svc.Dataset
+	reread := func(resumed bool) (state, bool, error) {
+		st, err := r.state(ctx)
+		return st, resumed && err == nil, err
 	}
-	if g := st.aside["guid"]; st.ds != nil && g != "" && g != "-" && st.ds[PropReceived] == g {
+	switch g := aside["guid"]; {
+	case st.ds != nil && isSet(g) && st.ds[PropReceived] == g:
 		r.log.Info("an earlier syncoid restore was interrupted after its receive: finishing it", "aside", r.aside)
-		r.dropAside(ctx)
+		if err := r.disposeAside(ctx, "replaced by a syncoid restore"); err != nil {
+			return st, false, fmt.Errorf("finishing an interrupted syncoid restore: %w", err)
+		}
 		if err := r.placeReceived(ctx); err != nil {
 			return st, false, fmt.Errorf("finishing an interrupted syncoid restore: %w", err)
 		}
-		st, err = r.state(ctx)
-		return st, err == nil, err
+		return reread(true)
+	case st.ds != nil && st.ds[PropComplete] == "complete":
+		r.log.Info("disposing of the dataset set aside by a finished restore", "aside", r.aside)
+		if err := r.disposeAside(ctx, "left by a finished syncoid restore"); err != nil {
+			return st, false, err
+		}
+		return reread(false)
+	case st.ds == nil:
+		r.log.Warn("an earlier syncoid restore was interrupted before anything was received: putting the empty dataset back", "aside", r.aside)
+		if err := r.putBack(ctx, nil); err != nil {
+			return st, false, fmt.Errorf("recovering from an interrupted syncoid restore: %w", err)
+		}
+		return reread(false)
 	}
-	r.log.Warn("an earlier syncoid restore was interrupted: discarding its partial receive", "aside", r.aside)
-	if err := r.putBack(ctx); err != nil {
-		return st, false, fmt.Errorf("recovering from an interrupted syncoid restore: %w", err)
+	why := "the replica could not be read"
+	replica, rerr := r.replicaSnapshots(ctx)
+	if rerr == nil {
+		derr := r.discard(ctx, proof{kind: proofPartialReceive, target: ds, replica: replica})
+		if derr == nil {
+			r.log.Warn("an earlier syncoid restore was interrupted: discarded its partial receive", "aside", r.aside)
+			if err := r.putBack(ctx, replica); err != nil {
+				return st, false, fmt.Errorf("recovering from an interrupted syncoid restore: %w", err)
+			}
+			return reread(false)
+		}
+		if !errors.Is(derr, errNoProof) {
+			return st, false, derr
+		}
+		why = derr.Error()
+	} else {
+		why = fmt.Sprintf("%s (%v)", why, rerr)
 	}
-	st, err = r.state(ctx)
-	return st, false, err
+	kept, err := r.setAside(ctx, r.aside, "left by an interrupted syncoid restore; "+ds+" was not provably its partial receive")
+	if err != nil {
+		return st, false, err
+	}
+	r.leftover = fmt.Sprintf("an interrupted syncoid restore left the empty dataset %s, and %s is not provably its partial receive (%s): both are kept; see `nixgen-helper preseed status` and docs/restore-procedures.md", kept, ds, why)
+	r.log.Warn(r.leftover)
+	return reread(false)
 }
 
-// replicaHasSnapshots returns nil when the replication target has at least
-// one snapshot, an "unavailable" error when it has none or does not exist.
-func (r *run) replicaHasSnapshots(ctx context.Context) error {
+// replicaSnapshots returns the guids of the replication target's
+// snapshots, an "unavailable" error when it has none or does not exist.
+func (r *run) replicaSnapshots(ctx context.Context) (map[string]bool, error) {
 	rep := r.svc.Replication
+	if rep == nil {
+		return nil, unavailable("no replication declared")
+	}
+	var out []byte
 	if rep.Host == "" {
-		snaps, err := r.zfs.Snapshots(ctx, rep.Dataset)
+		var err error
+		out, err = r.zfs.ZFSCmd(ctx, "get", "-H", "-p", "-d", "1", "-o", "name,value", "guid", rep.Dataset)
 		if zfs.NotExist(err) {
-			return unavailable("replica %s does not exist", rep.Dataset)
+			return nil, unavailable("replica %s does not exist", rep.Dataset)
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if len(snaps) == 0 {
-			return unavailable("replica %s has no snapshots", rep.Dataset)
+	} else {
+		if !safeDataset.MatchString(rep.Dataset) || strings.HasPrefix(rep.Host, "-") || strings.HasPrefix(rep.User, "-") {
+			return nil, fmt.Errorf("replication target %q is not a plain host and dataset name", rep.Target)
 		}
-		return nil
+		dest := rep.Host
+		if rep.User != "" {
+			dest = rep.User + "@" + dest
+		}
+		argv := []string{r.bin(r.o.SSH, "ssh"), "-o", "BatchMode=yes"}
+		for _, o := range r.sshOptions() {
+			argv = append(argv, "-o", o)
+		}
+		if rep.SSHKey != "" {
+			argv = append(argv, "-i", rep.SSHKey)
+		}
+		argv = append(argv, "--", dest, "zfs", "list", "-H", "-t", "snapshot", "-o", "name,guid", "-d", "1", rep.Dataset)
+		var err error
+		out, err = (command{argv: argv, grace: r.o.Grace}).run(ctx)
+		var ee *ExecError
+		if errors.As(err, &ee) && strings.Contains(ee.Stderr, "does not exist") {
+			return nil, unavailable("replica %s on %s does not exist", rep.Dataset, rep.Host)
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	if !safeDataset.MatchString(rep.Dataset) || strings.HasPrefix(rep.Host, "-") || strings.HasPrefix(rep.User, "-") {
-		return fmt.Errorf("replication target %q is not a plain host and dataset name", rep.Target)
+	guids := map[string]bool{}
+	for _, line := range strings.Split(string(out), "\n") {
+		name, guid, ok := strings.Cut(line, "\t")
+		if ok && strings.HasPrefix(name, rep.Dataset+"@") {
+			guids[strings.TrimSpace(guid)] = true
+		}
 	}
-	dest := rep.Host
-	if rep.User != "" {
-		dest = rep.User + "@" + dest
+	if len(guids) == 0 {
+		where := ""
+		if rep.Host != "" {
+			where = " on " + rep.Host
+		}
+		return nil, unavailable("replica %s%s has no snapshots", rep.Dataset, where)
 	}
-	argv := []string{r.bin(r.o.SSH, "ssh"), "-o", "BatchMode=yes"}
-	for _, o := range r.sshOptions() {
-		argv = append(argv, "-o", o)
-	}
-	if rep.SSHKey != "" {
-		argv = append(argv, "-i", rep.SSHKey)
-	}
-	argv = append(argv, "--", dest, "zfs", "list", "-H", "-t", "snapshot", "-o", "name", "-d", "1", rep.Dataset)
-	out, err := (command{argv: argv, grace: r.o.Grace}).run(ctx)
-	var ee *ExecError
-	if errors.As(err, &ee) && strings.Contains(ee.Stderr, "does not exist") {
-		return unavailable("replica %s on %s does not exist", rep.Dataset, rep.Host)
-	}
-	if err != nil {
-		return err
-	}
-	if strings.TrimSpace(string(out)) == "" {
-		return unavailable("replica %s on %s has no snapshots", rep.Dataset, rep.Host)
-	}
-	return nil
+	return guids, nil
 }
 
 // resticSnapshot is the part of `restic snapshots --json` that preseed reads.
@@ -399,77 +580,41 @@ func (r *run) restic(ctx context.Context) error {
 		}
 		return err
 	}
-	// Every restic process spends most of a second deriving the key from
-	// the password, so the preflight, the snapshot query and the restore of
-	// "latest" for this host and paths start together and are judged in
-	// that order; the restore only ever writes into staging, and is
-	// cancelled when an earlier step says no.
+	// The preflight (is the repository usable, which snapshot) runs before
+	// the restore, not beside it: every restic process spends most of a
+	// second of CPU deriving the key, and beside the restore the two
+	// checks took the CPU it needed. The two checks run together, and the
+	// restore then asks for exactly the snapshot they chose.
 	filter := []string{"--host", r.o.Hostname}
 	for _, p := range b.Paths {
 		filter = append(filter, "--path", p)
 	}
-	type result struct {
-		out []byte
-		err error
+	var cfgErr error
+	var snapOut []byte
+	var snapErr error
+	var preflight sync.WaitGroup
+	preflight.Go(func() { _, cfgErr = rc("cat", "config").run(ctx) })
+	preflight.Go(func() { snapOut, snapErr = rc(append([]string{"snapshots", "--json"}, filter...)...).run(ctx) })
+	preflight.Wait()
+	if cfgErr != nil {
+		return fail(fmt.Errorf("repository %s is not usable: %w", b.Repository, cfgErr))
 	}
-	start := func(ctx context.Context, nice int, args ...string) <-chan result {
-		ch := make(chan result, 1)
-		go func() {
-			c := rc(args...)
-			c.nice = nice
-			out, err := c.run(ctx)
-			ch <- result{out, err}
-		}()
-		return ch
-	}
-	rctx, cancelRestore := context.WithCancel(ctx)
-	defer cancelRestore()
-	// The two checks yield the CPU to the restore, which does the real work.
-	cfgC := start(ctx, 10, "cat", "config")
-	snapC := start(ctx, 10, append([]string{"snapshots", "--json"}, filter...)...)
-	restoreC := start(rctx, 0, append([]string{"restore", "latest", "--target", staging}, filter...)...)
-	abort := func(err error) error {
-		cancelRestore()
-		<-restoreC
-		return fail(err)
-	}
-
-	if res := <-cfgC; res.err != nil {
-		return abort(fmt.Errorf("repository %s is not usable: %w", b.Repository, res.err))
-	}
-	snapRes := <-snapC
-	if snapRes.err != nil {
-		return abort(snapRes.err)
+	if snapErr != nil {
+		return fail(snapErr)
 	}
 	var snaps []resticSnapshot
-	if err := json.Unmarshal(snapRes.out, &snaps); err != nil {
-		return abort(fmt.Errorf("restic snapshots --json: %w", err))
+	if err := json.Unmarshal(snapOut, &snaps); err != nil {
+		return fail(fmt.Errorf("restic snapshots --json: %w", err))
 	}
 	if len(snaps) == 0 {
-		return abort(unavailable("repository %s has no snapshot of %s for host %s", b.Repository, strings.Join(b.Paths, ", "), r.o.Hostname))
+		return fail(unavailable("repository %s has no snapshot of %s for host %s", b.Repository, strings.Join(b.Paths, ", "), r.o.Hostname))
 	}
 	sort.Slice(snaps, func(i, j int) bool { return snaps[i].Time.Before(snaps[j].Time) })
 	snap := snaps[len(snaps)-1]
 	r.log.Info("restoring", "method", "restic", "snapshot", snap.ID, "staging", staging)
-	res := <-restoreC
-	if res.err != nil {
-		// exit code 3 ("snapshot incomplete") is a failure like any other.
-		return fail(res.err)
-	}
-	// A backup that finished between the query and the restore would make
-	// "latest" differ from the snapshot chosen: restore exactly that one.
-	if m := restoredID.FindSubmatch(res.out); m == nil || !strings.HasPrefix(snap.ID, string(m[1])) {
-		r.log.Info("latest moved during the restore; restoring the chosen snapshot again", "snapshot", snap.ID)
-		if err := root.RemoveDirIf(name, stagingDir); err != nil {
-			return err
-		}
-		stagingDir.Close()
-		if stagingDir, err = root.Mkdir(name, 0o700); err != nil {
-			return err
-		}
-		if _, err := rc("restore", snap.ID, "--target", staging).run(ctx); err != nil {
-			return fail(err)
-		}
+	// exit code 3 ("snapshot incomplete") is a failure like any other.
+	if _, err := rc("restore", snap.ID, "--target", staging).run(ctx); err != nil {
+		return fail(err)
 	}
 	// restic wrote through a path: it must still lead to the directory made.
 	if err := root.CheckSame(name, stagingDir); err != nil {
@@ -502,14 +647,6 @@ func (r *run) unmountIfMounted(ctx context.Context, ds string) error {
 		return nil
 	}
 	return err
-}
-
-// destroyOwn destroys a dataset that preseed made (unmounting it first).
-func (r *run) destroyOwn(ctx context.Context, ds string) error {
-	if err := r.unmountIfMounted(ctx, ds); err != nil {
-		return err
-	}
-	return zfs.RetryBusy(ctx, func() error { return r.zfs.DestroyRecursive(ctx, ds) })
 }
 
 func (r *run) rename(ctx context.Context, from, to string) error {

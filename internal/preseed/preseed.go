@@ -1,22 +1,39 @@
 // Package preseed restores a service's data before the service first starts
 // on a fresh host, and otherwise leaves the data alone.
 //
+// The invariant, above everything below: preseed never destroys a snapshot,
+// and never destroys or overwrites a dataset that holds data or snapshots
+// it did not itself just receive. Every destroy and rollback goes through
+// one gate (discard, in guard.go) that acts only on a proof it checks
+// against the live state right before acting; anything preseed replaces is
+// renamed aside to <dataset>.nixgen-aside-<UTC time>, unmounted and
+// canmount=noauto, with user properties saying why and when, and is listed
+// by `nixgen-helper preseed status`. Removing it is the operator's decision.
+//
 // The decision, in order (see docs/restore-procedures.md):
 //
 //  1. take the service's lock (a pid file; a dead owner's lock is taken over);
-//  2. the pool is ONLINE, the dataset exists and is mounted at its declared
-//     mountpoint — otherwise refuse: a restore into the bare directory would
-//     be hidden by the dataset later;
-//  3. the user property nixgen:preseed=complete is set: skip;
-//  4. the dataset holds data (anything but lost+found, .zfs and nixgen's own
+//  2. the user property nixgen:preseed=complete is set and no restore is
+//     half-finished: skip — at most two processes (`zfs get` of the
+//     service's dataset, `zpool list` for the pool-health metric), and no
+//     other dataset is read;
+//  3. a set-aside dataset left by an interrupted syncoid restore is
+//     resolved (finished, put back, or kept aside);
+//  4. the dataset exists and is mounted at its declared mountpoint —
+//     otherwise refuse: a restore into the bare directory would be hidden
+//     by the dataset later;
+//  5. the dataset holds data (anything but lost+found, .zfs and nixgen's own
 //     .nixgen-restore-* staging entries): adopt it by setting the property;
-//  5. otherwise try the declared methods in order, each under its own
-//     timeout; a method with nothing to restore from is "unavailable" and the
-//     next one is tried;
-//  6. after a restore: fix ownership, re-apply properties, set the property
-//     last. When every method fails, on_failure decides: start-empty marks
-//     the dataset complete (so a later rebuild can never roll newer data back
-//     to an old copy), block fails without a mark.
+//  6. the pool is ONLINE — otherwise refuse to restore (the pool's health
+//     is also a metric, nixgen_preseed_pool_degraded, on every run);
+//  7. try the declared methods in order, each under its own timeout; a
+//     method with nothing to restore from is "unavailable" and the next one
+//     is tried;
+//  8. after a restore: fix ownership, re-apply properties, set the property
+//     last. When no method restored, on_failure decides: start-empty marks
+//     the dataset complete only when every method was unavailable (never
+//     after an error: I/O, no space, a timeout, an unreachable host), block
+//     fails without a mark.
 //
 // Every outcome is logged, sent to the service's notifiers and written as
 // Prometheus metrics; the last one is also kept on the dataset in the user
@@ -28,8 +45,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
-	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,6 +73,29 @@ const (
 	// a run that dies before the cleanup finishes that restore instead of
 	// discarding it. Only a mark naming the aside's own guid counts.
 	PropReceived = "nixgen:preseed-received"
+	// PropAsideRef records the dataset's referenced bytes when it was set
+	// aside empty for a receive: more than that later means something was
+	// written, and the aside is kept instead of destroyed.
+	PropAsideRef = "nixgen:preseed-aside-referenced"
+	// PropAsideReason and PropAsideTime say, on a dataset kept aside, why
+	// and when (RFC 3339, UTC) preseed set it aside.
+	PropAsideReason = "nixgen:preseed-aside-reason"
+	PropAsideTime   = "nixgen:preseed-aside-time"
+	// PropProbe names, on the read-only clone that preseed makes to look
+	// into a snapshot, that snapshot.
+	PropProbe = "nixgen:preseed-probe"
+)
+
+// Dataset names preseed uses beside the service's dataset <ds>.
+const (
+	// AsideInfix: <ds>.nixgen-aside-<UTC time> keeps what preseed replaced.
+	AsideInfix = ".nixgen-aside-"
+	// asideSuffix: <ds>.nixgen-aside holds the empty dataset during a
+	// syncoid receive (a fixed name, so that a killed run is found again
+	// without listing other datasets).
+	asideSuffix = ".nixgen-aside"
+	probeSuffix = ".nixgen-probe" // read-only clone of a snapshot, looked into
+	localSuffix = ".nixgen-local" // clone promoted by a local restore
 )
 
 // Outcome of one preseed run.
@@ -136,6 +177,15 @@ type run struct {
 	zfs   *zfs.Runner
 	log   *slog.Logger
 	aside string // where the empty dataset waits during a syncoid receive
+	// health is the pool's health ("" until read).
+	health string
+	// foreignAside: a dataset that is not preseed's has the aside name.
+	foreignAside bool
+	// leftover explains why the syncoid method cannot run: an interrupted
+	// restore left two datasets, and both were kept.
+	leftover string
+	// keptAside lists what this run set aside (reported).
+	keptAside []string
 	// rootWas is the dataset root's owner and mode before lockRoot.
 	rootWas *unix.Stat_t
 }
@@ -164,7 +214,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := safefs.CheckName(svc.Name); err != nil {
 		return nil, fmt.Errorf("preseed: service name: %w", err)
 	}
-	r := &run{o: o, svc: svc, zfs: o.ZFS, log: o.Log, aside: svc.Dataset + ".nixgen-aside"}
+	r := &run{o: o, svc: svc, zfs: o.ZFS, log: o.Log, aside: svc.Dataset + asideSuffix}
 	if r.zfs == nil {
 		r.zfs = &zfs.Runner{}
 	}
@@ -199,7 +249,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return res, nil
 }
 
-// decide runs steps 2–6 with the lock held and fills res.
+// decide runs steps 2–8 with the lock held and fills res.
 func (r *run) decide(ctx context.Context, res *Result) {
 	// Before anything can mount or write there.
 	if err := checkAncestors(r.svc.Mountpoint); err != nil {
@@ -211,13 +261,39 @@ func (r *run) decide(ctx context.Context, res *Result) {
 		res.Err = err
 		return
 	}
-	if st.aside != nil && st.aside[PropAside] != r.svc.Dataset {
+	// The skip path: the service's own dataset only, and the pool's health
+	// for its metric; a degraded pool never keeps complete data down.
+	if st.ds != nil && st.ds[PropComplete] == "complete" && !isSet(st.ds[PropReceived]) {
+		if err := r.checkMounted(st); err != nil {
+			res.Err = err
+			return
+		}
+		if err := r.readHealth(ctx); err != nil {
+			r.log.Warn("reading the pool's health", "err", err)
+		}
+		res.Outcome = Skipped
+		return
+	}
+	if err := r.readHealth(ctx); err != nil {
+		res.Err = refused("pool of %s: %w", r.svc.Dataset, err)
+		return
+	}
+	aside, err := r.readOne(ctx, r.aside)
+	if err != nil {
+		res.Err = err
+		return
+	}
+	if aside != nil && aside[PropAside] != r.svc.Dataset {
 		r.log.Warn("a dataset with the set-aside name is not preseed's; leaving it alone", "aside", r.aside)
-		st.aside = nil
+		r.foreignAside, aside = true, nil
 	}
 	resumed := false
-	if st.aside != nil {
-		if st, resumed, err = r.recoverAside(ctx, st); err != nil {
+	if aside != nil {
+		if err := r.requireOnline(); err != nil {
+			res.Err = err
+			return
+		}
+		if st, resumed, err = r.recoverAside(ctx, st, aside); err != nil {
 			res.Err = err
 			return
 		}
@@ -245,6 +321,14 @@ func (r *run) decide(ctx context.Context, res *Result) {
 		r.finish(ctx, res, "restic")
 		return
 	}
+	// A probe clone left mounted by a killed run goes before the staging
+	// entries are removed (it is mounted on one).
+	if _, err := os.Lstat(r.probeDir()); err == nil {
+		if err := r.cleanProbe(ctx); err != nil {
+			res.Err = err
+			return
+		}
+	}
 	if err := removeStaging(mp); err != nil {
 		res.Err = err
 		return
@@ -269,6 +353,11 @@ func (r *run) decide(ctx context.Context, res *Result) {
 		res.Outcome = Adopted
 		return
 	}
+	if err := r.requireOnline(); err != nil {
+		r.unlockRoot()
+		res.Err = err
+		return
+	}
 	for _, m := range r.svc.Preseed.Methods {
 		err := r.tryMethod(ctx, m)
 		a := Attempt{Method: m, Status: "restored"}
@@ -286,6 +375,14 @@ func (r *run) decide(ctx context.Context, res *Result) {
 		}
 	}
 	if r.svc.Preseed.OnFailure == "start-empty" {
+		if failed := failedAttempts(res.Attempts); failed != "" {
+			// Only "nothing to restore from" may start a service empty: after
+			// an error the data may well exist, and the mark would keep it
+			// from ever being restored.
+			r.unlockRoot()
+			res.Err = fmt.Errorf("no preseed method restored %s (%s); on_failure = start-empty applies only when every method had nothing to restore from, and %s failed: not starting empty", r.svc.Name, summary(res.Attempts), failed)
+			return
+		}
 		if err := r.leftEmpty(ctx); err != nil {
 			res.Err = fmt.Errorf("no preseed method restored %s (%s), and on_failure = start-empty does not apply: %w", r.svc.Name, summary(res.Attempts), err)
 			return
@@ -304,6 +401,20 @@ func (r *run) decide(ctx context.Context, res *Result) {
 	r.unlockRoot()
 	res.Err = fmt.Errorf("no preseed method restored %s (%s) and on_failure is block", r.svc.Name, summary(res.Attempts))
 }
+
+// failedAttempts names the methods that failed (rather than having nothing
+// to restore from), "" when none did.
+func failedAttempts(as []Attempt) string {
+	var names []string
+	for _, a := range as {
+		if a.Status != "unavailable" {
+			names = append(names, a.Method)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+func isSet(v string) bool { return v != "" && v != "-" }
 
 // leftEmpty checks, before start-empty marks the dataset, that the failed
 // methods left it as they found it: in place and empty. A method that
@@ -382,34 +493,78 @@ func (r *run) applyOwnerAndProps(ctx context.Context) error {
 			props[k] = v
 		}
 	}
+	if len(props) == 0 {
+		return nil
+	}
+	// One read, then a set only of what differs or is not set locally
+	// (the rule nixgen-datasets applies): most values already match.
+	have, err := r.zfs.Get(ctx, []string{r.svc.Dataset}, slices.Sorted(maps.Keys(props))...)
+	if err != nil {
+		return err
+	}
+	if d := have[r.svc.Dataset]; d != nil {
+		for k, v := range props {
+			if d.Props[k].SetTo(k, v) {
+				delete(props, k)
+			}
+		}
+	}
 	return r.zfs.SetProps(ctx, r.svc.Dataset, props)
 }
 
-// state is what one `zpool list` and one `zfs list -d 1` tell about the service.
+// state is what one `zfs get` of the service's dataset tells.
 type state struct {
-	ds    map[string]string // nil when the dataset does not exist
-	aside map[string]string // nil when no set-aside dataset exists
+	ds map[string]string // nil when the dataset does not exist
 }
 
-var listProps = []string{"mounted", "mountpoint", "guid", PropComplete, PropLast, PropAside, PropReceived}
+// dsProps is what preseed reads of its datasets: values as `zfs get -p`
+// prints them; an unset user property is "-".
+var dsProps = []string{"mounted", "mountpoint", "guid", "referenced", PropComplete, PropReceived, PropAside}
 
 func (r *run) state(ctx context.Context) (state, error) {
+	ds, err := r.readOne(ctx, r.svc.Dataset)
+	return state{ds: ds}, err
+}
+
+// readOne reads dsProps of one dataset in one `zfs get`; nil when it does
+// not exist.
+func (r *run) readOne(ctx context.Context, name string) (map[string]string, error) {
+	t, err := r.zfs.Get(ctx, []string{name}, dsProps...)
+	if zfs.NotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	d := t[name]
+	if d == nil {
+		return nil, fmt.Errorf("zfs get printed nothing for %s", name)
+	}
+	m := make(map[string]string, len(d.Props))
+	for k, p := range d.Props {
+		m[k] = p.Value
+	}
+	return m, nil
+}
+
+// readHealth reads the pool's health (reported as a metric on every run).
+func (r *run) readHealth(ctx context.Context) error {
 	pool, _, _ := strings.Cut(r.svc.Dataset, "/")
 	health, err := r.zfs.PoolHealth(ctx, pool)
 	if err != nil {
-		return state{}, refused("pool %s: %w", pool, err)
+		return fmt.Errorf("pool %s: %w", pool, err)
 	}
-	if health != "ONLINE" {
-		return state{}, refused("pool %s is %s, not ONLINE: refusing to restore", pool, health)
+	r.health = health
+	return nil
+}
+
+// requireOnline refuses a restore onto a pool that is not ONLINE.
+func (r *run) requireOnline() error {
+	if r.health != "ONLINE" {
+		pool, _, _ := strings.Cut(r.svc.Dataset, "/")
+		return refused("pool %s is %s, not ONLINE: refusing to restore", pool, r.health)
 	}
-	kids, err := r.zfs.ListChildren(ctx, path.Dir(r.svc.Dataset), listProps...)
-	if zfs.NotExist(err) {
-		return state{}, refused("dataset %s does not exist, nor its parent (nixgen-datasets creates them): refusing to restore", r.svc.Dataset)
-	}
-	if err != nil {
-		return state{}, err
-	}
-	return state{ds: kids[r.svc.Dataset], aside: kids[r.aside]}, nil
+	return nil
 }
 
 func (r *run) checkMounted(st state) error {
@@ -458,6 +613,12 @@ func (r *run) report(ctx context.Context, res *Result, haveLock bool) {
 		attrs = append(attrs, "attempt_"+a.Method, a.Status)
 	}
 	msg := r.message(res)
+	if len(r.keptAside) > 0 {
+		msg += "; set aside and kept: " + strings.Join(r.keptAside, ", ")
+	}
+	if r.health != "" && r.health != "ONLINE" {
+		msg += fmt.Sprintf("; pool is %s", r.health)
+	}
 	if res.Err != nil {
 		r.log.Error(msg, append(attrs, "err", res.Err.Error())...)
 	} else {
@@ -484,8 +645,9 @@ func (r *run) report(ctx context.Context, res *Result, haveLock bool) {
 	if r.o.TextfileDir != "" {
 		status := map[Outcome]int{Failed: metrics.StatusFailed, Restored: metrics.StatusRestored,
 			Skipped: metrics.StatusSkipped, Adopted: metrics.StatusAdopted, StartEmpty: metrics.StatusStartEmpty}[res.Outcome]
+		pool, _, _ := strings.Cut(r.svc.Dataset, "/")
 		if err := metrics.WritePreseed(r.o.TextfileDir, metrics.Preseed{Service: r.svc.Name, Method: res.Method,
-			Status: status, Duration: res.Duration, Finished: now}); err != nil {
+			Status: status, Duration: res.Duration, Finished: now, Pool: pool, PoolHealth: r.health}); err != nil {
 			r.log.Warn("writing metrics", "err", err)
 		}
 	}

@@ -25,11 +25,27 @@ type Status struct {
 	Last       string    `json:"last_outcome,omitempty"`
 	LastMethod string    `json:"last_method,omitempty"`
 	LastTime   time.Time `json:"last_time,omitzero"`
+	// Asides are the datasets preseed set aside for this service and kept
+	// (<dataset>.nixgen-aside-<time>, or <dataset>.nixgen-aside while a
+	// syncoid restore is under way or was interrupted).
+	Asides []Aside `json:"asides"`
 }
+
+// Aside is one kept dataset, with what preseed recorded on it.
+type Aside struct {
+	Dataset string `json:"dataset"`
+	Reason  string `json:"reason,omitempty"`
+	Time    string `json:"time,omitempty"` // RFC 3339, UTC
+}
+
+// statusProps is what status reads of the services and their asides.
+var statusProps = []string{"mounted", "mountpoint", PropComplete, PropLast, PropAside, PropAsideReason, PropAsideTime}
 
 // ReadStatus reads every preseed-enabled service of the manifest with one
 // `zfs list -d 1` per distinct parent dataset (normally one in all). The
-// last outcome comes from the nixgen:preseed-last property that Run writes.
+// last outcome comes from the nixgen:preseed-last property that Run writes;
+// the asides are the siblings named <dataset>.nixgen-aside[-<time>] that
+// carry nixgen:preseed-aside=<dataset>.
 func ReadStatus(ctx context.Context, z *zfs.Runner, m *manifest.Manifest) ([]Status, error) {
 	if z == nil {
 		z = &zfs.Runner{}
@@ -44,13 +60,26 @@ func ReadStatus(ctx context.Context, z *zfs.Runner, m *manifest.Manifest) ([]Sta
 		kids, ok := byParent[parent]
 		if !ok {
 			var err error
-			kids, err = z.ListChildren(ctx, parent, listProps...)
+			kids, err = z.ListChildren(ctx, parent, statusProps...)
 			if err != nil && !zfs.NotExist(err) {
 				return nil, err
 			}
 			byParent[parent] = kids
 		}
-		st := Status{Service: s.Name, Dataset: s.Dataset, Mountpoint: s.Mountpoint}
+		st := Status{Service: s.Name, Dataset: s.Dataset, Mountpoint: s.Mountpoint, Asides: []Aside{}}
+		for name, p := range kids {
+			if (name == s.Dataset+asideSuffix || strings.HasPrefix(name, s.Dataset+AsideInfix)) && p[PropAside] == s.Dataset {
+				a := Aside{Dataset: name}
+				if isSet(p[PropAsideReason]) {
+					a.Reason = p[PropAsideReason]
+				}
+				if isSet(p[PropAsideTime]) {
+					a.Time = p[PropAsideTime]
+				}
+				st.Asides = append(st.Asides, a)
+			}
+		}
+		sort.Slice(st.Asides, func(i, j int) bool { return st.Asides[i].Dataset < st.Asides[j].Dataset })
 		if p, ok := kids[s.Dataset]; ok {
 			st.Exists = true
 			st.Mounted = p["mounted"] == "yes" && p["mountpoint"] == s.Mountpoint
@@ -99,6 +128,13 @@ func WriteStatusTable(w io.Writer, sts []Status) error {
 			last = fmt.Sprintf("%s (%s) %s", s.Last, s.LastMethod, s.LastTime.Format(time.RFC3339))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Service, s.Dataset, mounted, prop, last)
+		for _, a := range s.Asides {
+			why := a.Reason
+			if why == "" {
+				why = "restore under way or interrupted"
+			}
+			fmt.Fprintf(tw, "\t  set aside: %s\t\t\t%s %s\n", a.Dataset, a.Time, why)
+		}
 	}
 	return tw.Flush()
 }

@@ -15,51 +15,52 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // MaxName is the longest block name.
 const MaxName = 63
 
-var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+var nameRe = lazyRegexp(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
 // Name checks a block name (host, service, repository, notifier, profile,
 // policy). Names become file names, dataset components, unit name parts,
 // lock and metrics file names, so each is one safe path component: never
 // empty, ".", ".." or anything with a "/".
 func Name(s string) string {
-	if !nameRe.MatchString(s) || len(s) > MaxName {
+	if !nameRe().MatchString(s) || len(s) > MaxName {
 		return "must start with a letter or digit, contain only letters, digits, '_', '.' and '-', and be at most 63 characters long"
 	}
 	return ""
 }
 
-var unixNameRe = regexp.MustCompile(`^[a-z_][a-z0-9_-]*\$?$`)
+var unixNameRe = lazyRegexp(`^[a-z_][a-z0-9_-]*\$?$`)
 
 // UnixName checks a user or group name as shadow-utils' default rules do.
 func UnixName(s string) string {
-	if !unixNameRe.MatchString(s) || len(s) > 32 {
+	if !unixNameRe().MatchString(s) || len(s) > 32 {
 		return "use at most 32 characters, a lowercase letter or '_' first, then lowercase letters, digits, '_' or '-' (optionally ending in '$')"
 	}
 	return ""
 }
 
-var modeRe = regexp.MustCompile(`^[0-7]{3,4}$`)
+var modeRe = lazyRegexp(`^[0-7]{3,4}$`)
 
 // Mode checks an octal file mode of 3 or 4 digits.
 func Mode(s string) string {
-	if !modeRe.MatchString(s) {
+	if !modeRe().MatchString(s) {
 		return "must be 3 or 4 octal digits, such as \"0750\""
 	}
 	return ""
 }
 
-var unitRe = regexp.MustCompile(`^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]+)?\.(service|socket|target|mount|automount|timer|path|swap|slice|scope|device)$`)
+var unitRe = lazyRegexp(`^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]+)?\.(service|socket|target|mount|automount|timer|path|swap|slice|scope|device)$`)
 
 // Unit checks a systemd unit name (systemd's unit_name_is_valid, plus an
 // instance for templates: "foo@.service" alone cannot run). A valid name
 // has no "/", so it is also a safe path component.
 func Unit(s string) string {
-	if len(s) <= 255 && unitRe.MatchString(s) && !strings.HasPrefix(s, "@") {
+	if len(s) <= 255 && unitRe().MatchString(s) && !strings.HasPrefix(s, "@") {
 		return ""
 	}
 	if strings.Contains(s, "@.") {
@@ -86,4 +87,11 @@ func quoteChar(r rune) string {
 		return fmt.Sprintf("the control character %U", r)
 	}
 	return strconv.Quote(string(r))
+}
+
+// lazyRegexp compiles expr on first use: the helper links these rules, and
+// compiling every pattern in a package initialiser cost each start (the
+// boot-time preseed skips among them) about 2 ms.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

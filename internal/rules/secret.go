@@ -3,7 +3,6 @@ package rules
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 	"unicode"
 )
@@ -125,15 +124,15 @@ func secretParam(query string) string {
 }
 
 var (
-	rcloneParam = regexp.MustCompile(`[,:]([A-Za-z_][A-Za-z0-9_-]*)=`)
-	rcloneValue = regexp.MustCompile(`([,:])([A-Za-z_][A-Za-z0-9_-]*)=[^,:]*`)
+	rcloneParam = lazyRegexp(`[,:]([A-Za-z_][A-Za-z0-9_-]*)=`)
+	rcloneValue = lazyRegexp(`([,:])([A-Za-z_][A-Za-z0-9_-]*)=[^,:]*`)
 )
 
 // RepositorySecret returns why a restic repository string would put a
 // secret into the store, or "".
 func RepositorySecret(s string) string {
 	if rest, ok := strings.CutPrefix(s, "rclone:"); ok {
-		for _, m := range rcloneParam.FindAllStringSubmatch(rest, -1) {
+		for _, m := range rcloneParam().FindAllStringSubmatch(rest, -1) {
 			if SecretName(m[1]) {
 				return fmt.Sprintf("the rclone connection string sets %q, which looks like a credential", m[1])
 			}
@@ -179,8 +178,8 @@ func NotifierSecret(s string) string {
 // rclone connection-string parameter "***". Other text is returned as it is.
 func RedactURL(s string) string {
 	if strings.HasPrefix(s, "rclone:") {
-		return rcloneValue.ReplaceAllStringFunc(s, func(m string) string {
-			sub := rcloneValue.FindStringSubmatch(m)
+		return rcloneValue().ReplaceAllStringFunc(s, func(m string) string {
+			sub := rcloneValue().FindStringSubmatch(m)
 			if SecretName(sub[2]) {
 				return sub[1] + sub[2] + "=***"
 			}

@@ -3,7 +3,6 @@ package rules
 import (
 	"fmt"
 	"net"
-	"regexp"
 	"strings"
 )
 
@@ -51,13 +50,13 @@ func SSHKey(p string) string {
 	return ""
 }
 
-var sshOptionName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*$`)
+var sshOptionName = lazyRegexp(`^[A-Za-z][A-Za-z0-9]*$`)
 
 // SSHOption checks an ssh option given as "Name=value" (ssh -o, syncoid
 // --sshoption).
 func SSHOption(opt string) string {
 	name, value, ok := strings.Cut(opt, "=")
-	if !ok || !sshOptionName.MatchString(name) {
+	if !ok || !sshOptionName().MatchString(name) {
 		return "is not Name=value with a name of letters and digits"
 	}
 	if msg := ShellWord(value); msg != "" {
@@ -66,7 +65,18 @@ func SSHOption(opt string) string {
 	return ""
 }
 
-var hostnameRe = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$`)
+var hostnameRe = lazyRegexp(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$`)
+
+// Host checks a host name or address that reaches ssh and syncoid's shell
+// (a replication target's host, a host's addresses): a DNS name (labels of
+// letters, digits and inner "-") or an IPv4 address, so it never starts with
+// "-" and reads as an ssh option.
+func Host(h string) string {
+	if ip := net.ParseIP(h); (ip == nil || ip.To4() == nil) && (!hostnameRe().MatchString(h) || len(h) > 253) {
+		return "is not a valid host name or IPv4 address"
+	}
+	return ShellWord(h)
+}
 
 // ParseTarget splits a replication target, "[user@]host:pool/dataset" or a
 // local "pool/dataset", and checks each part: the user is a unix name, the
@@ -97,10 +107,7 @@ func ParseTarget(s string) (user, host, dataset, problem string) {
 	if host == "" {
 		return "", "", "", "the host is empty"
 	}
-	if net.ParseIP(host) == nil && (!hostnameRe.MatchString(host) || len(host) > 253) {
-		return "", "", "", fmt.Sprintf("the host %q is not a valid host name or IPv4 address", host)
-	}
-	if msg := ShellWord(host); msg != "" {
+	if msg := Host(host); msg != "" {
 		return "", "", "", fmt.Sprintf("the host %q %s", host, msg)
 	}
 	if msg := DatasetName(dataset); msg != "" {

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"cmp"
 	"maps"
 	"path"
 	"slices"
@@ -31,21 +32,36 @@ func checkSharedTargets(c *checker, hosts []*model.Host, tmpls map[string]*servi
 			if r == nil || r.TargetDataset == "" {
 				continue
 			}
-			where := r.TargetHost
-			if where == "" {
+			where := strings.ToLower(r.TargetHost)
+			switch {
+			case r.Receiver != "":
+				where = r.Receiver // by name or by address: one machine
+			case where == "":
 				where = "local " + h.Name
 			}
 			senders = append(senders, sender{h.Name, s.Name, where, r.TargetDataset, tmpls[s.Name].raw.Replication.TargetRange})
 		}
 	}
-	for i := range senders {
-		for j := range i {
-			a, b := senders[j], senders[i]
-			if a.where != b.where || !(within(a.ds, b.ds, "/") || within(b.ds, a.ds, "/")) {
-				continue
-			}
-			c.errorf(b.targetRange, "Shared replication target", "Service %q on host %q and service %q on host %q replicate to overlapping datasets %q and %q on %s; each sender needs its own target.", a.svc, a.host, b.svc, b.host, a.ds, b.ds, strings.TrimPrefix(a.where, "local "))
+	// Targets overlap only on one machine: one index per machine, then the
+	// pairs in the order of a loop over all senders.
+	byWhere := map[string][]int{}
+	for i, s := range senders {
+		byWhere[s.where] = append(byWhere[s.where], i)
+	}
+	var pairs [][2]int
+	for _, idx := range byWhere {
+		keys := make([]string, len(idx))
+		for k, i := range idx {
+			keys[k] = senders[i].ds
 		}
+		for _, p := range newPathIndex(keys, nil).pairs() {
+			pairs = append(pairs, [2]int{idx[p[0]], idx[p[1]]})
+		}
+	}
+	slices.SortFunc(pairs, func(a, b [2]int) int { return cmp.Or(cmp.Compare(a[1], b[1]), cmp.Compare(a[0], b[0])) })
+	for _, p := range pairs {
+		a, b := senders[p[0]], senders[p[1]]
+		c.errorf(b.targetRange, "Shared replication target", "Service %q on host %q and service %q on host %q replicate to overlapping datasets %q and %q on %s; each sender needs its own target.", a.svc, a.host, b.svc, b.host, a.ds, b.ds, strings.TrimPrefix(a.where, "local "))
 	}
 }
 
@@ -62,7 +78,20 @@ type placed struct {
 }
 
 func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map[string]bool, unknownHosts *bool) *model.Host {
-	out := &model.Host{Name: h.Name, ParentDataset: h.ParentDataset, ParentMount: h.ParentMount}
+	out := &model.Host{Name: h.Name, ParentDataset: h.ParentDataset, ParentMount: h.ParentMount, Alerts: resolveAlerts(c, h.Alerts)}
+	out.SSHHostKey = c.sshPublicKey(h.SSHHostKey, h.SSHHostKeyRange, "ssh_host_key")
+	if addrs, ok := c.list(h.Addresses, h.AddressesRange); ok {
+		for _, a := range addrs {
+			if !c.nonEmpty(a.s, a.rng, "address") {
+				continue
+			}
+			if msg := rules.Host(a.s); msg != "" {
+				c.errorf(a.rng, "Invalid address", "%q %s.", a.s, msg)
+				continue
+			}
+			out.Addresses = append(out.Addresses, a.s)
+		}
+	}
 	parentOK := false
 	if c.nonEmpty(h.ParentDataset, h.ParentDatasetRange, "parent_dataset") {
 		if msg := datasetNameError(h.ParentDataset); msg != "" {
@@ -162,49 +191,45 @@ func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map
 		all = append(all, p)
 	}
 
-	// A local replication target must not land on another service's data.
 	if parentOK {
+		datasets := make([]string, len(all))
+		for i, p := range all {
+			datasets[i] = p.dataset
+		}
+		// A local replication target must not land on another service's data.
+		every := newPathIndex(datasets, nil)
 		for i, si := range out.Services {
 			r := si.Replication
 			if r == nil || r.TargetHost != "" || r.TargetDataset == "" {
 				continue
 			}
-			for j, sj := range out.Services {
-				if i != j && (within(sj.Dataset, r.TargetDataset, "/") || within(r.TargetDataset, sj.Dataset, "/")) {
+			for _, j := range every.overlapping(r.TargetDataset) {
+				if j != i {
+					sj := out.Services[j]
 					c.errorf(all[i].t.raw.Replication.TargetRange, "Replication onto another service", "On host %q the local target %q of service %q overlaps the dataset %q of service %q.", h.Name, r.TargetDataset, si.Name, sj.Dataset, sj.Name)
 				}
 			}
 		}
-	}
 
-	// Two services on one host must not share or nest datasets or
-	// mountpoints: preseed and rollback of one would clobber the other.
-	if parentOK {
-		for i := range all {
-			for j := range i {
-				a, b := all[j], all[i]
-				if relativeDatasetError(a.t.relName) != "" || relativeDatasetError(b.t.relName) != "" {
-					continue
-				}
-				if within(a.dataset, b.dataset, "/") || within(b.dataset, a.dataset, "/") {
-					at := laterExplicit(a.dsRange, b.dsRange, a.t.raw.Dataset != nil && set(a.t.raw.Dataset.NameRange), b.t.raw.Dataset != nil && set(b.t.raw.Dataset.NameRange))
-					c.errorf(at, "Overlapping datasets", "On host %q, services %q and %q use the datasets %q and %q; each service needs its own dataset, not one inside another.", h.Name, a.t.svc.Name, b.t.svc.Name, a.dataset, b.dataset)
-				}
-			}
+		// Two services on one host must not share or nest datasets or
+		// mountpoints: preseed and rollback of one would clobber the other.
+		// (Names already reported as invalid are left out.)
+		valid := newPathIndex(datasets, func(i int) bool { return relativeDatasetError(all[i].t.relName) == "" })
+		for _, p := range valid.pairs() {
+			a, b := all[p[0]], all[p[1]]
+			at := laterExplicit(a.dsRange, b.dsRange, a.t.raw.Dataset != nil && set(a.t.raw.Dataset.NameRange), b.t.raw.Dataset != nil && set(b.t.raw.Dataset.NameRange))
+			c.errorf(at, "Overlapping datasets", "On host %q, services %q and %q use the datasets %q and %q; each service needs its own dataset, not one inside another.", h.Name, a.t.svc.Name, b.t.svc.Name, a.dataset, b.dataset)
 		}
 	}
 	if mountOK {
-		for i := range all {
-			for j := range i {
-				a, b := all[j], all[i]
-				if !a.t.mountOK || !b.t.mountOK {
-					continue
-				}
-				if within(a.mountpoint, b.mountpoint, "/") || within(b.mountpoint, a.mountpoint, "/") {
-					at := laterExplicit(a.mRng, b.mRng, set(a.t.raw.MountpointRange), set(b.t.raw.MountpointRange))
-					c.errorf(at, "Overlapping mountpoints", "On host %q, services %q and %q use the mountpoints %q and %q; each service needs its own mountpoint, not one inside another.", h.Name, a.t.svc.Name, b.t.svc.Name, a.mountpoint, b.mountpoint)
-				}
-			}
+		mountpoints := make([]string, len(all))
+		for i, p := range all {
+			mountpoints[i] = p.mountpoint
+		}
+		for _, p := range newPathIndex(mountpoints, func(i int) bool { return all[i].t.mountOK }).pairs() {
+			a, b := all[p[0]], all[p[1]]
+			at := laterExplicit(a.mRng, b.mRng, set(a.t.raw.MountpointRange), set(b.t.raw.MountpointRange))
+			c.errorf(at, "Overlapping mountpoints", "On host %q, services %q and %q use the mountpoints %q and %q; each service needs its own mountpoint, not one inside another.", h.Name, a.t.svc.Name, b.t.svc.Name, a.mountpoint, b.mountpoint)
 		}
 	}
 	checkOnePgRepo(c, out, tmpls)
@@ -229,10 +254,15 @@ func laterExplicit(a, b hcl.Range, aSet, bSet bool) hcl.Range {
 }
 
 // checkRemoteTargets reports remote replication targets on a host of the
-// specs (matched by name) that land on that host's own data: one of its
+// specs (matched by name or address) that land on that host's own data: one of its
 // service datasets, or its parent dataset or an ancestor of it. syncoid would
 // roll the receiving service's data back to the sender's.
 func checkRemoteTargets(c *checker, hosts []*model.Host, tmpls map[string]*serviceTmpl) {
+	byName := map[string]*model.Host{}
+	for _, h := range hosts {
+		byName[h.Name] = h
+	}
+	indexes := map[*model.Host]*pathIndex{} // each target host's service datasets, built on first use
 	for _, g := range hosts {
 		for _, s := range g.Services {
 			r := s.Replication
@@ -240,18 +270,22 @@ func checkRemoteTargets(c *checker, hosts []*model.Host, tmpls map[string]*servi
 				continue
 			}
 			rng := tmpls[s.Name].raw.Replication.TargetRange
-			for _, h := range hosts {
-				if h.Name != r.TargetHost {
-					continue
-				}
+			if h := byName[r.Receiver]; h != nil {
 				if within(h.ParentDataset, r.TargetDataset, "/") {
 					c.errorf(rng, "Replication onto a host's parent dataset", "Service %q on host %q replicates to %q on host %q, which holds the parent dataset %q of all its services; replicate to a dataset outside it.", s.Name, g.Name, r.TargetDataset, h.Name, h.ParentDataset)
 					continue
 				}
-				for _, o := range h.Services {
-					if !within(o.Dataset, r.TargetDataset, "/") && !within(r.TargetDataset, o.Dataset, "/") {
-						continue
+				x := indexes[h]
+				if x == nil {
+					datasets := make([]string, len(h.Services))
+					for i, o := range h.Services {
+						datasets[i] = o.Dataset
 					}
+					x = newPathIndex(datasets, nil)
+					indexes[h] = x
+				}
+				for _, i := range x.overlapping(r.TargetDataset) {
+					o := h.Services[i]
 					if h == g && o == s {
 						c.errorf(rng, "Replication onto itself", "Service %q on host %q replicates over ssh to its own dataset %q; replicate to a dataset outside it.", s.Name, g.Name, o.Dataset)
 					} else {

@@ -13,10 +13,10 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
 
 	"github.com/nixgen/nixgen/internal/model"
+	"github.com/nixgen/nixgen/internal/parallel"
 )
 
 // Load parses every *.hcl file under dir (recursively, in sorted order) as
@@ -24,17 +24,15 @@ import (
 // filepath.Join(dir, rel). The spec is nil whenever an error diagnostic
 // exists; warnings alone leave it usable.
 func Load(dir string) (*model.Spec, map[string]*hcl.File, hcl.Diagnostics) {
-	parser := hclparse.NewParser()
 	paths, diags := specFiles(dir)
+	files := map[string]*hcl.File{}
 	var raw rawFile
-	for _, p := range paths {
-		f, d := parser.ParseHCLFile(p)
-		diags = append(diags, d...)
-		if f == nil || f.Body == nil {
-			continue
+	for i, r := range parseAll(paths) {
+		diags = append(diags, r.diags...)
+		if r.file != nil {
+			files[paths[i]] = r.file
 		}
-		var rf rawFile
-		diags = append(diags, gohcl.DecodeBody(f.Body, nil, &rf)...)
+		rf := r.raw
 		raw.Hosts = append(raw.Hosts, rf.Hosts...)
 		raw.Repos = append(raw.Repos, rf.Repos...)
 		raw.PgRepos = append(raw.PgRepos, rf.PgRepos...)
@@ -54,9 +52,30 @@ func Load(dir string) (*model.Spec, map[string]*hcl.File, hcl.Diagnostics) {
 	diags = append(diags, c.diags...)
 	sortDiagnostics(diags)
 	if diags.HasErrors() {
-		return nil, parser.Files(), diags
+		return nil, files, diags
 	}
-	return spec, parser.Files(), diags
+	return spec, files, diags
+}
+
+// parsed is one spec file, parsed and decoded.
+type parsed struct {
+	file  *hcl.File
+	raw   rawFile
+	diags hcl.Diagnostics
+}
+
+// parseAll parses and decodes the files on every CPU: files are
+// independent until they are merged, in order, by the caller.
+func parseAll(paths []string) []parsed {
+	out := make([]parsed, len(paths))
+	parallel.For(len(paths), func(i int) {
+		r := &out[i]
+		r.file, r.diags = hclparse.NewParser().ParseHCLFile(paths[i])
+		if r.file != nil && r.file.Body != nil {
+			r.diags = append(r.diags, decodeBody(r.file.Body, &r.raw)...)
+		}
+	})
+	return out
 }
 
 // specFiles lists the *.hcl files under dir in sorted order.

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/nixgen/nixgen/internal/model"
+	"github.com/nixgen/nixgen/internal/specgen"
 )
 
 func loadOK(t *testing.T, dir string) *model.Spec {
@@ -81,7 +83,7 @@ func TestLoadDesignExample(t *testing.T) {
 			Exclude: []string{"**/.cache", "**/*.tmp"}, Tags: []string{"media"}, Schedule: "daily", Timeout: 12 * time.Hour},
 		Snapshots: &model.Snapshots{Policy: "production"},
 		Replication: &model.Replication{Target: "zfs-recv@nas-1:backup/forge/sonarr", TargetUser: "zfs-recv",
-			TargetHost: "nas-1", TargetDataset: "backup/forge/sonarr", Schedule: "hourly", Timeout: 12 * time.Hour},
+			TargetHost: "nas-1", TargetDataset: "backup/forge/sonarr", ReceiveUser: "zfs-recv", Schedule: "hourly", Timeout: 12 * time.Hour},
 		Preseed: &model.Preseed{Methods: []string{"syncoid", "local", "restic"}, Timeout: 30 * time.Minute, OnFailure: "start-empty"},
 		Notify:  []string{"phone"},
 	}
@@ -236,5 +238,25 @@ func TestExampleSpecs(t *testing.T) {
 	luna := spec.Hosts[1]
 	if luna.Name != "luna" || luna.Services[0].Dataset != "rpool/services/home-assistant" || luna.Pool() != "rpool" {
 		t.Errorf("luna: %+v %+v", luna, luna.Services[0])
+	}
+}
+
+// BenchmarkLoad reads generated spec trees (internal/specgen): parsing,
+// decoding and every check, as `nixgen validate` runs them. The overlap
+// checks must not be quadratic in the number of services on a host.
+func BenchmarkLoad(b *testing.B) {
+	for _, n := range []int{100, 1000, 10000} {
+		dir := b.TempDir()
+		if err := specgen.Write(dir, n, 1); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				if _, _, diags := Load(dir); diags.HasErrors() {
+					b.Fatal(diags)
+				}
+			}
+		})
 	}
 }

@@ -31,6 +31,39 @@ type rawHost struct {
 	ParentMountRange   hcl.Range      `hcl:"parent_mount,attr_range"`
 	Services           hcl.Expression `hcl:"services,optional"`
 	ServicesRange      hcl.Range      `hcl:"services,attr_range"`
+	Addresses          hcl.Expression `hcl:"addresses,optional"`
+	AddressesRange     hcl.Range      `hcl:"addresses,attr_range"`
+	SSHHostKey         string         `hcl:"ssh_host_key,optional"`
+	SSHHostKeyRange    hcl.Range      `hcl:"ssh_host_key,attr_range"`
+	Alerts             *rawAlerts     `hcl:"alerts,block"`
+}
+
+// rawAlerts are the thresholds of the host's generated alert rules.
+type rawAlerts struct {
+	DefRange hcl.Range `hcl:",def_range"`
+
+	ReplicationLagWarning       string    `hcl:"replication_lag_warning,optional"`
+	ReplicationLagWarningRange  hcl.Range `hcl:"replication_lag_warning,attr_range"`
+	ReplicationLagCritical      string    `hcl:"replication_lag_critical,optional"`
+	ReplicationLagCriticalRange hcl.Range `hcl:"replication_lag_critical,attr_range"`
+	BackupFailingWarning        string    `hcl:"backup_failing_warning,optional"`
+	BackupFailingWarningRange   hcl.Range `hcl:"backup_failing_warning,attr_range"`
+	BackupFailingCritical       string    `hcl:"backup_failing_critical,optional"`
+	BackupFailingCriticalRange  hcl.Range `hcl:"backup_failing_critical,attr_range"`
+	SnapshotAgeWarning          string    `hcl:"snapshot_age_warning,optional"`
+	SnapshotAgeWarningRange     hcl.Range `hcl:"snapshot_age_warning,attr_range"`
+	PruneAgeWarning             string    `hcl:"prune_age_warning,optional"`
+	PruneAgeWarningRange        hcl.Range `hcl:"prune_age_warning,attr_range"`
+	CheckAgeWarning             string    `hcl:"check_age_warning,optional"`
+	CheckAgeWarningRange        hcl.Range `hcl:"check_age_warning,attr_range"`
+	DrillAgeWarning             string    `hcl:"drill_age_warning,optional"`
+	DrillAgeWarningRange        hcl.Range `hcl:"drill_age_warning,attr_range"`
+	ScrubAgeWarning             string    `hcl:"scrub_age_warning,optional"`
+	ScrubAgeWarningRange        hcl.Range `hcl:"scrub_age_warning,attr_range"`
+	CapacityWarning             int       `hcl:"capacity_warning,optional"`
+	CapacityWarningRange        hcl.Range `hcl:"capacity_warning,attr_range"`
+	CapacityCritical            int       `hcl:"capacity_critical,optional"`
+	CapacityCriticalRange       hcl.Range `hcl:"capacity_critical,attr_range"`
 }
 
 type rawRepo struct {
@@ -227,15 +260,21 @@ type rawSnapshots struct {
 }
 
 type rawReplication struct {
-	DefRange      hcl.Range `hcl:",def_range"`
-	Target        string    `hcl:"target"`
-	TargetRange   hcl.Range `hcl:"target,attr_range"`
-	SSHKey        string    `hcl:"ssh_key,optional"`
-	SSHKeyRange   hcl.Range `hcl:"ssh_key,attr_range"`
-	Schedule      string    `hcl:"schedule,optional"`
-	ScheduleRange hcl.Range `hcl:"schedule,attr_range"`
-	Timeout       string    `hcl:"timeout,optional"`
-	TimeoutRange  hcl.Range `hcl:"timeout,attr_range"`
+	DefRange    hcl.Range `hcl:",def_range"`
+	Target      string    `hcl:"target"`
+	TargetRange hcl.Range `hcl:"target,attr_range"`
+	SSHKey      string    `hcl:"ssh_key,optional"`
+	SSHKeyRange hcl.Range `hcl:"ssh_key,attr_range"`
+	// The public half of ssh_key, which a receiving host of the specs
+	// authorizes, and the target's host key for targets outside the specs.
+	SSHPublicKey      string    `hcl:"ssh_public_key,optional"`
+	SSHPublicKeyRange hcl.Range `hcl:"ssh_public_key,attr_range"`
+	KnownHostKey      string    `hcl:"known_host_key,optional"`
+	KnownHostKeyRange hcl.Range `hcl:"known_host_key,attr_range"`
+	Schedule          string    `hcl:"schedule,optional"`
+	ScheduleRange     hcl.Range `hcl:"schedule,attr_range"`
+	Timeout           string    `hcl:"timeout,optional"`
+	TimeoutRange      hcl.Range `hcl:"timeout,attr_range"`
 }
 
 type rawPostgreSQL struct {

@@ -27,7 +27,22 @@ var docs = map[string]doc{
 	"host":                {Desc: "A NixOS machine and the services it runs."},
 	"host.parent_dataset": {Desc: "ZFS dataset every service dataset is created below; created with `mountpoint=none` when missing. A pool root is allowed."},
 	"host.parent_mount":   {Desc: "Absolute path: the root of the services' default mountpoints; not inside a directory other users can write to."},
-	"host.services":       {Desc: "Names of declared services this host runs, no duplicates.", Default: "every declared service", Type: listString},
+	"host.services":       {Desc: "Names of declared services this host runs, no duplicates; `[]` for a host that only receives replicas.", Default: "every declared service", Type: listString},
+	"host.addresses":      {Desc: "Other names and IPv4 addresses of the host (DNS names or IPv4, each naming one host): a replication target whose host part is one of them, or the host's name, is received by this host.", Type: listString},
+	"host.ssh_host_key":   {Desc: "The host's ssh host key (`ssh-ed25519 AAAA…`, the content of `/etc/ssh/ssh_host_ed25519_key.pub`); every host that replicates to it pins it in `programs.ssh.knownHosts` under its name and addresses."},
+
+	"host.alerts":                          {Desc: "Thresholds of the host's generated Prometheus alert rules (`alerts.rules.yml`, see docs/alerts.md). Ages are durations such as `\"12h\"` or `\"9d\"`, at least 10m; each warning must be below its critical."},
+	"host.alerts.replication_lag_warning":  {Desc: "Warn when syncoid has not succeeded for this long.", Default: lit(duration(schema.DefaultAlerts.ReplicationLagWarning))},
+	"host.alerts.replication_lag_critical": {Desc: "Critical when syncoid has not succeeded for this long.", Default: lit(duration(schema.DefaultAlerts.ReplicationLagCritical))},
+	"host.alerts.backup_failing_warning":   {Desc: "Warn when a restic backup has not succeeded for this long.", Default: lit(duration(schema.DefaultAlerts.BackupFailingWarning))},
+	"host.alerts.backup_failing_critical":  {Desc: "Critical when a restic backup has not succeeded for this long.", Default: lit(duration(schema.DefaultAlerts.BackupFailingCritical))},
+	"host.alerts.snapshot_age_warning":     {Desc: "Warn when the newest snapshot of a dataset with a snapshot policy is this old (or there is none), and when sanoid has not succeeded for this long.", Default: lit(duration(schema.DefaultAlerts.SnapshotAgeWarning))},
+	"host.alerts.prune_age_warning":        {Desc: "Warn when a repository's prune has not succeeded for this long.", Default: lit(duration(schema.DefaultAlerts.PruneAgeWarning))},
+	"host.alerts.check_age_warning":        {Desc: "Warn when a repository's `restic check` has not succeeded for this long.", Default: lit(duration(schema.DefaultAlerts.CheckAgeWarning))},
+	"host.alerts.drill_age_warning":        {Desc: "Warn when a repository's restore drill has not succeeded for this long.", Default: lit(duration(schema.DefaultAlerts.DrillAgeWarning))},
+	"host.alerts.scrub_age_warning":        {Desc: "Warn when a pool's last completed scrub ended this long ago.", Default: lit(duration(schema.DefaultAlerts.ScrubAgeWarning))},
+	"host.alerts.capacity_warning":         {Desc: "Warn when a service dataset has used this percentage (1–100) of its space (used / (used + available)).", Default: code(fmt.Sprint(schema.DefaultAlerts.CapacityWarning))},
+	"host.alerts.capacity_critical":        {Desc: "Critical at this percentage of a dataset's space.", Default: code(fmt.Sprint(schema.DefaultAlerts.CapacityCritical))},
 
 	"restic_repository":                  {Desc: "A restic repository that `backup` blocks refer to."},
 	"restic_repository.url":              {Desc: "Any restic repository string (free text, not empty) without a secret in it: a password (`user:pass@`), a token-like query parameter or an rclone credential is an error. Exactly one of `url` and `repository_file`.", Default: "none: `repository_file`"},
@@ -112,11 +127,13 @@ var docs = map[string]doc{
 	"service.snapshots":        {Desc: "Sanoid snapshots of the dataset (NixOS `services.sanoid`)."},
 	"service.snapshots.policy": {Desc: "A declared `snapshot_policy`."},
 
-	"service.replication":          {Desc: "Syncoid replication of the dataset (NixOS `services.syncoid`)."},
-	"service.replication.target":   {Desc: "`[user@]host:pool/dataset` (remote) or `pool/dataset` (local)."},
-	"service.replication.ssh_key":  {Desc: "Absolute path of the ssh key; remote targets only; only letters, digits and `_.,:/@+=-` (syncoid hands it to a shell)."},
-	"service.replication.schedule": {Desc: "OnCalendar schedule of the replication.", Default: lit(schema.DefaultReplicationSchedule)},
-	"service.replication.timeout":  {Desc: "Time limit of one syncoid run (the unit's `TimeoutStartSec`), so a target that hangs in `zfs receive` cannot stall replication and backups.", Default: lit(duration(schema.DefaultReplicationTimeout))},
+	"service.replication":                {Desc: "Syncoid replication of the dataset (NixOS `services.syncoid`)."},
+	"service.replication.target":         {Desc: "`[user@]host:pool/dataset` (remote) or `pool/dataset` (local)."},
+	"service.replication.ssh_key":        {Desc: "Absolute path of the ssh key; remote targets only; only letters, digits and `_.,:/@+=-` (syncoid hands it to a shell)."},
+	"service.replication.ssh_public_key": {Desc: "The public half of `ssh_key` (`ssh-ed25519 AAAA…`); a receiving host of the specs authorizes it for the receive user. Remote targets only."},
+	"service.replication.known_host_key": {Desc: "The target's ssh host key, for a target outside the specs (for a host of the specs, set its `ssh_host_key`); pinned in `programs.ssh.knownHosts`. Remote targets only."},
+	"service.replication.schedule":       {Desc: "OnCalendar schedule of the replication.", Default: lit(schema.DefaultReplicationSchedule)},
+	"service.replication.timeout":        {Desc: "Time limit of one syncoid run (the unit's `TimeoutStartSec`), so a target that hangs in `zfs receive` cannot stall replication and backups.", Default: lit(duration(schema.DefaultReplicationTimeout))},
 
 	"service.postgresql":                      {Desc: "The service is a PostgreSQL cluster (NixOS `services.postgresql`). See docs/postgresql.md."},
 	"service.postgresql.data_dir":             {Desc: "Absolute path of the data directory (`services.postgresql.dataDir`, pgBackRest's `pg1-path`), inside the mountpoint.", Default: "the mountpoint"},
@@ -149,6 +166,8 @@ func codeList(items []string) string {
 // duration prints d the way a spec would write it ("30m", not "30m0s").
 func duration(d time.Duration) string {
 	switch {
+	case d%(24*time.Hour) == 0 && d > 24*time.Hour:
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
 	case d%time.Hour == 0:
 		return fmt.Sprintf("%dh", d/time.Hour)
 	case d%time.Minute == 0:

@@ -21,3 +21,10 @@ func (r *Runner) Destroy(ctx context.Context, name string) error {
 	_, err := r.ZFSCmd(ctx, "destroy", name)
 	return err
 }
+
+// Promote runs `zfs promote clone`: the clone takes over its origin's
+// snapshots up to the origin snapshot; nothing is destroyed.
+func (r *Runner) Promote(ctx context.Context, clone string) error {
+	_, err := r.ZFSCmd(ctx, "promote", clone)
+	return err
+}

@@ -23,6 +23,12 @@ type Prop struct {
 // replace it.
 func (p Prop) Local() bool { return p.Source == "local" }
 
+// SetTo reports whether prop is set locally to want, compared as `zfs get
+// -p` prints values (Normalize): setting it again would change nothing.
+func (p Prop) SetTo(prop, want string) bool {
+	return p.Local() && Normalize(prop, p.Value) == Normalize(prop, want)
+}
+
 // Dataset is the properties read for one dataset.
 type Dataset struct {
 	Name  string

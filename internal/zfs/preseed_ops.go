@@ -24,6 +24,10 @@ func (r *Runner) ListChildren(ctx context.Context, parent string, props ...strin
 	if err != nil {
 		return nil, err
 	}
+	return parseList(out, props)
+}
+
+func parseList(out []byte, props []string) (map[string]map[string]string, error) {
 	res := map[string]map[string]string{}
 	for i, line := range bytes.Split(out, []byte("\n")) {
 		if len(line) == 0 {

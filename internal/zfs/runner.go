@@ -45,6 +45,9 @@ type Runner struct {
 	// noTypeFilter is set once `zfs get -t` was refused (zfs-fuse and other
 	// old implementations); GetTree then filters snapshots itself.
 	noTypeFilter atomic.Bool
+	// noPoolListP: `zpool list -p` was refused (zfs-fuse); Pools reads
+	// rounded sizes then.
+	noPoolListP atomic.Bool
 }
 
 // Started is the number of processes this Runner has started.
@@ -69,6 +72,7 @@ type Error struct {
 	Argv     []string
 	ExitCode int    // -1 when the process did not exit normally
 	Stderr   string // trimmed; at most the last 4 KiB
+	Stdout   []byte // what was printed before the failure
 	Err      error  // the underlying exec error (or context error on timeout)
 }
 
@@ -138,7 +142,7 @@ func (r *Runner) run(ctx context.Context, bin string, args []string) ([]byte, er
 	if err == nil {
 		return stdout.Bytes(), nil
 	}
-	e := &Error{Argv: argv, ExitCode: -1, Err: err, Stderr: tail(stderr.Bytes())}
+	e := &Error{Argv: argv, ExitCode: -1, Err: err, Stderr: tail(stderr.Bytes()), Stdout: stdout.Bytes()}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		e.ExitCode = ee.ExitCode()
@@ -146,7 +150,9 @@ func (r *Runner) run(ctx context.Context, bin string, args []string) ([]byte, er
 	if ctx.Err() != nil {
 		e.Err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 	}
-	return nil, e
+	// What was printed still goes back: a listing of several names prints
+	// those that exist even when another does not.
+	return stdout.Bytes(), e
 }
 
 func tail(b []byte) string {

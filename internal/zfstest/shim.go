@@ -9,10 +9,12 @@ import (
 )
 
 // SyncoidShim puts a logging zfs in front of the real one on PATH for syncoid.
-// zfs-fuse knows neither `send -w` nor `receive -u`; when the real zfs
-// lacks them the shim drops exactly those flags (zfs-fuse has no encryption,
-// so a raw stream carries the same data) and the test keeps the replica
-// unmounted another way (mountpoint=none on the first receive). On OpenZFS
+// zfs-fuse knows neither `send -w` nor `receive -u` nor `receive -o
+// prop=value`; when the real zfs lacks them the shim drops exactly those
+// (zfs-fuse has no encryption, so a raw stream carries the same data; the
+// nixgen:replica-of that -o sets is then proven by snapshot guids instead)
+// and the test keeps the replica unmounted another way (mountpoint=none on
+// the first receive). On OpenZFS
 // nothing is dropped. Arguments pass through as "$@", never re-parsed.
 // A call that came in over ssh (sshtest sets SSHTEST_REMOTE=1) is logged
 // with the prefix "[ssh] ".
@@ -27,24 +29,40 @@ import (
 // It returns a PATH value with the shim's directory first, and its log.
 func SyncoidShim(t testing.TB, drop bool) (pathEnv, logFile string) {
 	t.Helper()
+	return SyncoidShimAt(t, t.TempDir(), drop)
+}
+
+// SyncoidShimAt is SyncoidShim with the shim in dir, and a log that every
+// user may append to: for a test whose ssh sessions run as another user
+// (dir must then be one that user can reach, such as a TrustedDir). The
+// real zfs is the first on the test's PATH. sanoid's
+// `zfs get -Hrpt snapshot creation` is emulated like syncoid's `-t`.
+func SyncoidShimAt(t testing.TB, dir string, drop bool) (pathEnv, logFile string) {
+	t.Helper()
 	realZFS, err := exec.LookPath("zfs")
 	if err != nil {
 		t.Fatal(err)
 	}
 	realZFS, _ = filepath.Abs(realZFS)
-	dir := t.TempDir()
 	logFile = filepath.Join(dir, "log")
+	if err := os.WriteFile(logFile, nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(logFile, 0o666); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
 	dropCase, getCase := "", ""
 	if drop {
-		dropCase = "\tsend:-w|receive:-u|recv:-u) continue;;\n"
+		dropCase = "\tsend:-w|receive:-u|recv:-u) continue;;\n\treceive:-o|recv:-o) skip=1; continue;;\n"
 	}
 	if !Supports("get", "t") {
-		getCase = "\tget:-t) typ=next; continue;;\n"
+		getCase = "\tget:-t) typ=next; continue;;\n\tget:-Hrpt) set -- \"$@\" -Hrp; typ=next; continue;;\n"
 	}
 	script := "#!/bin/sh\n" +
 		"printf '%s%s\\n' \"${SSHTEST_REMOTE:+[ssh] }\" \"$*\" >> " + shQuote(logFile) + "\n" +
-		"sub=$1 typ= snaps=\n" +
+		"sub=$1 typ= snaps= skip=\n" +
 		"for a do\n\tshift\n" +
+		"\tif [ -n \"$skip\" ]; then skip=; continue; fi\n" +
 		"\tif [ \"$typ\" = next ]; then\n" +
 		"\t\ttyp=\n\t\tif [ \"$a\" = snapshot ]; then snaps=1; continue; fi\n" +
 		"\t\tset -- \"$@\" -t\n" +

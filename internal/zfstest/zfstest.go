@@ -31,16 +31,29 @@ func Require(tb testing.TB) {
 	}
 }
 
-// Pool is a pool on a sparse file, destroyed when the test ends.
+// Pool is a pool on sparse files, destroyed when the test ends.
 type Pool struct {
-	Name string // unique: "ngt" + random hex
-	Dir  string // a TrustedDir for mountpoints and files
+	Name  string   // unique: "ngt" + random hex
+	Dir   string   // a TrustedDir for mountpoints and files
+	Vdevs []string // the files the pool is made of
 }
 
 // NewPool creates a 256 MiB pool with a unique name whose root dataset is
 // not mounted (mountpoint=none), so datasets get explicit mountpoints under
 // Dir. It calls Require first.
 func NewPool(tb testing.TB) *Pool {
+	tb.Helper()
+	return newPool(tb, "vdev")
+}
+
+// NewMirrorPool is NewPool on a two-way mirror of 128 MiB files (Vdevs),
+// so that a test can take one side offline (a DEGRADED pool).
+func NewMirrorPool(tb testing.TB) *Pool {
+	tb.Helper()
+	return newPool(tb, "mirror", "vdev-a", "vdev-b")
+}
+
+func newPool(tb testing.TB, layout ...string) *Pool {
 	tb.Helper()
 	Require(tb)
 	var b [4]byte
@@ -50,14 +63,23 @@ func NewPool(tb testing.TB) *Pool {
 	name := "ngt" + hex.EncodeToString(b[:])
 	dir := TrustedDir(tb) // registered before the destroy, so removed after it
 	p := &Pool{Name: name, Dir: dir}
-	vdev := filepath.Join(dir, "vdev")
-	if err := os.WriteFile(vdev, nil, 0o600); err != nil {
-		tb.Fatal(err)
+	args := []string{"create", "-m", "none", p.Name}
+	files := layout
+	if layout[0] == "mirror" {
+		args, files = append(args, "mirror"), layout[1:]
 	}
-	if err := os.Truncate(vdev, 256<<20); err != nil {
-		tb.Fatal(err)
+	size := int64(256<<20) / int64(len(files))
+	for _, f := range files {
+		vdev := filepath.Join(dir, f)
+		if err := os.WriteFile(vdev, nil, 0o600); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.Truncate(vdev, size); err != nil {
+			tb.Fatal(err)
+		}
+		p.Vdevs = append(p.Vdevs, vdev)
 	}
-	run(tb, "zpool", "create", "-m", "none", p.Name, vdev)
+	run(tb, "zpool", append(args, p.Vdevs...)...)
 	tb.Cleanup(func() { p.destroy(tb) })
 	return p
 }
@@ -115,6 +137,26 @@ func (p *Pool) Path(elem ...string) string {
 func (p *Pool) ZFS(tb testing.TB, args ...string) string {
 	tb.Helper()
 	return run(tb, "zfs", args...)
+}
+
+// ZPool runs the real zpool with args and returns its trimmed stdout; any
+// failure fails the test.
+func (p *Pool) ZPool(tb testing.TB, args ...string) string {
+	tb.Helper()
+	return run(tb, "zpool", args...)
+}
+
+// WaitScrub waits until no scrub of the pool is in progress; it fails the
+// test if one still is after a minute (a guard against hangs, not a speed
+// assertion).
+func (p *Pool) WaitScrub(tb testing.TB) {
+	tb.Helper()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if !strings.Contains(run(tb, "zpool", "status", p.Name), "in progress") {
+			return
+		}
+	}
+	tb.Fatalf("the scrub of %s did not finish", p.Name)
 }
 
 // Prop returns `zfs get -H -p -o value prop name`.

@@ -7,6 +7,7 @@
   imports = [
     ./datasets.nix
     ./protection.nix
+    ./monitoring.nix
     ./services/journal.nix
     ./services/lite.nix
     ./services/misc.nix

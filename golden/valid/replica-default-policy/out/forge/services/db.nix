@@ -18,15 +18,22 @@
   services.syncoid.commands.db = {
     source = "tank/services/db";
     target = "backup/replicas/db";
-    # Raw sends keep compression and encryption; received datasets stay unmounted.
+    # Raw sends keep compression and encryption; received datasets stay unmounted
+    # and carry nixgen:replica-of, which lets the receiving host's datasets apply
+    # tell a received replica from any other dataset of that name.
     sendOptions = "w";
-    recvOptions = "u";
+    recvOptions = "u o nixgen:replica-of=forge:tank/services/db";
     service = {
       # Started by "nixgen-replicate-db", which waits for a running backup.
       startAt = lib.mkForce [ ];
-      # A target that keeps ssh alive while `zfs receive` hangs must not
-      # stall replication, and through the shared lock the backups, forever.
-      serviceConfig.TimeoutStartSec = 43200;
+      serviceConfig = {
+        # A target that keeps ssh alive while `zfs receive` hangs must not
+        # stall replication, and through the shared lock the backups, forever.
+        TimeoutStartSec = 43200;
+        # "+": as root, outside the sandbox; "-": a metrics problem does not
+        # fail the replication. Records the lag (nixgen_replication_lag_seconds).
+        ExecStopPost = [ "-+${config.nixgen.helper}/bin/nixgen-helper replication lag --manifest ${../manifest.json} --service db" ];
+      };
       onFailure = [ "nixgen-notify-failure@%n.service" ];
       onSuccess = [ "nixgen-notify-success@%n.service" ];
     };

@@ -13,15 +13,22 @@
   services.syncoid.commands.cache = {
     source = "tank/services/cache";
     target = "tank/replica/cache";
-    # Raw sends keep compression and encryption; received datasets stay unmounted.
+    # Raw sends keep compression and encryption; received datasets stay unmounted
+    # and carry nixgen:replica-of, which lets the receiving host's datasets apply
+    # tell a received replica from any other dataset of that name.
     sendOptions = "w";
-    recvOptions = "u";
+    recvOptions = "u o nixgen:replica-of=box:tank/services/cache";
     service = {
       # Started by "nixgen-replicate-cache", which waits for a running backup.
       startAt = lib.mkForce [ ];
-      # A target that keeps ssh alive while `zfs receive` hangs must not
-      # stall replication, and through the shared lock the backups, forever.
-      serviceConfig.TimeoutStartSec = 43200;
+      serviceConfig = {
+        # A target that keeps ssh alive while `zfs receive` hangs must not
+        # stall replication, and through the shared lock the backups, forever.
+        TimeoutStartSec = 43200;
+        # "+": as root, outside the sandbox; "-": a metrics problem does not
+        # fail the replication. Records the lag (nixgen_replication_lag_seconds).
+        ExecStopPost = [ "-+${config.nixgen.helper}/bin/nixgen-helper replication lag --manifest ${../manifest.json} --service cache" ];
+      };
       onFailure = [ "nixgen-notify-failure@%n.service" ];
       onSuccess = [ "nixgen-notify-success@%n.service" ];
     };
