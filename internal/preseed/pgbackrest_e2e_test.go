@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -103,45 +102,10 @@ func TestPreseedPgBackRest(t *testing.T) {
 	}
 }
 
-// TestPreseedPgBackRestEmptyRepository: no backup is "unavailable", not a
-// failure, and nothing is left in the dataset.
-func TestPreseedPgBackRestEmptyRepository(t *testing.T) {
-	e := newPgEnv(t, "pgbackrest")
-	res := e.preseed(t, "")
-	if len(res.Attempts) != 1 || res.Attempts[0].Status != "unavailable" || res.Outcome != StartEmpty {
-		t.Fatalf("outcome %s, attempts %+v", res.Outcome, res.Attempts)
-	}
-	emptyAfter(t, e.mp)
-}
-
-// TestPreseedPgBackRestKilledConverges: pgbackrest killed in the middle of
-// a restore fails the method and leaves no data; the next run restores.
-func TestPreseedPgBackRestKilledConverges(t *testing.T) {
-	e := newPgEnv(t, "pgbackrest")
-	e.m.Services[0].Preseed.OnFailure = "block"
-	e.backedUp(t)
-	killer := filepath.Join(e.pool.Dir, "killer")
-	if err := os.WriteFile(killer, []byte(killerScript), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	res := e.preseed(t, killer)
-	if res.Outcome != Failed || len(res.Attempts) != 1 || res.Attempts[0].Status != "failed" {
-		t.Fatalf("outcome %s, attempts %+v", res.Outcome, res.Attempts)
-	}
-	if e.prop(t, PropComplete) == "complete" {
-		t.Fatal("a killed restore was marked complete")
-	}
-	res = e.preseed(t, "")
-	if res.Outcome != Restored || res.Method != "pgbackrest" {
-		t.Fatalf("re-run: outcome %s, attempts %+v", res.Outcome, res.Attempts)
-	}
-	names, _ := os.ReadDir(e.mp)
-	for _, n := range names {
-		if strings.HasPrefix(n.Name(), StagingPrefix) {
-			t.Errorf("leftover %s", n.Name())
-		}
-	}
-}
+// An empty repository (unavailable) and pgbackrest killed mid-restore
+// (converges on the next run) are tested without ZFS in
+// pgbackrest_test.go (TestPgBackRestMethod): the ZFS part of a preseed is
+// the same for every method.
 
 func (e *pgEnv) prop(t *testing.T, p string) string {
 	t.Helper()
