@@ -13,7 +13,6 @@ package datasets
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -24,6 +23,7 @@ import (
 	"syscall"
 
 	"github.com/nixgen/nixgen/internal/manifest"
+	"github.com/nixgen/nixgen/internal/owner"
 	"github.com/nixgen/nixgen/internal/safefs"
 	"github.com/nixgen/nixgen/internal/zfs"
 )
@@ -118,7 +118,7 @@ func Make(ctx context.Context, r *zfs.Runner, m *manifest.Manifest) (*Plan, erro
 	// run even when the pool is fine.
 	owners := make(map[string][2]int, len(m.Services))
 	for _, s := range m.Services {
-		uid, gid, err := lookupOwner(s.User, s.Group)
+		uid, gid, err := owner.Lookup(s.User, s.Group)
 		if err != nil {
 			bad("service %s: %v", s.Name, err)
 			continue
@@ -308,23 +308,6 @@ func propList(m *manifest.Manifest) []string {
 		add(k)
 	}
 	return out
-}
-
-func lookupOwner(userName, groupName string) (uid, gid int, err error) {
-	u, err := user.Lookup(userName)
-	if err != nil {
-		return 0, 0, fmt.Errorf("user %q does not exist: %w", userName, err)
-	}
-	g, err := user.LookupGroup(groupName)
-	if err != nil {
-		return 0, 0, fmt.Errorf("group %q does not exist: %w", groupName, err)
-	}
-	uid, err1 := strconv.Atoi(u.Uid)
-	gid, err2 := strconv.Atoi(g.Gid)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, 0, fmt.Errorf("user %q / group %q: %w", userName, groupName, err)
-	}
-	return uid, gid, nil
 }
 
 func ownerName(uid, gid uint32) string {

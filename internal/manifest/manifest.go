@@ -313,8 +313,8 @@ func (v *validator) service(i int) {
 		v.mountpoints = append(v.mountpoints, claim{s.Mountpoint, where})
 	}
 	for _, o := range [][2]string{{"user", s.User}, {"group", s.Group}} {
-		if msg := rules.UnixName(o[1]); msg != "" {
-			v.bad("%s: %s %q is not a valid name: %s", where, o[0], o[1], msg)
+		if msg := rules.Owner(o[1]); msg != "" {
+			v.bad("%s: %s %q is not a valid name or id: %s", where, o[0], o[1], msg)
 		}
 	}
 	if msg := rules.Mode(s.Mode); msg != "" {

@@ -332,11 +332,11 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 	svc.User, svc.Group, svc.Mode = DefaultUser, DefaultGroup, DefaultMode
 	if set(s.UserRange) {
 		svc.User = s.User
-		c.unixName(s.User, s.UserRange, "user name")
+		c.owner(s.User, s.UserRange, "user")
 	}
 	if set(s.GroupRange) {
 		svc.Group = s.Group
-		c.unixName(s.Group, s.GroupRange, "group name")
+		c.owner(s.Group, s.GroupRange, "group")
 	}
 	if set(s.ModeRange) {
 		if m, ok := c.mode(s.Mode, s.ModeRange); ok {
