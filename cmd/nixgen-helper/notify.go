@@ -16,7 +16,8 @@ func notifyCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "notify",
 		Usage: "report a job unit's result to its notifiers and its metrics textfile (OnFailure=/OnSuccess= hooks)",
-		Description: "Failures are always sent, successes only for jobs with notify_success. A notifier\n" +
+		Description: "Failures are always sent, successes only for jobs with notify_success; a job stopped by\n" +
+			"SIGTERM (a switch, a shutdown) is neither sent nor recorded. A notifier\n" +
 			"that cannot be reached is logged and does not change the exit code. Token and URL files are\n" +
 			"read from $CREDENTIALS_DIRECTORY when systemd passed them there (LoadCredential=).\n" +
 			"Exit codes: 0 reported; 1 metrics file not written; 2 usage; 3 bad manifest or unit not a job.",
@@ -77,6 +78,10 @@ func notifyRun(c *cli.Context) error {
 	}
 	if err != nil {
 		return withCode(exitFailed, err)
+	}
+	if rep.Stopped {
+		fmt.Fprintf(c.App.Writer, "%s was stopped (SIGTERM), not failed: nothing reported\n", unit)
+		return nil
 	}
 	if rep.Notified {
 		fmt.Fprintf(c.App.Writer, "%s %s reported to %d notifier(s)\n", unit, c.String("result"), len(rep.Job.Notify))

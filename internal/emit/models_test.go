@@ -43,7 +43,7 @@ func richSpec(n int) *model.Spec {
 			Backup: &model.Backup{Repository: "nas", Paths: []string{"/var/lib/" + name},
 				Exclude: []string{"**/.cache", "**/*.tmp"}, Tags: []string{"media", "nixgen"}, Schedule: "daily", Timeout: 12 * time.Hour},
 			Snapshots:   &model.Snapshots{Policy: "production"},
-			Replication: &model.Replication{Target: "zfs-recv@nas-1:backup/forge/" + name, TargetUser: "zfs-recv", TargetHost: "nas-1", TargetDataset: "backup/forge/" + name, SSHKey: "/run/secrets/syncoid-key", Schedule: schedule, Timeout: 12 * time.Hour},
+			Replication: &model.Replication{Target: "zfs-recv@nas-1:backup/forge/" + name, TargetUser: "zfs-recv", TargetHost: "nas-1", TargetDataset: "backup/forge/" + name, SSHKey: "/run/secrets/syncoid-key", Schedule: schedule, Timeout: 12 * time.Hour, SendOptions: "w"},
 			Preseed:     &model.Preseed{Methods: []string{"syncoid", "local", "restic"}, Timeout: 30 * time.Minute, OnFailure: onFailure},
 			Notify:      []string{"phone"},
 		})

@@ -121,7 +121,7 @@ func hostileSpec() *model.Spec {
 			// Targets and keys reach a shell through syncoid: only the
 			// shell-safe characters that rules.ShellWord allows.
 			Replication: &model.Replication{Target: fmt.Sprintf("u_1@h%d.lan:b/%s", i, name), TargetUser: "u_1", TargetHost: fmt.Sprintf("h%d.lan", i), TargetDataset: "b/" + name,
-				SSHKey: "/key/" + name + "+=,:@", Schedule: "rep" + s, Timeout: 12 * time.Hour},
+				SSHKey: "/key/" + name + "+=,:@", Schedule: "rep" + s, Timeout: 12 * time.Hour, SendOptions: "wp"},
 			Preseed: &model.Preseed{Methods: []string{"syncoid", "local", "restic"}, Timeout: time.Duration(i+1) * time.Minute, OnFailure: []string{"block", "start-empty"}[i%2]},
 			Notify:  []string{"n." + name},
 		})
@@ -250,7 +250,7 @@ func TestHostileRoundTrip(t *testing.T) {
 		}
 		wantJob := map[string]any{
 			"passwordFile": r.PasswordFile, "environmentFile": r.EnvironmentFile,
-			"initialize": true, "paths": globEscaped(s.Backup.Paths), "exclude": s.Backup.Exclude,
+			"initialize": r.Initialize, "paths": globEscaped(s.Backup.Paths), "exclude": s.Backup.Exclude,
 			"extraBackupArgs": args, "timerConfig": nil,
 		}
 		setRepository(wantJob, r)
@@ -436,12 +436,25 @@ var notifyHooks = map[string]any{
 }
 
 // hooks picks the attributes of an evaluated unit definition that can make
-// it report its result: onFailure, onSuccess and unitConfig.
+// it report its result: onFailure, onSuccess and unitConfig (but for
+// RequiresMountsFor, which reports nothing).
 func hooks(unit any) map[string]any {
 	out := map[string]any{}
 	if m, ok := unit.(map[string]any); ok {
 		for _, k := range []string{"onFailure", "onSuccess", "unitConfig"} {
 			if v, ok := m[k]; ok {
+				if uc, ok := v.(map[string]any); ok && k == "unitConfig" {
+					rest := map[string]any{}
+					for kk, vv := range uc {
+						if kk != "RequiresMountsFor" {
+							rest[kk] = vv
+						}
+					}
+					if len(rest) == 0 {
+						continue
+					}
+					v = rest
+				}
 				out[k] = v
 			}
 		}

@@ -229,6 +229,7 @@ type maintenanceJob struct {
 	// TimeoutSec bounds the job; ProtectHome: see protectHome.
 	TimeoutSec  int64
 	ProtectHome bool
+	RepoMount   string // systemd-quoted local repository path, "" for none
 }
 
 // drillJob is the restore drill of one repository.
@@ -243,6 +244,7 @@ type drillJob struct {
 	Timeout     string
 	TimeoutSec  int64
 	ProtectHome bool
+	RepoMount   string // see maintenanceJob
 }
 
 func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (*protectionView, error) {
@@ -266,9 +268,12 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 			return nil, fmt.Errorf("snapshot policy %q is not declared", name)
 		}
 		pv.Policies = append(pv.Policies, p)
-		if p.Frequently > 0 && p.Autosnap {
+		if p.Frequently > 0 && p.Autosnap && h.SanoidInterval == "" {
 			pv.SanoidInterval = "*:0/15"
 		}
+	}
+	if h.SanoidInterval != "" {
+		pv.SanoidInterval = h.SanoidInterval
 	}
 	// Prune-only templates for the replicas, one per source policy.
 	pv.Replicas = replicasOn(spec, h)
@@ -316,7 +321,11 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 		}
 		if r.DrillSchedule != "" {
 			ssh, clone := backendTools(r)
-			pv.Drills = append(pv.Drills, drillJob{
+			mnt, err := repoMount(r)
+			if err != nil {
+				return nil, err
+			}
+			pv.Drills = append(pv.Drills, drillJob{RepoMount: mnt,
 				Unit: drillUnit(name), Repo: name, Schedule: r.DrillSchedule, NeedSSH: ssh, NeedClone: clone,
 				Timeout:    fmt.Sprintf("%ds", seconds(r.DrillTimeout)),
 				TimeoutSec: seconds(r.DrillTimeout + drillMargin), ProtectHome: protectHome(r),
@@ -329,6 +338,10 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 		m.NoWrapper = shellUnsafe(m.Repo)
 		m.RepoFile = repoFile(m.Repo)
 		m.ProtectHome = protectHome(m.Repo)
+		var err error
+		if m.RepoMount, err = repoMount(m.Repo); err != nil {
+			return nil, err
+		}
 		if err := checkSecretPaths(m.Repo); err != nil {
 			return nil, err
 		}
@@ -355,6 +368,19 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 		}
 	}
 	return pv, nil
+}
+
+// repoMount is localRepoPath quoted for RequiresMountsFor=.
+func repoMount(r *model.Repository) (string, error) {
+	p := localRepoPath(r)
+	if p == "" {
+		return "", nil
+	}
+	q, err := sdPathArg(p)
+	if err != nil {
+		return "", fmt.Errorf("repository %q: %w", r.Name, err)
+	}
+	return q, nil
 }
 
 // backendTools reports whether restic needs ssh (sftp:) or rclone (rclone:)
@@ -443,6 +469,7 @@ type serviceView struct {
 	MainOption         string // "services", "sockets", ... under systemd; "" for other unit types
 	MainName           string // main unit without its suffix
 	MainDep            string // "requires" (block) or "wants" (start-empty)
+	Mountpoint         string // systemd-quoted, for RequiresMountsFor=
 	ReverseDep         string // "requiredBy" or "wantedBy", when MainOption is ""
 	TimeoutSec         int64
 	NeedRestic         bool
@@ -466,8 +493,10 @@ type serviceView struct {
 	BackupTimeoutSec        int64
 	BackupLockWait          int64
 	BackupWrapperTimeoutSec int64
-	ProtectHome             bool // see protectHome
+	ProtectHome             bool   // see protectHome
+	RepoMount               string // see maintenanceJob
 
+	SendOptions           string
 	SSHOptions            []string
 	SyncoidUnit           string // unit NixOS names after the command (the service name)
 	SyncoidService        string // SyncoidUnit with its suffix, systemd-quoted for an Exec line
@@ -495,27 +524,30 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 	if sv.LockFile, err = sdExecArg(lockFile(s.Name)); err != nil {
 		return nil, err
 	}
+	if sv.Mountpoint, err = sdPathArg(s.Mountpoint); err != nil {
+		return nil, err
+	}
+	dot := strings.LastIndexByte(s.Unit, '.')
+	if dot <= 0 {
+		return nil, fmt.Errorf("unit %q has no unit type suffix", s.Unit)
+	}
+	// Units that NixOS keeps in lists or not at all (mount, swap, device,
+	// ...) get their dependencies from nixgen's side instead. So do
+	// template instances: NixOS writes a defined foo@bar.service as a
+	// whole unit file unless a file of that exact name exists upstream
+	// (generateUnits in nixos/lib/systemd-lib.nix), and such a file would
+	// shadow the template foo@.service.
+	if opt, ok := unitOptions[s.Unit[dot:]]; ok && !strings.Contains(s.Unit, "@") {
+		sv.MainOption, sv.MainName = opt, s.Unit[:dot]
+	}
+	if strings.HasPrefix(s.Unit, "nixgen-") {
+		return nil, fmt.Errorf("unit %q uses the nixgen- prefix reserved for generated units", s.Unit)
+	}
 	if p := s.Preseed; p != nil {
 		sv.PreseedUnit = "nixgen-preseed-" + s.Name
 		sv.PreseedService = sv.PreseedUnit + ".service"
 		// Description= expands specifiers.
 		sv.PreseedDescription = "nixgen: restore the data of " + strings.ReplaceAll(s.Name, "%", "%%") + " before it first starts"
-		dot := strings.LastIndexByte(s.Unit, '.')
-		if dot <= 0 {
-			return nil, fmt.Errorf("unit %q has no unit type suffix", s.Unit)
-		}
-		// Units that NixOS keeps in lists or not at all (mount, swap, device,
-		// ...) get the dependency from the preseed side instead. So do
-		// template instances: NixOS writes a defined foo@bar.service as a
-		// whole unit file unless a file of that exact name exists upstream
-		// (generateUnits in nixos/lib/systemd-lib.nix), and such a file would
-		// shadow the template foo@.service.
-		if opt, ok := unitOptions[s.Unit[dot:]]; ok && !strings.Contains(s.Unit, "@") {
-			sv.MainOption, sv.MainName = opt, s.Unit[:dot]
-		}
-		if strings.HasPrefix(s.Unit, "nixgen-") {
-			return nil, fmt.Errorf("unit %q uses the nixgen- prefix reserved for generated units", s.Unit)
-		}
 		switch p.OnFailure {
 		case "block":
 			sv.MainDep, sv.ReverseDep = "requires", "requiredBy"
@@ -557,6 +589,9 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 		sv.NoWrapper = shellUnsafe(sv.Repo)
 		sv.RepoFile = repoFile(sv.Repo)
 		sv.ProtectHome = protectHome(sv.Repo, append([]string{s.Mountpoint}, b.Paths...)...)
+		if sv.RepoMount, err = repoMount(sv.Repo); err != nil {
+			return nil, err
+		}
 		sv.ResticUnit = resticUnit(s.Name)
 		sv.ExtraBackupArgs = []string{resticRetryLock}
 		sv.BackupWrapper = backupWrapper(s.Name)
@@ -584,6 +619,10 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 				"--sshoption=ServerAliveInterval=15",
 				"--sshoption=ServerAliveCountMax=4",
 			}
+		}
+		sv.SendOptions = r.SendOptions
+		if sv.SendOptions == "" {
+			return nil, fmt.Errorf("service %q: replication send options are empty", s.Name)
 		}
 		sv.SyncoidUnit = syncoidUnit(s.Name)
 		sv.ReplWrapper = replWrapper(s.Name)

@@ -78,6 +78,18 @@ func protectHome(r *model.Repository, paths ...string) bool {
 	return true
 }
 
+// localRepoPath returns the directory of a repository on a local path
+// ("/mnt/nas/restic" or "local:/mnt/nas/restic"), "" for other backends
+// and for a repository_file (unknown until run time). Units that use the
+// repository get RequiresMountsFor= on it: with the NAS not mounted they
+// fail instead of reading or initialising the bare directory below.
+func localRepoPath(r *model.Repository) string {
+	if p := strings.TrimPrefix(r.URL, "local:"); strings.HasPrefix(p, "/") {
+		return p
+	}
+	return ""
+}
+
 // resticUnit is the unit NixOS's restic module creates for job name.
 func resticUnit(job string) string { return "restic-backups-" + job }
 

@@ -47,7 +47,11 @@ var ErrUnknownUnit = errors.New("unit is not a job in the manifest")
 
 // Report is what was done.
 type Report struct {
-	Job       manifest.Job
+	Job manifest.Job
+	// Stopped: the failure was a stop by SIGTERM (a switch, a shutdown,
+	// `systemctl stop`), not a failed run: no one is paged and no result
+	// is recorded, so the metrics keep the last finished run.
+	Stopped   bool
 	Notified  bool  // an event was sent (or attempted)
 	NotifyErr error // notifiers that could not be reached; logged only
 	Duration  time.Duration
@@ -82,7 +86,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		now = o.Now
 	}
 	finished := now()
-	rep := &Report{Job: *job, Duration: o.mainDuration(ctx)}
+	run := o.lastRun(ctx)
+	rep := &Report{Job: *job, Duration: run.duration}
+	if !o.Success && run.stoppedByTerm() {
+		rep.Stopped = true
+		return rep, nil
+	}
 
 	if !o.NoNotify && (!o.Success || job.NotifySuccess) {
 		rep.Notified = true
@@ -171,25 +180,54 @@ func (o Options) journal(ctx context.Context) string {
 	return s
 }
 
-// mainDuration is the run time of the unit's main process from systemd's
-// monotonic timestamps; 0 when systemd does not know it.
-func (o Options) mainDuration(ctx context.Context) time.Duration {
+// lastRun reads what systemd knows about the unit's last run; the zero
+// value when systemd cannot be asked.
+func (o Options) lastRun(ctx context.Context) runInfo {
 	out, err := o.call(ctx, o.Systemctl, "systemctl", "show", o.Unit,
-		"-p", "ExecMainStartTimestampMonotonic", "-p", "ExecMainExitTimestampMonotonic")
+		"-p", "ExecMainStartTimestampMonotonic", "-p", "ExecMainExitTimestampMonotonic",
+		"-p", "Result", "-p", "ExecMainCode", "-p", "ExecMainStatus")
 	if err != nil {
-		return 0
+		return runInfo{}
 	}
-	return ParseMainDuration(out)
+	return parseRun(out)
 }
 
-// ParseMainDuration reads `systemctl show -p ExecMainStartTimestampMonotonic
-// -p ExecMainExitTimestampMonotonic` (microseconds); 0 when either is
-// missing or zero, or the exit is not after the start (a run in progress).
-func ParseMainDuration(out []byte) time.Duration {
+// runInfo is the end of a unit's last run.
+type runInfo struct {
+	duration time.Duration
+	result   string // systemd's Result=: "success", "exit-code", "signal", "timeout", ...
+	code     int    // ExecMainCode: 1 exited, 2 killed, 3 dumped core
+	status   int    // ExecMainStatus: exit status or signal number
+}
+
+// sigterm is SIGTERM's number on Linux.
+const sigterm = 15
+
+// stoppedByTerm reports a main process that ended because systemd stopped
+// the unit: killed by SIGTERM, or exiting with 143 (128+SIGTERM, what
+// shells and many programs return) or 130 (restic's "interrupted").
+// systemd's own time limit also sends SIGTERM, but then Result= is
+// "timeout", which stays a failure.
+func (r runInfo) stoppedByTerm() bool {
+	switch r.result {
+	case "signal":
+		return r.code == 2 && r.status == sigterm
+	case "exit-code":
+		return r.code == 1 && (r.status == 128+sigterm || r.status == 130)
+	}
+	return false
+}
+
+func parseRun(out []byte) runInfo {
+	var r runInfo
 	var start, exit int64
 	for _, line := range strings.Split(string(out), "\n") {
 		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
 		if !ok {
+			continue
+		}
+		if k == "Result" {
+			r.result = v
 			continue
 		}
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -201,13 +239,22 @@ func ParseMainDuration(out []byte) time.Duration {
 			start = n
 		case "ExecMainExitTimestampMonotonic":
 			exit = n
+		case "ExecMainCode":
+			r.code = int(n)
+		case "ExecMainStatus":
+			r.status = int(n)
 		}
 	}
-	if start <= 0 || exit <= start {
-		return 0
+	if start > 0 && exit > start {
+		r.duration = time.Duration(exit-start) * time.Microsecond
 	}
-	return time.Duration(exit-start) * time.Microsecond
+	return r
 }
+
+// ParseMainDuration reads `systemctl show -p ExecMainStartTimestampMonotonic
+// -p ExecMainExitTimestampMonotonic` (microseconds); 0 when either is
+// missing or zero, or the exit is not after the start (a run in progress).
+func ParseMainDuration(out []byte) time.Duration { return parseRun(out).duration }
 
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")

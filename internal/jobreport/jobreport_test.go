@@ -272,3 +272,49 @@ func TestParseMainDuration(t *testing.T) {
 		}
 	}
 }
+
+// fakeSystemctl writes a systemctl that prints show output.
+func fakeSystemctl(t *testing.T, show string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "systemctl")
+	if err := os.WriteFile(p, []byte("#!/bin/sh\ncat <<'EOF'\n"+show+"EOF\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// A job stopped by a switch (or a shutdown) is not a failure page, and
+// records nothing; a job killed by its time limit is a failure.
+func TestStopBySIGTERMIsNotPaged(t *testing.T) {
+	const times = "ExecMainStartTimestampMonotonic=1000000\nExecMainExitTimestampMonotonic=2000000\n"
+	for _, c := range []struct {
+		name, show string
+		paged      bool
+	}{
+		{"killed by SIGTERM", times + "Result=signal\nExecMainCode=2\nExecMainStatus=15\n", false},
+		{"exit 143", times + "Result=exit-code\nExecMainCode=1\nExecMainStatus=143\n", false},
+		{"restic interrupted", times + "Result=exit-code\nExecMainCode=1\nExecMainStatus=130\n", false},
+		{"time limit", times + "Result=timeout\nExecMainCode=2\nExecMainStatus=15\n", true},
+		{"killed by SIGKILL", times + "Result=signal\nExecMainCode=2\nExecMainStatus=9\n", true},
+		{"exit 1", times + "Result=exit-code\nExecMainCode=1\nExecMainStatus=1\n", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rcv := newReceiver(t)
+			dir := t.TempDir()
+			rep, err := Run(context.Background(), Options{Manifest: testManifest(rcv.srv.URL), Unit: "restic-backups-app.service",
+				TextfileDir: dir, Journalctl: filepath.Join(t.TempDir(), "no-journalctl"), Systemctl: fakeSystemctl(t, c.show),
+				Notify: &notify.Sender{Attempts: 1}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sent := len(rcv.take())
+			ents, _ := os.ReadDir(dir)
+			if c.paged && (sent != 2 || len(ents) == 0 || rep.Stopped) {
+				t.Errorf("sent %d, files %d, stopped %v: want a failure page and metrics", sent, len(ents), rep.Stopped)
+			}
+			if !c.paged && (sent != 0 || len(ents) != 0 || !rep.Stopped) {
+				t.Errorf("sent %d, files %d, stopped %v: want nothing", sent, len(ents), rep.Stopped)
+			}
+		})
+	}
+}

@@ -22,6 +22,10 @@ type Host struct {
 	ParentDataset string // e.g. "tank/services"; created with mountpoint=none if missing
 	ParentMount   string // absolute; default mountpoint root
 	Services      []*Service
+	// SanoidInterval is sanoid's timer (OnCalendar); "" leaves it to the
+	// renderer (every 15 minutes when a policy keeps frequent snapshots,
+	// else NixOS's default, hourly).
+	SanoidInterval string
 }
 
 // Pool is the pool part of the parent dataset ("tank" of "tank/services").
@@ -89,6 +93,9 @@ type Replication struct {
 	TargetDataset string
 	SSHKey        string // absolute path, "" for none
 	Schedule      string // systemd OnCalendar; default "hourly"
+	// SendOptions is syncoid's --sendoptions (zfs send flags as letters);
+	// default "w" (raw sends).
+	SendOptions string
 	// Timeout bounds one syncoid run: a target that keeps the ssh session
 	// alive while `zfs receive` hangs would otherwise block replication (and,
 	// through the shared lock, backups) forever. Default 12h.
@@ -120,6 +127,10 @@ type Repository struct {
 	// Time limits of the prune, check and drill units (TimeoutStartSec;
 	// the drill's also bounds nixgen-helper restore-test). Default 12h each.
 	PruneTimeout, CheckTimeout, DrillTimeout time.Duration
+	// Initialize lets a backup run `restic init` when the repository does
+	// not exist yet. Default false: a missing mount or bucket must fail, not
+	// become a new, empty repository.
+	Initialize bool
 }
 
 // Retention is restic's forget --keep-* policy. Zero means "not set".

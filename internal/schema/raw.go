@@ -24,12 +24,14 @@ type rawHost struct {
 	NameRange hcl.Range `hcl:"name,label_range"`
 	DefRange  hcl.Range `hcl:",def_range"`
 
-	ParentDataset      string         `hcl:"parent_dataset"`
-	ParentDatasetRange hcl.Range      `hcl:"parent_dataset,attr_range"`
-	ParentMount        string         `hcl:"parent_mount"`
-	ParentMountRange   hcl.Range      `hcl:"parent_mount,attr_range"`
-	Services           hcl.Expression `hcl:"services,optional"`
-	ServicesRange      hcl.Range      `hcl:"services,attr_range"`
+	ParentDataset       string         `hcl:"parent_dataset"`
+	ParentDatasetRange  hcl.Range      `hcl:"parent_dataset,attr_range"`
+	ParentMount         string         `hcl:"parent_mount"`
+	ParentMountRange    hcl.Range      `hcl:"parent_mount,attr_range"`
+	Services            hcl.Expression `hcl:"services,optional"`
+	ServicesRange       hcl.Range      `hcl:"services,attr_range"`
+	SanoidInterval      string         `hcl:"sanoid_interval,optional"`
+	SanoidIntervalRange hcl.Range      `hcl:"sanoid_interval,attr_range"`
 }
 
 type rawRepo struct {
@@ -59,6 +61,7 @@ type rawRepo struct {
 	CheckTimeoutRange    hcl.Range     `hcl:"check_timeout,attr_range"`
 	DrillTimeout         string        `hcl:"drill_timeout,optional"`
 	DrillTimeoutRange    hcl.Range     `hcl:"drill_timeout,attr_range"`
+	Initialize           *bool         `hcl:"initialize,optional"`
 	Retention            *rawRetention `hcl:"retention,block"`
 }
 
@@ -191,15 +194,17 @@ type rawSnapshots struct {
 }
 
 type rawReplication struct {
-	DefRange      hcl.Range `hcl:",def_range"`
-	Target        string    `hcl:"target"`
-	TargetRange   hcl.Range `hcl:"target,attr_range"`
-	SSHKey        string    `hcl:"ssh_key,optional"`
-	SSHKeyRange   hcl.Range `hcl:"ssh_key,attr_range"`
-	Schedule      string    `hcl:"schedule,optional"`
-	ScheduleRange hcl.Range `hcl:"schedule,attr_range"`
-	Timeout       string    `hcl:"timeout,optional"`
-	TimeoutRange  hcl.Range `hcl:"timeout,attr_range"`
+	DefRange         hcl.Range `hcl:",def_range"`
+	Target           string    `hcl:"target"`
+	TargetRange      hcl.Range `hcl:"target,attr_range"`
+	SSHKey           string    `hcl:"ssh_key,optional"`
+	SSHKeyRange      hcl.Range `hcl:"ssh_key,attr_range"`
+	Schedule         string    `hcl:"schedule,optional"`
+	ScheduleRange    hcl.Range `hcl:"schedule,attr_range"`
+	Timeout          string    `hcl:"timeout,optional"`
+	TimeoutRange     hcl.Range `hcl:"timeout,attr_range"`
+	SendOptions      string    `hcl:"send_options,optional"`
+	SendOptionsRange hcl.Range `hcl:"send_options,attr_range"`
 }
 
 type rawPreseed struct {

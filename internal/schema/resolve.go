@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"fmt"
 	"maps"
 	"regexp"
 	"slices"
@@ -32,6 +33,7 @@ const (
 	DefaultPruneTimeout        = 12 * time.Hour
 	DefaultCheckTimeout        = 12 * time.Hour
 	DefaultDrillTimeout        = 12 * time.Hour
+	DefaultSendOptions         = "w"
 )
 
 // PreseedMethods are the restore methods in their default order.
@@ -242,6 +244,9 @@ func resolveRepo(c *checker, r *rawRepo) *model.Repository {
 		CheckTimeout:    c.timeout(r.CheckTimeout, r.CheckTimeoutRange, DefaultCheckTimeout),
 		DrillTimeout:    c.timeout(r.DrillTimeout, r.DrillTimeoutRange, DefaultDrillTimeout),
 	}
+	if r.Initialize != nil {
+		out.Initialize = *r.Initialize
+	}
 	repositoryURL(c, r)
 	if c.absPath(r.PasswordFile, r.PasswordFileRange, "password_file") {
 		c.unitPath(r.PasswordFile, r.PasswordFileRange, "password_file")
@@ -407,7 +412,15 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 	}
 	if r := s.Replication; r != nil {
 		svc.Replication = &model.Replication{Target: r.Target, Schedule: calendar(c, r.Schedule, r.ScheduleRange, DefaultReplicationSchedule), SSHKey: r.SSHKey,
-			Timeout: c.timeout(r.Timeout, r.TimeoutRange, DefaultReplicationTimeout)}
+			Timeout: c.timeout(r.Timeout, r.TimeoutRange, DefaultReplicationTimeout), SendOptions: DefaultSendOptions}
+		if set(r.SendOptionsRange) {
+			svc.Replication.SendOptions = r.SendOptions
+			if c.nonEmpty(r.SendOptions, r.SendOptionsRange, "send_options") {
+				if msg := sendOptionsError(r.SendOptions); msg != "" {
+					c.errorf(r.SendOptionsRange, "Invalid send_options", "%q %s.", r.SendOptions, msg)
+				}
+			}
+		}
 		if c.nonEmpty(r.Target, r.TargetRange, "replication target") {
 			u, h, d, problem := parseTarget(r.Target)
 			if problem != "" {
@@ -489,6 +502,31 @@ func resolvePreseed(c *checker, p *rawPreseed, svc *model.Service) *model.Presee
 		}
 	}
 	return out
+}
+
+// sendFlags are the zfs send flags that syncoid passes on from
+// --sendoptions on a full or incremental send (its getoptionsline lists),
+// except R: nixgen replicates one dataset, and syncoid refuses R with
+// --recursive anyway.
+const sendFlags = "DLPcehpvw"
+
+// sendOptionsError checks replication's send_options: letters of
+// sendFlags, each once. syncoid drops letters it does not know without a
+// word, and o/x take a value it would read from the next word.
+func sendOptionsError(s string) string {
+	seen := map[rune]bool{}
+	for _, r := range s {
+		switch {
+		case r == 'R':
+			return "contains R: a recursive send would replicate the datasets below the service's as well; nixgen replicates each dataset by itself"
+		case !strings.ContainsRune(sendFlags, r):
+			return fmt.Sprintf("contains %q: use letters of zfs send flags that syncoid passes on (%s), written together, such as \"wp\"", r, strings.Join(strings.Split(sendFlags, ""), " "))
+		case seen[r]:
+			return fmt.Sprintf("lists %q twice", r)
+		}
+		seen[r] = true
+	}
+	return ""
 }
 
 // earlyUnitKind returns the suffix of a unit that default dependencies place

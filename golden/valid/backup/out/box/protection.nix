@@ -72,6 +72,8 @@ in
   };
 
   systemd.services.restic-backups-nixgen-prune-b2 = {
+    # A switch must not kill a running prune or check.
+    restartIfChanged = false;
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
@@ -109,6 +111,8 @@ in
   };
 
   systemd.services.restic-backups-nixgen-check-b2 = {
+    # A switch must not kill a running prune or check.
+    restartIfChanged = false;
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
@@ -145,6 +149,9 @@ in
   };
 
   systemd.services.restic-backups-nixgen-check-local = {
+    # A switch must not kill a running prune or check.
+    restartIfChanged = false;
+    unitConfig.RequiresMountsFor = [ "/backup/restic" ];
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
@@ -226,6 +233,7 @@ in
     after = [ "network-online.target" ];
     path = [ pkgs.restic ];
     restartIfChanged = false;
+    unitConfig.RequiresMountsFor = [ "/backup/restic" ];
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {

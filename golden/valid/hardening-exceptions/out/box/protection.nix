@@ -71,6 +71,8 @@ in
   };
 
   systemd.services.restic-backups-nixgen-check-cloud = {
+    # A switch must not kill a running prune or check.
+    restartIfChanged = false;
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
@@ -106,6 +108,9 @@ in
   };
 
   systemd.services.restic-backups-nixgen-check-local = {
+    # A switch must not kill a running prune or check.
+    restartIfChanged = false;
+    unitConfig.RequiresMountsFor = [ "/mnt/restic" ];
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
@@ -186,6 +191,7 @@ in
     after = [ "network-online.target" ];
     path = [ pkgs.restic ];
     restartIfChanged = false;
+    unitConfig.RequiresMountsFor = [ "/mnt/restic" ];
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {

@@ -74,6 +74,8 @@ in
   };
 
   systemd.services.restic-backups-nixgen-check-nas = {
+    # A switch must not kill a running prune or check.
+    restartIfChanged = false;
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {

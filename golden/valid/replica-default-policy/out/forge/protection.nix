@@ -59,7 +59,8 @@ in
 
   services.sanoid = {
     enable = true;
-    # A policy keeps "frequently" snapshots, taken every 15 minutes.
+    # How often sanoid takes and prunes snapshots (the host's sanoid_interval,
+    # else every 15 minutes when a policy keeps "frequently" snapshots).
     interval = "*:0/15";
     templates.frequent = {
       frequently = 8;
@@ -89,6 +90,8 @@ in
   };
 
   systemd.services.sanoid = {
+    # A switch must not kill a running snapshot or prune run.
+    restartIfChanged = false;
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
   };

@@ -72,6 +72,8 @@ in
   };
 
   systemd.services.restic-backups-nixgen-prune-rest = {
+    # A switch must not kill a running prune or check.
+    restartIfChanged = false;
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
@@ -109,6 +111,8 @@ in
   };
 
   systemd.services.restic-backups-nixgen-check-rest = {
+    # A switch must not kill a running prune or check.
+    restartIfChanged = false;
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {

@@ -72,6 +72,8 @@ in
   };
 
   systemd.services.restic-backups-nixgen-check-cloud = {
+    # A switch must not kill a running prune or check.
+    restartIfChanged = false;
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
@@ -107,6 +109,8 @@ in
   };
 
   systemd.services.restic-backups-nixgen-check-offsite = {
+    # A switch must not kill a running prune or check.
+    restartIfChanged = false;
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {

@@ -76,6 +76,8 @@ in
   };
 
   systemd.services.restic-backups-nixgen-prune-offsite = {
+    # A switch must not kill a running prune or check.
+    restartIfChanged = false;
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
@@ -112,6 +114,8 @@ in
   };
 
   systemd.services.restic-backups-nixgen-check-offsite = {
+    # A switch must not kill a running prune or check.
+    restartIfChanged = false;
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {

@@ -77,6 +77,8 @@ in
   };
 
   systemd.services.sanoid = {
+    # A switch must not kill a running snapshot or prune run.
+    restartIfChanged = false;
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
   };
@@ -98,6 +100,9 @@ in
   };
 
   systemd.services.restic-backups-nixgen-prune-nas = {
+    # A switch must not kill a running prune or check.
+    restartIfChanged = false;
+    unitConfig.RequiresMountsFor = [ "/mnt/nas/restic" ];
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
@@ -134,6 +139,9 @@ in
   };
 
   systemd.services.restic-backups-nixgen-check-nas = {
+    # A switch must not kill a running prune or check.
+    restartIfChanged = false;
+    unitConfig.RequiresMountsFor = [ "/mnt/nas/restic" ];
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
@@ -164,6 +172,7 @@ in
     after = [ "network-online.target" ];
     path = [ pkgs.restic ];
     restartIfChanged = false;
+    unitConfig.RequiresMountsFor = [ "/mnt/nas/restic" ];
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {

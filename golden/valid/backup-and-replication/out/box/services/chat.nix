@@ -4,10 +4,12 @@
 
 {
   # The service starts only after its dataset was created and mounted, never
-  # into the bare directory that the dataset is then mounted over.
-  systemd.services.nixgen-datasets = {
-    wantedBy = [ "chat.service" ];
-    before = [ "chat.service" ];
+  # into the bare directory that the dataset is then mounted over: a failed
+  # apply or a missing mount keeps it stopped.
+  systemd.services.chat = {
+    requires = [ "nixgen-datasets.service" ];
+    after = [ "nixgen-datasets.service" ];
+    unitConfig.RequiresMountsFor = [ "/srv/chat" ];
   };
 
   # restic reads a ZFS snapshot of the dataset, bound read-only over the
@@ -16,7 +18,9 @@
   services.restic.backups.chat = {
     repository = "rest:https://backup.example.net/box";
     passwordFile = "/run/secrets/restic/password";
-    initialize = true;
+    # A repository that is not there (an unmounted NAS, a wrong bucket) fails
+    # the backup instead of becoming a new, empty one.
+    initialize = false;
     # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
       "/srv/chat"
@@ -27,6 +31,8 @@
   };
 
   systemd.services.restic-backups-chat = {
+    # A switch must not kill a running backup (and page its failure).
+    restartIfChanged = false;
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {

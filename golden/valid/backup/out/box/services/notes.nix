@@ -4,10 +4,12 @@
 
 {
   # The service starts only after its dataset was created and mounted, never
-  # into the bare directory that the dataset is then mounted over.
-  systemd.services.nixgen-datasets = {
-    wantedBy = [ "notes.service" ];
-    before = [ "notes.service" ];
+  # into the bare directory that the dataset is then mounted over: a failed
+  # apply or a missing mount keeps it stopped.
+  systemd.services.notes = {
+    requires = [ "nixgen-datasets.service" ];
+    after = [ "nixgen-datasets.service" ];
+    unitConfig.RequiresMountsFor = [ "/srv/notes" ];
   };
 
   # restic reads a ZFS snapshot of the dataset, bound read-only over the
@@ -16,7 +18,9 @@
   services.restic.backups.notes = {
     repository = "/backup/restic";
     passwordFile = "/etc/nixos/secrets/restic";
-    initialize = true;
+    # A repository that is not there (an unmounted NAS, a wrong bucket) fails
+    # the backup instead of becoming a new, empty one.
+    initialize = false;
     # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
       "/srv/notes"
@@ -27,6 +31,10 @@
   };
 
   systemd.services.restic-backups-notes = {
+    # A switch must not kill a running backup (and page its failure).
+    restartIfChanged = false;
+    # The repository is a local path: without its mount the backup fails.
+    unitConfig.RequiresMountsFor = [ "/backup/restic" ];
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {

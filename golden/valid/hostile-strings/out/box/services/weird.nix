@@ -4,10 +4,12 @@
 
 {
   # The service starts only after its dataset was created and mounted, never
-  # into the bare directory that the dataset is then mounted over.
-  systemd.services.nixgen-datasets = {
-    wantedBy = [ "weird.service" ];
-    before = [ "weird.service" ];
+  # into the bare directory that the dataset is then mounted over: a failed
+  # apply or a missing mount keeps it stopped.
+  systemd.services.weird = {
+    requires = [ "nixgen-datasets.service" ];
+    after = [ "nixgen-datasets.service" ];
+    unitConfig.RequiresMountsFor = [ "\"/srv/weird dir/with 'quotes' and \\\"dq\\\"\"" ];
   };
 
   # restic reads a ZFS snapshot of the dataset, bound read-only over the
@@ -19,7 +21,9 @@
     environmentFile = "/run/secrets/€nv \${HOME}";
     # NixOS's restic-<name> wrapper would paste these settings into shell text.
     createWrapper = false;
-    initialize = true;
+    # A repository that is not there (an unmounted NAS, a wrong bucket) fails
+    # the backup instead of becoming a new, empty one.
+    initialize = false;
     # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
       "/srv/weird dir/with 'quotes' and \"dq\""
@@ -36,6 +40,8 @@
   };
 
   systemd.services.restic-backups-weird = {
+    # A switch must not kill a running backup (and page its failure).
+    restartIfChanged = false;
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {

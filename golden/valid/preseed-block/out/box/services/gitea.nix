@@ -44,7 +44,9 @@
   services.restic.backups.gitea = {
     repository = "sftp:backup@nas:/restic";
     passwordFile = "/run/secrets/restic";
-    initialize = true;
+    # A repository that is not there (an unmounted NAS, a wrong bucket) fails
+    # the backup instead of becoming a new, empty one.
+    initialize = false;
     # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
       "/srv/gitea"
@@ -55,6 +57,8 @@
   };
 
   systemd.services.restic-backups-gitea = {
+    # A switch must not kill a running backup (and page its failure).
+    restartIfChanged = false;
     # Never back up before the data is restored: an empty snapshot would become
     # the latest one that a later preseed restores.
     requires = [ "nixgen-preseed-gitea.service" ];

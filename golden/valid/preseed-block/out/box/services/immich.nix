@@ -44,7 +44,9 @@
   services.restic.backups.immich = {
     repository = "sftp:backup@nas:/restic";
     passwordFile = "/run/secrets/restic";
-    initialize = true;
+    # A repository that is not there (an unmounted NAS, a wrong bucket) fails
+    # the backup instead of becoming a new, empty one.
+    initialize = false;
     # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
       "/srv/immich"
@@ -55,6 +57,8 @@
   };
 
   systemd.services.restic-backups-immich = {
+    # A switch must not kill a running backup (and page its failure).
+    restartIfChanged = false;
     # Never back up before the data is restored: an empty snapshot would become
     # the latest one that a later preseed restores.
     requires = [ "nixgen-preseed-immich.service" ];
@@ -147,6 +151,8 @@
     service = {
       # Started by "nixgen-replicate-immich", which waits for a running backup.
       startAt = lib.mkForce [ ];
+      # A switch must not kill a running replication (and page its failure).
+      restartIfChanged = false;
       # A target that keeps ssh alive while `zfs receive` hangs must not
       # stall replication, and through the shared lock the backups, forever.
       serviceConfig.TimeoutStartSec = 43200;

@@ -4,10 +4,12 @@
 
 {
   # The service starts only after its dataset was created and mounted, never
-  # into the bare directory that the dataset is then mounted over.
-  systemd.services.nixgen-datasets = {
-    wantedBy = [ "photos.service" ];
-    before = [ "photos.service" ];
+  # into the bare directory that the dataset is then mounted over: a failed
+  # apply or a missing mount keeps it stopped.
+  systemd.services.photos = {
+    requires = [ "nixgen-datasets.service" ];
+    after = [ "nixgen-datasets.service" ];
+    unitConfig.RequiresMountsFor = [ "/srv/photos" ];
   };
 
   services.sanoid.datasets."tank/services/photos" = {
@@ -30,6 +32,8 @@
     service = {
       # Started by "nixgen-replicate-photos", which waits for a running backup.
       startAt = lib.mkForce [ ];
+      # A switch must not kill a running replication (and page its failure).
+      restartIfChanged = false;
       # A target that keeps ssh alive while `zfs receive` hangs must not
       # stall replication, and through the shared lock the backups, forever.
       serviceConfig.TimeoutStartSec = 43200;

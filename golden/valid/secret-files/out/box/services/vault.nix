@@ -45,7 +45,9 @@
     # A file that only root reads: the repository string holds a secret.
     repositoryFile = "/run/secrets/restic/repository";
     passwordFile = "/run/secrets/restic/password";
-    initialize = true;
+    # A repository that is not there (an unmounted NAS, a wrong bucket) fails
+    # the backup instead of becoming a new, empty one.
+    initialize = false;
     # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
       "/srv/vault"
@@ -56,6 +58,8 @@
   };
 
   systemd.services.restic-backups-vault = {
+    # A switch must not kill a running backup (and page its failure).
+    restartIfChanged = false;
     # Never back up before the data is restored: an empty snapshot would become
     # the latest one that a later preseed restores.
     requires = [ "nixgen-preseed-vault.service" ];
