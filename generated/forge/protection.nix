@@ -85,6 +85,8 @@ in
   };
 
   systemd.services.sanoid = {
+    # A switch must not kill a running snapshot or prune run.
+    restartIfChanged = false;
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
   };
@@ -107,6 +109,8 @@ in
   };
 
   systemd.services.restic-backups-nixgen-prune-nas = {
+    # A switch must not kill a running prune or check.
+    restartIfChanged = false;
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
@@ -144,6 +148,8 @@ in
   };
 
   systemd.services.restic-backups-nixgen-check-nas = {
+    # A switch must not kill a running prune or check.
+    restartIfChanged = false;
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {

@@ -75,6 +75,8 @@ in
   };
 
   systemd.services.sanoid = {
+    # A switch must not kill a running snapshot or prune run.
+    restartIfChanged = false;
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
   };
@@ -94,6 +96,8 @@ in
   };
 
   systemd.services.restic-backups-nixgen-prune-nas = {
+    # A switch must not kill a running prune or check.
+    restartIfChanged = false;
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
@@ -131,6 +135,8 @@ in
   };
 
   systemd.services.restic-backups-nixgen-check-nas = {
+    # A switch must not kill a running prune or check.
+    restartIfChanged = false;
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {

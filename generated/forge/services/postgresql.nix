@@ -45,7 +45,9 @@
     repository = "sftp:restic@nas.lan:/backup/restic/homelab";
     passwordFile = "/run/secrets/restic-password";
     environmentFile = "/run/secrets/restic-env";
-    initialize = true;
+    # A repository that is not there (an unmounted NAS, a wrong bucket) fails
+    # the backup instead of becoming a new, empty one.
+    initialize = false;
     # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
       "/var/lib/postgresql"
@@ -56,6 +58,8 @@
   };
 
   systemd.services.restic-backups-postgresql = {
+    # A switch must not kill a running backup (and page its failure).
+    restartIfChanged = false;
     # Never back up before the data is restored: an empty snapshot would become
     # the latest one that a later preseed restores.
     requires = [ "nixgen-preseed-postgresql.service" ];
@@ -154,6 +158,8 @@
     service = {
       # Started by "nixgen-replicate-postgresql", which waits for a running backup.
       startAt = lib.mkForce [ ];
+      # A switch must not kill a running replication (and page its failure).
+      restartIfChanged = false;
       # A target that keeps ssh alive while `zfs receive` hangs must not
       # stall replication, and through the shared lock the backups, forever.
       serviceConfig.TimeoutStartSec = 43200;

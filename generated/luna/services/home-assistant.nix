@@ -45,7 +45,9 @@
     repository = "sftp:restic@nas.lan:/backup/restic/homelab";
     passwordFile = "/run/secrets/restic-password";
     environmentFile = "/run/secrets/restic-env";
-    initialize = true;
+    # A repository that is not there (an unmounted NAS, a wrong bucket) fails
+    # the backup instead of becoming a new, empty one.
+    initialize = false;
     # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
       "/var/lib/hass"
@@ -60,6 +62,8 @@
   };
 
   systemd.services.restic-backups-home-assistant = {
+    # A switch must not kill a running backup (and page its failure).
+    restartIfChanged = false;
     # Never back up before the data is restored: an empty snapshot would become
     # the latest one that a later preseed restores.
     requires = [ "nixgen-preseed-home-assistant.service" ];
