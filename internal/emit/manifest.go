@@ -22,6 +22,7 @@ func buildManifest(spec *model.Spec, h *model.Host, services []*model.Service) (
 		ms := manifest.Service{
 			Name:       s.Name,
 			Unit:       s.Unit,
+			Container:  s.Container,
 			Dataset:    s.Dataset,
 			Mountpoint: s.Mountpoint,
 			User:       s.User,

@@ -13,8 +13,12 @@ import (
 // (unit settings, freeform sanoid keys) are not options of their own.
 var declaredOptions = map[string]bool{
 	// Module system itself and our own option (default.nix).
-	"imports":               true,
-	"options.nixgen.helper": true,
+	"imports":                      true,
+	"options.nixgen.helper":        true,
+	"options.nixgen.externalUnits": true,
+	// nixos/modules/misc/assertions.nix: assertions (listOf { assertion,
+	// message }); a failed one stops the evaluation with its message.
+	"assertions": true,
 
 	// nixos/lib/systemd-unit-options.nix (commonUnitOptions, serviceOptions):
 	// description, wantedBy, requiredBy, wants, requires, after, before, unitConfig,

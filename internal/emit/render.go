@@ -46,6 +46,9 @@ var funcs = template.FuncMap{
 	"nixInt":      nixIntValue,
 	"nixBool":     nixBool,
 	"nixPath":     nixPathLiteral,
+	"nixUnit":     nixUnit,
+	"nixUnitAttr": nixUnitAttr,
+	"nixUnitKey":  nixUnitKey,
 	"sdExec":      sdExecArg,
 	"sdPath":      sdPathArg,
 }
@@ -54,6 +57,7 @@ var funcs = template.FuncMap{
 var nixFuncs = map[string]bool{
 	"nixStr": true, "nixStrBody": true, "nixAttr": true, "nixAttrPath": true,
 	"nixList": true, "nixInt": true, "nixBool": true, "nixPath": true,
+	"nixUnit": true, "nixUnitAttr": true, "nixUnitKey": true,
 }
 
 var (
@@ -470,6 +474,7 @@ type serviceView struct {
 	MainName           string // main unit without its suffix
 	MainDep            string // "requires" (block) or "wants" (start-empty)
 	Mountpoint         string // systemd-quoted, for RequiresMountsFor=
+	PhantomRule        string // what counts as a definition of the main unit, for the assertion's message
 	ReverseDep         string // "requiredBy" or "wantedBy", when MainOption is ""
 	TimeoutSec         int64
 	NeedRestic         bool
@@ -509,11 +514,10 @@ type serviceView struct {
 	Service  string // the service name, systemd-quoted for an Exec line
 }
 
-// unitOptions maps a unit suffix to its attribute set under systemd.*.
-var unitOptions = map[string]string{
-	".service": "services", ".socket": "sockets", ".target": "targets",
-	".timer": "timers", ".path": "paths", ".slice": "slices",
-}
+// unitOptions maps the suffix of a unit that nixgen hooks into on its own
+// side to its attribute set under systemd.*. The generated module asserts
+// that something else defines it (see phantomCheck in the template).
+var unitOptions = map[string]string{".service": "services", ".target": "targets"}
 
 func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView, error) {
 	sv := &serviceView{Host: h.Name, S: s}
@@ -527,18 +531,36 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 	if sv.Mountpoint, err = sdPathArg(s.Mountpoint); err != nil {
 		return nil, err
 	}
-	dot := strings.LastIndexByte(s.Unit, '.')
-	if dot <= 0 {
-		return nil, fmt.Errorf("unit %q has no unit type suffix", s.Unit)
+	switch {
+	case s.Container != "":
+		if (s.Unit != "") || checkPathName("container", s.Container) != nil {
+			return nil, fmt.Errorf("container %q with unit %q", s.Container, s.Unit)
+		}
+		// podman-NAME or docker-NAME: nixUnit and nixUnitAttr write it as
+		// an expression of virtualisation.oci-containers.backend.
+		sv.MainOption = "services"
+	default:
+		dot := strings.LastIndexByte(s.Unit, '.')
+		if dot <= 0 {
+			return nil, fmt.Errorf("unit %q has no unit type suffix", s.Unit)
+		}
+		// Only services and targets get their dependencies on their own
+		// side. Units that NixOS keeps in lists or not at all (mount, swap,
+		// device, ...) and units that start before basic.target (sockets,
+		// timers, ...) get them from nixgen's side instead. So do template
+		// instances: NixOS writes a defined foo@bar.service as a whole unit
+		// file unless a file of that exact name exists upstream
+		// (generateUnits in nixos/lib/systemd-lib.nix), and such a file
+		// would shadow the template foo@.service.
+		if opt, ok := unitOptions[s.Unit[dot:]]; ok && !strings.Contains(s.Unit, "@") {
+			sv.MainOption, sv.MainName = opt, s.Unit[:dot]
+		}
 	}
-	// Units that NixOS keeps in lists or not at all (mount, swap, device,
-	// ...) get their dependencies from nixgen's side instead. So do
-	// template instances: NixOS writes a defined foo@bar.service as a
-	// whole unit file unless a file of that exact name exists upstream
-	// (generateUnits in nixos/lib/systemd-lib.nix), and such a file would
-	// shadow the template foo@.service.
-	if opt, ok := unitOptions[s.Unit[dot:]]; ok && !strings.Contains(s.Unit, "@") {
-		sv.MainOption, sv.MainName = opt, s.Unit[:dot]
+	switch sv.MainOption {
+	case "services":
+		sv.PhantomRule = "no ExecStart and no script"
+	case "targets":
+		sv.PhantomRule = "no description and no dependencies but nixgen's"
 	}
 	if strings.HasPrefix(s.Unit, "nixgen-") {
 		return nil, fmt.Errorf("unit %q uses the nixgen- prefix reserved for generated units", s.Unit)

@@ -90,6 +90,39 @@ func localRepoPath(r *model.Repository) string {
 	return ""
 }
 
+// containerUnitPrefix is the Nix text that starts the unit name of an OCI
+// container: NixOS's oci-containers module names it after its backend.
+const containerUnitPrefix = "${config.virtualisation.oci-containers.backend}-"
+
+// nixUnitKey is the attribute name of the service's own unit under its
+// systemd.* set (without the suffix), as a Nix string expression.
+func nixUnitKey(sv *serviceView) (string, error) {
+	if sv.S.Container != "" {
+		body, err := nixStringBody(sv.S.Container)
+		return `"` + containerUnitPrefix + body + `"`, err
+	}
+	return nixString(sv.MainName)
+}
+
+// nixUnit is the service's own unit name, as a Nix string expression.
+func nixUnit(sv *serviceView) (string, error) {
+	if sv.S.Container != "" {
+		body, err := nixStringBody(sv.S.Container)
+		return `"` + containerUnitPrefix + body + `.service"`, err
+	}
+	return nixString(sv.S.Unit)
+}
+
+// nixUnitAttr is the attribute path of the service's own unit below
+// systemd ("services.sonarr", `services."${…backend}-radarr"`).
+func nixUnitAttr(sv *serviceView) (string, error) {
+	if sv.S.Container != "" {
+		key, err := nixUnitKey(sv)
+		return sv.MainOption + "." + key, err
+	}
+	return nixAttrPath(sv.MainOption, sv.MainName)
+}
+
 // resticUnit is the unit NixOS's restic module creates for job name.
 func resticUnit(job string) string { return "restic-backups-" + job }
 

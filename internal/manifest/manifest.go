@@ -75,8 +75,11 @@ type Parent struct {
 
 // Service is one service's dataset and data-protection settings.
 type Service struct {
-	Name       string            `json:"name"`
-	Unit       string            `json:"unit"`
+	Name string `json:"name"`
+	Unit string `json:"unit,omitempty"` // "" for a container
+	// Container is the virtualisation.oci-containers name of a service
+	// that runs as a container (its unit depends on the backend).
+	Container  string            `json:"container,omitempty"`
 	Dataset    string            `json:"dataset"`
 	Mountpoint string            `json:"mountpoint"`
 	User       string            `json:"user"`
@@ -296,8 +299,16 @@ func (v *validator) service(i int) {
 		v.bad("%s: duplicate name", where)
 	}
 	v.seen[s.Name] = true
-	if msg := rules.Unit(s.Unit); msg != "" {
-		v.bad("%s: unit %q %s", where, s.Unit, msg)
+	switch {
+	case s.Container != "":
+		if s.Unit != "" {
+			v.bad("%s: both unit %q and container %q", where, s.Unit, s.Container)
+		}
+		v.name(where, "container", s.Container)
+	default:
+		if msg := rules.Unit(s.Unit); msg != "" {
+			v.bad("%s: unit %q %s", where, s.Unit, msg)
+		}
 	}
 	if msg := rules.DatasetName(s.Dataset); msg != "" {
 		v.bad("%s: dataset %q is not a dataset name: %s", where, s.Dataset, msg)

@@ -40,8 +40,12 @@ func (h *Host) Pool() string {
 
 // Service is one service as deployed on one host.
 type Service struct {
-	Name       string
-	Unit       string // systemd unit of the service itself, e.g. "sonarr.service"
+	Name string
+	Unit string // systemd unit of the service itself, e.g. "sonarr.service"; "" for a container
+	// Container names a virtualisation.oci-containers.containers entry;
+	// its unit (podman-NAME.service or docker-NAME.service) depends on the
+	// backend, which only the NixOS evaluation knows. "" when Unit is set.
+	Container  string
 	User       string // owner of the mountpoint root
 	Group      string
 	Mode       string // four-digit octal, e.g. "0750"

@@ -28,7 +28,7 @@ let
     mkBefore = value: { _before = value; };
     mkAfter = value: { _after = value; };
     mkDefault = value: { _default = value; };
-    types.package = "package";
+    types = { package = "package"; str = "str"; listOf = t: "list"; };
   };
   args = {
     inherit lib;
@@ -37,7 +37,11 @@ let
       util-linux = "/util-linux";
       writeText = name: text: { _writeText = name; inherit text; };
     };
-    config = { nixgen.helper = "/helper"; boot.zfs.package = "zfs"; systemd.package = "/systemd"; };
+    config = {
+      nixgen = { helper = "/helper"; externalUnits = [ ]; };
+      boot.zfs.package = "zfs"; systemd.package = "/systemd";
+      virtualisation.oci-containers = { backend = "podman"; containers = { }; };
+    };
   };
   dir = ./h0;
 in {

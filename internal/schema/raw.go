@@ -137,6 +137,8 @@ type rawService struct {
 
 	Unit            string         `hcl:"unit,optional"`
 	UnitRange       hcl.Range      `hcl:"unit,attr_range"`
+	Container       string         `hcl:"container,optional"`
+	ContainerRange  hcl.Range      `hcl:"container,attr_range"`
 	User            string         `hcl:"user,optional"`
 	UserRange       hcl.Range      `hcl:"user,attr_range"`
 	Group           string         `hcl:"group,optional"`

@@ -334,6 +334,16 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 		svc.Unit = s.Unit
 		unitOK = c.unit(s.Unit, s.UnitRange)
 	}
+	if set(s.ContainerRange) {
+		svc.Unit, svc.Container = "", s.Container
+		if set(s.UnitRange) {
+			c.errorf(s.ContainerRange, "Both unit and container", "A service runs as a unit or as a container, not both: the unit of container %q is podman-%s.service or docker-%s.service, which nixgen derives from virtualisation.oci-containers.backend. Remove one.", s.Container, s.Container, s.Container)
+		} else if c.text(s.Container, s.ContainerRange, "container name") {
+			if msg := rules.Name(s.Container); msg != "" {
+				c.errorf(s.ContainerRange, "Invalid container name", "The container name %q %s.", s.Container, msg)
+			}
+		}
+	}
 	svc.User, svc.Group, svc.Mode = DefaultUser, DefaultGroup, DefaultMode
 	if set(s.UserRange) {
 		svc.User = s.User
