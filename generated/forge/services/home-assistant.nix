@@ -38,6 +38,16 @@
     after = [ "nixgen-preseed-home-assistant.service" ];
   };
 
+  # NixOS would create an empty unit for a name that only nixgen's settings
+  # define, and the real service would start without them.
+  assertions = [
+    {
+      assertion = let u = config.systemd.services.${"home-assistant"} or { }; in
+        builtins.elem "home-assistant.service" config.nixgen.externalUnits || (u.script or "") != "" || u ? serviceConfig.ExecStart;
+      message = "nixgen: service \"home-assistant\" protects the data of unit " + "home-assistant.service" + ", which nothing else defines (no ExecStart and no script): NixOS would create an empty unit, and the real service would start without waiting for its data. Set `unit` or `container` in the spec to the unit that runs the service, or add the unit to nixgen.externalUnits when a package provides its unit file.";
+    }
+  ];
+
   # restic reads a ZFS snapshot of the dataset, bound read-only over the
   # mountpoint in the unit's own mount namespace: the recorded paths are the
   # real ones and the files do not change during the run.
