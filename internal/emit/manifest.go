@@ -46,17 +46,25 @@ func buildManifest(spec *model.Spec, h *model.Host, services []*model.Service) (
 			}
 		}
 		if b := s.Backup; b != nil {
-			r := spec.Repository(b.Repository)
-			if r == nil {
-				return nil, fmt.Errorf("service %q: restic repository %q is not declared", s.Name, b.Repository)
+			for _, name := range b.Repositories {
+				r := spec.Repository(name)
+				if r == nil {
+					return nil, fmt.Errorf("service %q: restic repository %q is not declared", s.Name, name)
+				}
+				if m.Repositories == nil {
+					m.Repositories = map[string]manifest.Repository{}
+				}
+				m.Repositories[r.Name] = manifest.Repository{
+					URL: r.URL, RepositoryFile: r.RepositoryFile, PasswordFile: r.PasswordFile, EnvironmentFile: r.EnvironmentFile,
+				}
 			}
-			if m.Repositories == nil {
-				m.Repositories = map[string]manifest.Repository{}
+			if len(b.Repositories) == 0 {
+				return nil, fmt.Errorf("service %q: backup without a repository", s.Name)
 			}
-			m.Repositories[r.Name] = manifest.Repository{
-				URL: r.URL, RepositoryFile: r.RepositoryFile, PasswordFile: r.PasswordFile, EnvironmentFile: r.EnvironmentFile,
+			ms.Backup = &manifest.Backup{Repository: b.Repositories[0], Paths: b.Paths, Tags: b.Tags}
+			if b.PerRepository {
+				ms.Backup.Repositories = b.Repositories
 			}
-			ms.Backup = &manifest.Backup{Repository: b.Repository, Paths: b.Paths, Tags: b.Tags}
 		}
 		if r := s.Replication; r != nil {
 			ms.Replication = &manifest.Replication{
@@ -96,9 +104,11 @@ func jobsFor(spec *model.Spec, h *model.Host, services []*model.Service) []manif
 	snapshots := false
 	for _, s := range services {
 		if b := s.Backup; b != nil {
-			repos[b.Repository] = true
-			jobs = append(jobs, manifest.Job{Unit: resticUnit(s.Name) + ".service", Kind: manifest.JobBackup,
-				Service: s.Name, Repository: b.Repository, Notify: s.Notify, NotifySuccess: true})
+			for _, r := range b.Repositories {
+				repos[r] = true
+				jobs = append(jobs, manifest.Job{Unit: resticUnit(b.Job(s.Name, r)) + ".service", Kind: manifest.JobBackup,
+					Service: s.Name, Repository: r, Notify: s.Notify, NotifySuccess: true})
+			}
 		}
 		if s.Replication != nil {
 			jobs = append(jobs, manifest.Job{Unit: syncoidUnit(s.Name) + ".service", Kind: manifest.JobReplication,
@@ -108,7 +118,7 @@ func jobsFor(spec *model.Spec, h *model.Host, services []*model.Service) []manif
 	}
 	for _, name := range sortedKeys(repos) {
 		r := spec.Repository(name)
-		notify := union(services, func(s *model.Service) bool { return s.Backup != nil && s.Backup.Repository == name })
+		notify := union(services, func(s *model.Service) bool { return s.Backup != nil && s.Backup.Uses(name) })
 		if len(pruneOpts(r.Retention)) > 0 && r.PruneSchedule != "" {
 			jobs = append(jobs, manifest.Job{Unit: resticUnit(pruneJob(name)) + ".service", Kind: manifest.JobPrune, Repository: name, Notify: notify})
 		}

@@ -40,7 +40,7 @@ func richSpec(n int) *model.Spec {
 				{Name: "atime", Value: "off"}, {Name: "compression", Value: "gzip"},
 				{Name: "recordsize", Value: "16K"}, {Name: "utf8only", Value: "on", CreateOnly: true},
 			},
-			Backup: &model.Backup{Repository: "nas", Paths: []string{"/var/lib/" + name},
+			Backup: &model.Backup{Repositories: []string{"nas"}, Paths: []string{"/var/lib/" + name},
 				Exclude: []string{"**/.cache", "**/*.tmp"}, Tags: []string{"media", "nixgen"}, Schedule: "daily", Timeout: 12 * time.Hour},
 			Snapshots:   &model.Snapshots{Policy: "production"},
 			Replication: &model.Replication{Target: "zfs-recv@nas-1:backup/forge/" + name, TargetUser: "zfs-recv", TargetHost: "nas-1", TargetDataset: "backup/forge/" + name, SSHKey: "/run/secrets/syncoid-key", Schedule: schedule, Timeout: 12 * time.Hour, SendOptions: "w"},

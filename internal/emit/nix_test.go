@@ -115,7 +115,7 @@ func hostileSpec() *model.Spec {
 			Name: name, Unit: name + ".service", User: user, Group: "_g" + user, Mode: "0750",
 			Dataset: "tank/svc/" + name, Mountpoint: mp,
 			Properties: []model.Property{{Name: "user:prop", Value: s}, {Name: "utf8only", Value: "on", CreateOnly: true}},
-			Backup: &model.Backup{Repository: repo, Paths: []string{mp + "/p" + s, mp + "/q" + s},
+			Backup: &model.Backup{Repositories: []string{repo}, Paths: []string{mp + "/p" + s, mp + "/q" + s},
 				Exclude: []string{s, "**/" + s}, Tags: []string{s, "t" + s}, Schedule: "sched" + s, Timeout: time.Duration(i+1) * time.Minute},
 			Snapshots: &model.Snapshots{Policy: policy},
 			// Targets and keys reach a shell through syncoid: only the
@@ -242,7 +242,7 @@ func TestHostileRoundTrip(t *testing.T) {
 		main := nixeval.Get(t, mod, "systemd", "services", strings.TrimSuffix(s.Unit, ".service"))
 		expect(t, s.Name+" main "+dep, nixeval.Get(t, main, dep), []string{"nixgen-preseed-" + s.Name + ".service"})
 
-		r := spec.Repository(s.Backup.Repository)
+		r := spec.Repository(s.Backup.Repositories[0])
 		job := nixeval.Get(t, mod, "services", "restic", "backups", s.Name)
 		args := []string{"--retry-lock=2h"}
 		for _, tag := range s.Backup.Tags {
@@ -380,7 +380,7 @@ func TestHostileRoundTrip(t *testing.T) {
 			Name: s.Name, Unit: s.Unit, Dataset: s.Dataset, Mountpoint: s.Mountpoint, User: s.User, Group: s.Group, Mode: s.Mode,
 			Properties: map[string]string{"user:prop": s.Properties[0].Value, "utf8only": "on"}, CreateOnly: []string{"utf8only"},
 			Preseed:     &manifest.Preseed{Methods: s.Preseed.Methods, TimeoutSeconds: int64(s.Preseed.Timeout / time.Second), OnFailure: s.Preseed.OnFailure},
-			Backup:      &manifest.Backup{Repository: s.Backup.Repository, Paths: s.Backup.Paths, Tags: s.Backup.Tags},
+			Backup:      &manifest.Backup{Repository: s.Backup.Repositories[0], Paths: s.Backup.Paths, Tags: s.Backup.Tags},
 			Replication: manifestReplication(s.Replication),
 			Notify:      s.Notify,
 		})
@@ -392,14 +392,14 @@ func TestHostileRoundTrip(t *testing.T) {
 	for _, s := range h.Services {
 		expectGo(t, s.Name+" backup job", jobs["restic-backups-"+s.Name+".service"], manifest.Job{
 			Unit: "restic-backups-" + s.Name + ".service", Kind: manifest.JobBackup, Service: s.Name,
-			Repository: s.Backup.Repository, Notify: s.Notify, NotifySuccess: true})
+			Repository: s.Backup.Repositories[0], Notify: s.Notify, NotifySuccess: true})
 		if s.Replication != nil {
 			u := syncoidUnit(s.Name) + ".service"
 			expectGo(t, s.Name+" replication job", jobs[u], manifest.Job{Unit: u, Kind: manifest.JobReplication, Service: s.Name, Notify: s.Notify})
 		}
 	}
 	for _, r := range spec.Repositories {
-		notify := union(h.Services, func(s *model.Service) bool { return s.Backup.Repository == r.Name })
+		notify := union(h.Services, func(s *model.Service) bool { return s.Backup.Uses(r.Name) })
 		for unit, kind := range map[string]string{
 			"restic-backups-nixgen-prune-" + r.Name + ".service": manifest.JobPrune,
 			"restic-backups-nixgen-check-" + r.Name + ".service": manifest.JobCheck,

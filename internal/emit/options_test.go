@@ -150,7 +150,7 @@ func TestTemplatesUseDeclaredOptions(t *testing.T) {
 	pct := *spec.Repositories[0]
 	pct.Name, pct.URL = "pct", "rest:https://backup/f%40rge"
 	spec.Repositories = append(spec.Repositories, &pct)
-	spec.Hosts[0].Services[1].Backup.Repository = "pct"
+	spec.Hosts[0].Services[1].Backup.Repositories = []string{"pct"}
 	out, err := Render(spec)
 	if err != nil {
 		t.Fatal(err)

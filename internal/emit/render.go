@@ -260,7 +260,9 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 			policies[s.Snapshots.Policy] = true
 		}
 		if s.Backup != nil {
-			repos[s.Backup.Repository] = true
+			for _, r := range s.Backup.Repositories {
+				repos[r] = true
+			}
 		}
 		if s.Replication != nil {
 			pv.Syncoid = true
@@ -482,15 +484,10 @@ type serviceView struct {
 	NeedSSH            bool
 	NeedRclone         bool
 
-	Repo            *model.Repository
-	RepoFile        bool // see repoFile
-	NoWrapper       bool // see shellUnsafe
-	ResticUnit      string
-	ResticService   string   // ResticUnit with its suffix, systemd-quoted for an Exec line
-	ExtraBackupArgs []string // systemd-quoted: NixOS joins them into ExecStart
-	BackupPaths     []string // glob-escaped for restic --files-from
-	BackupWrapper   string
-	BindSnapshot    string // BindReadOnlyPaths= entry: the snapshot over the mountpoint
+	Backups         []backupJob // one per repository, in the spec's order
+	ExtraBackupArgs []string    // systemd-quoted: NixOS joins them into ExecStart
+	BackupPaths     []string    // glob-escaped for restic --files-from
+	BindSnapshot    string      // BindReadOnlyPaths= entry: the snapshot over the mountpoint
 
 	// Time limits. A wrapper waits for the other job's lock at most that
 	// job's own limit plus lockMargin (LockWait, seconds for flock -w), and
@@ -498,8 +495,6 @@ type serviceView struct {
 	BackupTimeoutSec        int64
 	BackupLockWait          int64
 	BackupWrapperTimeoutSec int64
-	ProtectHome             bool   // see protectHome
-	RepoMount               string // see maintenanceJob
 
 	SendOptions           string
 	SSHOptions            []string
@@ -512,6 +507,19 @@ type serviceView struct {
 
 	LockFile string // systemd-quoted; backup and replication of the dataset hold it
 	Service  string // the service name, systemd-quoted for an Exec line
+}
+
+// backupJob is the restic job of one service for one repository.
+type backupJob struct {
+	Job           string // services.restic.backups.<Job>
+	Repo          *model.Repository
+	RepoFile      bool   // see repoFile
+	NoWrapper     bool   // see shellUnsafe
+	ProtectHome   bool   // see protectHome
+	RepoMount     string // see maintenanceJob
+	ResticUnit    string
+	ResticService string // ResticUnit with its suffix, systemd-quoted for an Exec line
+	BackupWrapper string
 }
 
 // unitOptions maps the suffix of a unit that nixgen hooks into on its own
@@ -586,10 +594,12 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 				sv.NeedRestic = true
 				// restic reaches sftp: and rclone: repositories through those programs.
 				if s.Backup != nil {
-					if r := spec.Repository(s.Backup.Repository); r != nil {
-						ssh, clone := backendTools(r)
-						sv.NeedSSH = sv.NeedSSH || ssh
-						sv.NeedRclone = clone
+					for _, name := range s.Backup.Repositories {
+						if r := spec.Repository(name); r != nil {
+							ssh, clone := backendTools(r)
+							sv.NeedSSH = sv.NeedSSH || ssh
+							sv.NeedRclone = sv.NeedRclone || clone
+						}
 					}
 				}
 			case "syncoid":
@@ -601,25 +611,29 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 		}
 	}
 	if b := s.Backup; b != nil {
-		sv.Repo = spec.Repository(b.Repository)
-		if sv.Repo == nil {
-			return nil, fmt.Errorf("restic repository %q is not declared", b.Repository)
+		for _, name := range b.Repositories {
+			r := spec.Repository(name)
+			if r == nil {
+				return nil, fmt.Errorf("restic repository %q is not declared", name)
+			}
+			if err := checkSecretPaths(r); err != nil {
+				return nil, err
+			}
+			j := backupJob{Job: b.Job(s.Name, name), Repo: r, NoWrapper: shellUnsafe(r), RepoFile: repoFile(r),
+				ProtectHome: protectHome(r, append([]string{s.Mountpoint}, b.Paths...)...)}
+			if j.RepoMount, err = repoMount(r); err != nil {
+				return nil, err
+			}
+			j.ResticUnit, j.BackupWrapper = resticUnit(j.Job), backupWrapper(j.Job)
+			if j.ResticService, err = sdExecArg(j.ResticUnit + ".service"); err != nil {
+				return nil, err
+			}
+			sv.Backups = append(sv.Backups, j)
 		}
-		if err := checkSecretPaths(sv.Repo); err != nil {
-			return nil, err
+		if len(sv.Backups) == 0 {
+			return nil, fmt.Errorf("backup without a repository")
 		}
-		sv.NoWrapper = shellUnsafe(sv.Repo)
-		sv.RepoFile = repoFile(sv.Repo)
-		sv.ProtectHome = protectHome(sv.Repo, append([]string{s.Mountpoint}, b.Paths...)...)
-		if sv.RepoMount, err = repoMount(sv.Repo); err != nil {
-			return nil, err
-		}
-		sv.ResticUnit = resticUnit(s.Name)
 		sv.ExtraBackupArgs = []string{resticRetryLock}
-		sv.BackupWrapper = backupWrapper(s.Name)
-		if sv.ResticService, err = sdExecArg(sv.ResticUnit + ".service"); err != nil {
-			return nil, err
-		}
 		if sv.BindSnapshot, err = sdBindPath(backupRunPath(s.Name), s.Mountpoint); err != nil {
 			return nil, fmt.Errorf("backup snapshot bind mount: %w", err)
 		}
@@ -686,7 +700,13 @@ func lockWaits(sv *serviceView, s *model.Service) error {
 		repl = r.Timeout
 	}
 	if s.Backup != nil {
-		sv.BackupLockWait = seconds(repl + lockMargin)
+		// With several repositories, a backup also waits for the backup
+		// to another repository, which holds the same lock.
+		other := repl
+		if len(s.Backup.Repositories) > 1 {
+			other = max(other, backup)
+		}
+		sv.BackupLockWait = seconds(other + lockMargin)
 		sv.BackupWrapperTimeoutSec = sv.BackupLockWait + seconds(backup+lockMargin)
 	}
 	if s.Replication != nil {

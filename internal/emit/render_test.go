@@ -261,7 +261,7 @@ func TestRenderErrors(t *testing.T) {
 		"slash in service name":  {func(s *model.Spec) { s.Hosts[0].Services[0].Name = "a/b" }, `service name "a/b"`},
 		"dot host":               {func(s *model.Spec) { s.Hosts[0].Name = ".." }, `host name ".."`},
 		"duplicate service":      {func(s *model.Spec) { s.Hosts[0].Services[1].Name = "svc00000" }, "listed twice"},
-		"unknown repository":     {func(s *model.Spec) { s.Hosts[0].Services[0].Backup.Repository = "nope" }, `repository "nope" is not declared`},
+		"unknown repository":     {func(s *model.Spec) { s.Hosts[0].Services[0].Backup.Repositories = []string{"nope"} }, `repository "nope" is not declared`},
 		"unknown policy":         {func(s *model.Spec) { s.Hosts[0].Services[0].Snapshots.Policy = "nope" }, `policy "nope" is not declared`},
 		"unit without suffix":    {func(s *model.Spec) { s.Hosts[0].Services[0].Unit = "srv" }, `unit "srv" has no unit type suffix`},
 		"nixgen unit":            {func(s *model.Spec) { s.Hosts[0].Services[0].Unit = "nixgen-datasets.service" }, "reserved"},

@@ -102,11 +102,23 @@ type Preseed struct {
 	OnFailure      string   `json:"on_failure"`      // "block" | "start-empty"
 }
 
-// Backup names the restic repository and the paths recorded there.
+// Backup names the restic repositories and the paths recorded there.
 type Backup struct {
-	Repository string   `json:"repository"`
-	Paths      []string `json:"paths"`
-	Tags       []string `json:"tags,omitempty"`
+	Repository string `json:"repository"` // the first of Repos
+	// Repositories lists every repository, in the spec's order, when the
+	// spec gave a list (backup { repositories = [...] }); preseed tries them
+	// in this order.
+	Repositories []string `json:"repositories,omitempty"`
+	Paths        []string `json:"paths"`
+	Tags         []string `json:"tags,omitempty"`
+}
+
+// Repos returns the repositories of the backup, in order.
+func (b *Backup) Repos() []string {
+	if len(b.Repositories) > 0 {
+		return b.Repositories
+	}
+	return []string{b.Repository}
 }
 
 // Replication is where syncoid sends the dataset (and where preseed pulls it back from).
@@ -340,8 +352,18 @@ func (v *validator) service(i int) {
 		}
 	}
 	if b := s.Backup; b != nil {
-		if _, ok := m.Repositories[b.Repository]; !ok {
-			v.bad("%s: backup repository %q is not declared", where, b.Repository)
+		if len(b.Repositories) > 0 && b.Repositories[0] != b.Repository {
+			v.bad("%s: backup repository %q is not the first of repositories %q", where, b.Repository, b.Repositories)
+		}
+		seen := map[string]bool{}
+		for _, r := range b.Repos() {
+			if _, ok := m.Repositories[r]; !ok {
+				v.bad("%s: backup repository %q is not declared", where, r)
+			}
+			if seen[r] {
+				v.bad("%s: backup repository %q is listed twice", where, r)
+			}
+			seen[r] = true
 		}
 		for _, p := range b.Paths {
 			if v.path(where, "backup path", p) && mpOK && !rules.Within(p, s.Mountpoint, "/") {

@@ -73,15 +73,39 @@ type Property struct {
 
 // Backup is a restic job for one service.
 type Backup struct {
-	Repository string   // name of a Repository
-	Paths      []string // absolute paths recorded in restic; default [Mountpoint]
-	Exclude    []string
-	Tags       []string
-	Schedule   string // systemd OnCalendar expression; default "daily"
+	// Repositories are the names of the repositories it is backed up to,
+	// in the spec's order: one restic job each.
+	Repositories []string
+	// PerRepository: the spec gave a list (repositories = [...]), so each
+	// job is named "<service>-<repository>"; a single `repository` keeps the
+	// job name "<service>".
+	PerRepository bool
+	Paths         []string // absolute paths recorded in restic; default [Mountpoint]
+	Exclude       []string
+	Tags          []string
+	Schedule      string // systemd OnCalendar expression; default "daily"
 	// Timeout bounds one backup run (TimeoutStartSec of its restic unit):
 	// a hung backup must not hold the service's lock, and with it the
 	// replication, forever. Default 12h.
 	Timeout time.Duration
+}
+
+// Job is the restic job name for repository repo of service svc.
+func (b *Backup) Job(svc, repo string) string {
+	if b.PerRepository {
+		return svc + "-" + repo
+	}
+	return svc
+}
+
+// Uses reports whether the backup goes to repository repo.
+func (b *Backup) Uses(repo string) bool {
+	for _, r := range b.Repositories {
+		if r == repo {
+			return true
+		}
+	}
+	return false
 }
 
 // Snapshots attaches a sanoid policy to the service's dataset.

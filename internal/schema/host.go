@@ -158,6 +158,28 @@ func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map
 		all = append(all, p)
 	}
 
+	// restic job names ("<service>" or "<service>-<repository>") must not
+	// clash: service "a-b" and service "a" backed up to repository "b"
+	// would both be restic-backups-a-b.
+	jobs := map[string]string{}
+	for i, sv := range out.Services {
+		if sv.Backup == nil {
+			continue
+		}
+		for _, r := range sv.Backup.Repositories {
+			j := sv.Backup.Job(sv.Name, r)
+			if other, dup := jobs[j]; dup && other != sv.Name {
+				rb := all[i].t.raw.Backup
+				at := rb.DefRange
+				if set(rb.RepositoriesRange) {
+					at = rb.RepositoriesRange
+				}
+				c.errorf(at, "Backup job name clash", "On host %q, the restic job %q of service %q has the name of a job of service %q; rename one of the services or repositories.", h.Name, j, sv.Name, other)
+			}
+			jobs[j] = sv.Name
+		}
+	}
+
 	// A local replication target must not land on another service's data.
 	if parentOK {
 		for i, si := range out.Services {

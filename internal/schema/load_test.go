@@ -63,7 +63,7 @@ func TestLoadDesignExample(t *testing.T) {
 			{Name: "logbias", Value: "throughput"}, {Name: "primarycache", Value: "metadata"},
 			{Name: "recordsize", Value: "8K"},
 		},
-		Backup:  &model.Backup{Repository: "nas", Paths: []string{"/srv/postgresql"}, Schedule: "daily", Timeout: 12 * time.Hour},
+		Backup:  &model.Backup{Repositories: []string{"nas"}, Paths: []string{"/srv/postgresql"}, Schedule: "daily", Timeout: 12 * time.Hour},
 		Preseed: &model.Preseed{Methods: []string{"local", "restic"}, Timeout: 30 * time.Minute, OnFailure: "block"},
 	}
 	if !reflect.DeepEqual(pg, wantPG) {
@@ -77,7 +77,7 @@ func TestLoadDesignExample(t *testing.T) {
 			{Name: "atime", Value: "off"}, {Name: "com.sun:auto-snapshot", Value: "true"},
 			{Name: "compression", Value: "zstd"}, {Name: "recordsize", Value: "16K"},
 		},
-		Backup: &model.Backup{Repository: "nas", Paths: []string{"/var/lib/sonarr"},
+		Backup: &model.Backup{Repositories: []string{"nas"}, Paths: []string{"/var/lib/sonarr"},
 			Exclude: []string{"**/.cache", "**/*.tmp"}, Tags: []string{"media"}, Schedule: "daily", Timeout: 12 * time.Hour},
 		Snapshots: &model.Snapshots{Policy: "production"},
 		Replication: &model.Replication{Target: "zfs-recv@nas-1:backup/forge/sonarr", TargetUser: "zfs-recv",

@@ -175,18 +175,20 @@ type rawDataset struct {
 type rawBackup struct {
 	DefRange hcl.Range `hcl:",def_range"`
 
-	Repository      string         `hcl:"repository"`
-	RepositoryRange hcl.Range      `hcl:"repository,attr_range"`
-	Paths           hcl.Expression `hcl:"paths,optional"`
-	PathsRange      hcl.Range      `hcl:"paths,attr_range"`
-	Exclude         hcl.Expression `hcl:"exclude,optional"`
-	ExcludeRange    hcl.Range      `hcl:"exclude,attr_range"`
-	Tags            hcl.Expression `hcl:"tags,optional"`
-	TagsRange       hcl.Range      `hcl:"tags,attr_range"`
-	Schedule        string         `hcl:"schedule,optional"`
-	ScheduleRange   hcl.Range      `hcl:"schedule,attr_range"`
-	Timeout         string         `hcl:"timeout,optional"`
-	TimeoutRange    hcl.Range      `hcl:"timeout,attr_range"`
+	Repository        string         `hcl:"repository,optional"`
+	RepositoryRange   hcl.Range      `hcl:"repository,attr_range"`
+	Repositories      hcl.Expression `hcl:"repositories,optional"`
+	RepositoriesRange hcl.Range      `hcl:"repositories,attr_range"`
+	Paths             hcl.Expression `hcl:"paths,optional"`
+	PathsRange        hcl.Range      `hcl:"paths,attr_range"`
+	Exclude           hcl.Expression `hcl:"exclude,optional"`
+	ExcludeRange      hcl.Range      `hcl:"exclude,attr_range"`
+	Tags              hcl.Expression `hcl:"tags,optional"`
+	TagsRange         hcl.Range      `hcl:"tags,attr_range"`
+	Schedule          string         `hcl:"schedule,optional"`
+	ScheduleRange     hcl.Range      `hcl:"schedule,attr_range"`
+	Timeout           string         `hcl:"timeout,optional"`
+	TimeoutRange      hcl.Range      `hcl:"timeout,attr_range"`
 }
 
 type rawSnapshots struct {

@@ -386,9 +386,9 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 	}
 
 	if b := s.Backup; b != nil {
-		ref(c, repos, b.Repository, b.RepositoryRange, "restic_repository")
-		svc.Backup = &model.Backup{Repository: b.Repository, Schedule: calendar(c, b.Schedule, b.ScheduleRange, DefaultBackupSchedule),
+		svc.Backup = &model.Backup{Schedule: calendar(c, b.Schedule, b.ScheduleRange, DefaultBackupSchedule),
 			Timeout: c.timeout(b.Timeout, b.TimeoutRange, DefaultBackupTimeout)}
+		svc.Backup.Repositories, svc.Backup.PerRepository = backupRepos(c, s, repos)
 		if paths, ok := c.list(b.Paths, b.PathsRange); ok {
 			if len(paths) == 0 {
 				c.errorf(b.PathsRange, "No backup paths", "paths must list at least one path; leave it out to back up the mountpoint.")
@@ -463,6 +463,36 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 		svc.Notify = append(svc.Notify, n.s)
 	}
 	return t
+}
+
+// backupRepos resolves `repository` or `repositories` of a backup block.
+func backupRepos(c *checker, s *rawService, repos map[string]*rawRepo) (names []string, perRepo bool) {
+	b := s.Backup
+	switch {
+	case set(b.RepositoryRange) && set(b.RepositoriesRange):
+		c.errorf(b.RepositoriesRange, "Both repository and repositories", "Give one repository with `repository`, or several with `repositories`, not both.")
+		return nil, false
+	case set(b.RepositoryRange):
+		ref(c, repos, b.Repository, b.RepositoryRange, "restic_repository")
+		return []string{b.Repository}, false
+	case set(b.RepositoriesRange):
+		list, ok := c.list(b.Repositories, b.RepositoriesRange)
+		if ok && len(list) == 0 {
+			c.errorf(b.RepositoriesRange, "No repositories", "repositories must list at least one restic_repository.")
+		}
+		seen := map[string]bool{}
+		for _, r := range list {
+			if ref(c, repos, r.s, r.rng, "restic_repository") && seen[r.s] {
+				c.errorf(r.rng, "Duplicate repository", "%q is listed twice.", r.s)
+			}
+			seen[r.s] = true
+			names = append(names, r.s)
+		}
+		return names, true
+	default:
+		c.errorf(b.DefRange, "Missing repository", "A backup block needs `repository = \"NAME\"` or `repositories = [\"NAME\", ...]`.")
+		return nil, false
+	}
 }
 
 func resolvePreseed(c *checker, p *rawPreseed, svc *model.Service) *model.Preseed {
