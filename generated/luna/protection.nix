@@ -60,6 +60,12 @@ in
   # Where the metrics go; the notify units may write nothing else.
   systemd.tmpfiles.rules = [ "d /var/lib/prometheus-node-exporter-text 0755 root root -" ];
 
+  # Every backup, replication, prune, check, drill and sanoid run of this
+  # host shares this slice and its limits (the host's jobs block).
+  systemd.slices.nixgen-jobs = {
+    description = "nixgen: backups, replication, repository maintenance, restore drills and snapshots";
+  };
+
   services.sanoid = {
     enable = true;
     templates.production = {
@@ -77,6 +83,7 @@ in
   systemd.services.sanoid = {
     # A switch must not kill a running snapshot or prune run.
     restartIfChanged = false;
+    serviceConfig.Slice = "nixgen-jobs.slice";
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
   };
@@ -102,6 +109,7 @@ in
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
       TimeoutStartSec = 43200;
+      Slice = "nixgen-jobs.slice";
       # Defaults, so settings of the NixOS module win. See docs/security.md.
       NoNewPrivileges = lib.mkDefault true;
       ProtectSystem = lib.mkDefault "full";
@@ -141,6 +149,7 @@ in
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
       TimeoutStartSec = 43200;
+      Slice = "nixgen-jobs.slice";
       # Defaults, so settings of the NixOS module win. See docs/security.md.
       NoNewPrivileges = lib.mkDefault true;
       ProtectSystem = lib.mkDefault "full";
@@ -175,6 +184,7 @@ in
       # is the backstop.
       ExecStart = "${config.nixgen.helper}/bin/nixgen-helper restore-test --manifest ${./manifest.json} --repository nas --timeout 43200s";
       TimeoutStartSec = 43500;
+      Slice = "nixgen-jobs.slice";
       # restic's cache, outside the protected home directories.
       CacheDirectory = "nixgen-drill";
       CacheDirectoryMode = "0700";

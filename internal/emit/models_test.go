@@ -21,7 +21,7 @@ func richSpec(n int) *model.Spec {
 		Notifiers: []*model.Notifier{{Name: "phone", Type: "ntfy", URL: "https://ntfy.example.net/homelab", TokenFile: "/run/secrets/ntfy-token"}},
 		Policies:  []*model.SnapshotPolicy{{Name: "production", Hourly: 24, Daily: 7, Weekly: 4, Monthly: 3, Autosnap: true, Autoprune: true}},
 	}
-	h := &model.Host{Name: "forge", ParentDataset: "tank/services", ParentMount: "/srv"}
+	h := &model.Host{Name: "forge", ParentDataset: "tank/services", ParentMount: "/srv", Jobs: model.JobLimits{RandomizedDelay: time.Hour}}
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("svc%05d", i)
 		onFailure := "block"

@@ -89,7 +89,7 @@ func noCtl(s string) string {
 // that pass and still need quoting in Nix.
 func hostileSpec() *model.Spec {
 	spec := &model.Spec{}
-	h := &model.Host{Name: "ho.st-1", ParentDataset: "tank/svc", ParentMount: "/srv"}
+	h := &model.Host{Name: "ho.st-1", ParentDataset: "tank/svc", ParentMount: "/srv", Jobs: model.JobLimits{RandomizedDelay: 90 * time.Minute}}
 	syncoidUnits := map[string]bool{}
 	for i, s := range hostile {
 		name := hostileName(i)
@@ -287,7 +287,7 @@ func TestHostileRoundTrip(t *testing.T) {
 		checkWrapper(t, s.Name, nixeval.Get(t, mod, "systemd", "services", "nixgen-backup-"+s.Name), "restic-backups-"+s.Name+".service",
 			seconds(replTimeout+lockMargin), seconds(replTimeout+lockMargin)+seconds(s.Backup.Timeout+lockMargin))
 		expect(t, s.Name+" backup timer", nixeval.Get(t, mod, "systemd", "timers", "nixgen-backup-"+s.Name, "timerConfig"),
-			map[string]any{"OnCalendar": s.Backup.Schedule, "RandomizedDelaySec": "15m", "Persistent": true})
+			map[string]any{"OnCalendar": s.Backup.Schedule, "RandomizedDelaySec": 5400, "Persistent": true})
 
 		expect(t, s.Name+" sanoid", nixeval.Get(t, mod, "services", "sanoid", "datasets", s.Dataset),
 			map[string]any{"useTemplate": []string{s.Snapshots.Policy}, "recursive": false})

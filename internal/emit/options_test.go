@@ -52,6 +52,12 @@ var declaredOptions = map[string]bool{
 	"systemd.sockets.<name>.wants":      true,
 	"systemd.sockets.<name>.requires":   true,
 	"systemd.sockets.<name>.after":      true,
+	// nixos/lib/systemd-unit-options.nix: sliceOptions (sliceConfig, any
+	// [Slice] setting: MemoryMax=, CPUQuota=, IOWeight=, systemd.resource-control(5))
+	// on top of commonUnitOptions (description); systemd.slices in
+	// nixos/modules/system/boot/systemd.nix.
+	"systemd.slices.<name>.description": true,
+	"systemd.slices.<name>.sliceConfig": true,
 
 	// nixos/modules/system/boot/systemd/tmpfiles.nix: rules (listOf str),
 	// lines of tmpfiles.d(5).

@@ -215,6 +215,9 @@ type protectionView struct {
 	Credentials      []string
 	TextfileDir      string
 	NotifyTimeoutSec int64
+	Slice            string // unit name of the jobs' slice
+	SliceName        string // its attribute name under systemd.slices
+	Limits           model.JobLimits
 
 	jobNames map[string]bool
 }
@@ -252,7 +255,8 @@ type drillJob struct {
 }
 
 func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (*protectionView, error) {
-	pv := &protectionView{Name: h.Name, jobNames: map[string]bool{}, TextfileDir: textfileDir, NotifyTimeoutSec: seconds(notifyTimeout)}
+	pv := &protectionView{Name: h.Name, jobNames: map[string]bool{}, TextfileDir: textfileDir, NotifyTimeoutSec: seconds(notifyTimeout),
+		Slice: jobSlice + ".slice", SliceName: jobSlice, Limits: h.Jobs}
 	policies := map[string]bool{}
 	repos := map[string]bool{}
 	for _, s := range services {
@@ -506,6 +510,9 @@ type serviceView struct {
 	ReplWrapperTimeoutSec int64
 
 	LockFile string // systemd-quoted; backup and replication of the dataset hold it
+	Slice    string // the jobs' slice (see protectionView)
+	// BackupDelaySec spreads the backup timers (host jobs randomized_delay).
+	BackupDelaySec int64
 	Service  string // the service name, systemd-quoted for an Exec line
 }
 
@@ -528,7 +535,7 @@ type backupJob struct {
 var unitOptions = map[string]string{".service": "services", ".target": "targets"}
 
 func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView, error) {
-	sv := &serviceView{Host: h.Name, S: s}
+	sv := &serviceView{Host: h.Name, S: s, Slice: jobSlice + ".slice", BackupDelaySec: seconds(h.Jobs.RandomizedDelay)}
 	var err error
 	if sv.Service, err = sdExecArg(s.Name); err != nil {
 		return nil, err

@@ -353,7 +353,7 @@ func TestServiceWithoutPreseedWaitsForItsDataset(t *testing.T) {
 // TestJobUnitsSurviveASwitch: every unit that reports a job result (backup,
 // prune, check, drill, sanoid, syncoid) has restartIfChanged = false, so
 // `nixos-rebuild switch` neither kills a running job nor restarts it
-// outside the shared lock.
+// outside the shared lock, and runs in the jobs' slice.
 func TestJobUnitsSurviveASwitch(t *testing.T) {
 	spec := mixedSpec()
 	spec.Hosts[1].Services[0].Replication = &model.Replication{Target: "forge:tank/replicas/web", TargetHost: "forge", TargetDataset: "tank/replicas/web", Schedule: "daily", Timeout: 12 * time.Hour, SendOptions: "w"}
@@ -382,6 +382,9 @@ func TestJobUnitsSurviveASwitch(t *testing.T) {
 			checked++
 			if r, ok := u.(map[string]any)["restartIfChanged"]; !ok || r != false {
 				t.Errorf("%s: restartIfChanged = %v, want false", name, r)
+			}
+			if sl := sub(u, "serviceConfig")["Slice"]; sl != "nixgen-jobs.slice" {
+				t.Errorf("%s: Slice = %v, want nixgen-jobs.slice", name, sl)
 			}
 		}
 	}

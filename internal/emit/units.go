@@ -145,6 +145,10 @@ func syncoidUnit(command string) string {
 	return "syncoid-" + b.String()
 }
 
+// jobSlice holds every nixgen job unit of a host (systemd.slices, with the
+// host's jobs limits).
+const jobSlice = "nixgen-jobs"
+
 func pruneJob(repo string) string     { return "nixgen-prune-" + repo }
 func checkJob(repo string) string     { return "nixgen-check-" + repo }
 func drillUnit(repo string) string    { return "nixgen-drill-" + repo }

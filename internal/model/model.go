@@ -26,6 +26,18 @@ type Host struct {
 	// renderer (every 15 minutes when a policy keeps frequent snapshots,
 	// else NixOS's default, hourly).
 	SanoidInterval string
+	Jobs           JobLimits
+}
+
+// JobLimits bound nixgen's job units on a host, which all run in one slice
+// (nixgen-jobs.slice): a stampede of backups must not starve the services.
+type JobLimits struct {
+	MemoryMax string // MemoryMax= of the slice ("4G", "20%"); "" for none
+	CPUQuota  string // CPUQuota= of the slice ("200%"); "" for none
+	IOWeight  int    // IOWeight= of the slice, 1..10000; 0 for systemd's default (100)
+	// RandomizedDelay spreads the backup timers (RandomizedDelaySec=);
+	// default 1h, so 50 daily backups do not start in the same minutes.
+	RandomizedDelay time.Duration
 }
 
 // Pool is the pool part of the parent dataset ("tank" of "tank/services").

@@ -63,7 +63,8 @@ type placed struct {
 
 func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map[string]bool, unknownHosts *bool) *model.Host {
 	out := &model.Host{Name: h.Name, ParentDataset: h.ParentDataset, ParentMount: h.ParentMount,
-		SanoidInterval: calendar(c, h.SanoidInterval, h.SanoidIntervalRange, "")}
+		SanoidInterval: calendar(c, h.SanoidInterval, h.SanoidIntervalRange, ""),
+		Jobs:           resolveJobs(c, h.Jobs)}
 	parentOK := false
 	if c.nonEmpty(h.ParentDataset, h.ParentDatasetRange, "parent_dataset") {
 		if msg := datasetNameError(h.ParentDataset); msg != "" {

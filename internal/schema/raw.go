@@ -30,8 +30,23 @@ type rawHost struct {
 	ParentMountRange    hcl.Range      `hcl:"parent_mount,attr_range"`
 	Services            hcl.Expression `hcl:"services,optional"`
 	ServicesRange       hcl.Range      `hcl:"services,attr_range"`
+	Jobs                *rawJobs       `hcl:"jobs,block"`
 	SanoidInterval      string         `hcl:"sanoid_interval,optional"`
 	SanoidIntervalRange hcl.Range      `hcl:"sanoid_interval,attr_range"`
+}
+
+// rawJobs is a host's limits for nixgen's job units (backups,
+// replication, prune, check, drills, sanoid).
+type rawJobs struct {
+	DefRange             hcl.Range `hcl:",def_range"`
+	MemoryMax            string    `hcl:"memory_max,optional"`
+	MemoryMaxRange       hcl.Range `hcl:"memory_max,attr_range"`
+	CPUQuota             string    `hcl:"cpu_quota,optional"`
+	CPUQuotaRange        hcl.Range `hcl:"cpu_quota,attr_range"`
+	IOWeight             int       `hcl:"io_weight,optional"`
+	IOWeightRange        hcl.Range `hcl:"io_weight,attr_range"`
+	RandomizedDelay      string    `hcl:"randomized_delay,optional"`
+	RandomizedDelayRange hcl.Range `hcl:"randomized_delay,attr_range"`
 }
 
 type rawRepo struct {

@@ -34,6 +34,7 @@ const (
 	DefaultCheckTimeout        = 12 * time.Hour
 	DefaultDrillTimeout        = 12 * time.Hour
 	DefaultSendOptions         = "w"
+	DefaultRandomizedDelay     = time.Hour
 )
 
 // PreseedMethods are the restore methods in their default order.
@@ -541,6 +542,37 @@ func resolvePreseed(c *checker, p *rawPreseed, svc *model.Service) *model.Presee
 			c.errorf(p.OnFailureRange, "Invalid on_failure", "%q is not allowed: use \"block\" (the service stays down) or \"start-empty\".%s", p.OnFailure, suggest(p.OnFailure, []string{"block", "start-empty"}))
 		}
 	}
+	return out
+}
+
+var memoryMaxRe = regexp.MustCompile(`^([1-9][0-9]*[KMGT]?|[1-9][0-9]?(\.[0-9]+)?%|100%|infinity)$`)
+var cpuQuotaRe = regexp.MustCompile(`^[1-9][0-9]*%$`)
+
+// resolveJobs checks a host's jobs block.
+func resolveJobs(c *checker, j *rawJobs) model.JobLimits {
+	out := model.JobLimits{RandomizedDelay: DefaultRandomizedDelay}
+	if j == nil {
+		return out
+	}
+	if set(j.MemoryMaxRange) && c.nonEmpty(j.MemoryMax, j.MemoryMaxRange, "memory_max") {
+		out.MemoryMax = j.MemoryMax
+		if !memoryMaxRe.MatchString(j.MemoryMax) {
+			c.errorf(j.MemoryMaxRange, "Invalid memory_max", "%q is not a systemd MemoryMax= value: use bytes with an optional K, M, G or T suffix (\"4G\"), a percentage of the host's memory (\"25%%\"), or \"infinity\".", j.MemoryMax)
+		}
+	}
+	if set(j.CPUQuotaRange) && c.nonEmpty(j.CPUQuota, j.CPUQuotaRange, "cpu_quota") {
+		out.CPUQuota = j.CPUQuota
+		if !cpuQuotaRe.MatchString(j.CPUQuota) {
+			c.errorf(j.CPUQuotaRange, "Invalid cpu_quota", "%q is not a systemd CPUQuota= value: use a percentage of one CPU, such as \"150%%\" for one and a half.", j.CPUQuota)
+		}
+	}
+	if set(j.IOWeightRange) && c.usable(j.IOWeightRange) {
+		out.IOWeight = j.IOWeight
+		if j.IOWeight < 1 || j.IOWeight > 10000 {
+			c.errorf(j.IOWeightRange, "Invalid io_weight", "io_weight must be from 1 to 10000 (systemd's IOWeight=; 100 is the default of every unit), not %d.", j.IOWeight)
+		}
+	}
+	out.RandomizedDelay = c.timeout(j.RandomizedDelay, j.RandomizedDelayRange, DefaultRandomizedDelay)
 	return out
 }
 

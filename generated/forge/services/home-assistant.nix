@@ -89,6 +89,8 @@
       # A hung backup must not hold the dataset's lock, and with it the
       # replication, forever.
       TimeoutStartSec = 43200;
+      # With every other job, in the slice that the host's jobs limits bound.
+      Slice = "nixgen-jobs.slice";
       # Sandboxing of restic (the "+" commands run outside it); defaults, so
       # settings of the NixOS module win. See docs/security.md.
       NoNewPrivileges = lib.mkDefault true;
@@ -146,7 +148,8 @@
     wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "*-*-* 02,14:00:00";
-      RandomizedDelaySec = "15m";
+      # The host's jobs randomized_delay: backups on one schedule spread out.
+      RandomizedDelaySec = 3600;
       Persistent = true;
     };
   };

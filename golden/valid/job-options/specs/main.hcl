@@ -2,6 +2,14 @@ host "box" {
   parent_dataset  = "tank/services"
   parent_mount    = "/srv"
   sanoid_interval = "*:0/5"
+
+  # All backup, replication, maintenance and drill units share one slice.
+  jobs {
+    memory_max       = "4G"
+    cpu_quota        = "200%"
+    io_weight        = 50
+    randomized_delay = "2h"
+  }
 }
 
 restic_repository "fresh" {

@@ -57,6 +57,12 @@ in
   # Where the metrics go; the notify units may write nothing else.
   systemd.tmpfiles.rules = [ "d /var/lib/prometheus-node-exporter-text 0755 root root -" ];
 
+  # Every backup, replication, prune, check, drill and sanoid run of this
+  # host shares this slice and its limits (the host's jobs block).
+  systemd.slices.nixgen-jobs = {
+    description = "nixgen: backups, replication, repository maintenance, restore drills and snapshots";
+  };
+
   # Each command's timer is off: nixgen-replicate-<service> starts it.
   services.syncoid.enable = true;
 
@@ -80,6 +86,7 @@ in
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
       TimeoutStartSec = 43200;
+      Slice = "nixgen-jobs.slice";
       # Defaults, so settings of the NixOS module win. See docs/security.md.
       NoNewPrivileges = lib.mkDefault true;
       ProtectSystem = lib.mkDefault "full";
@@ -114,6 +121,7 @@ in
       # is the backstop.
       ExecStart = "${config.nixgen.helper}/bin/nixgen-helper restore-test --manifest ${./manifest.json} --repository nas --timeout 43200s";
       TimeoutStartSec = 43500;
+      Slice = "nixgen-jobs.slice";
       # restic's cache, outside the protected home directories.
       CacheDirectory = "nixgen-drill";
       CacheDirectoryMode = "0700";

@@ -57,6 +57,12 @@ in
   # Where the metrics go; the notify units may write nothing else.
   systemd.tmpfiles.rules = [ "d /var/lib/prometheus-node-exporter-text 0755 root root -" ];
 
+  # Every backup, replication, prune, check, drill and sanoid run of this
+  # host shares this slice and its limits (the host's jobs block).
+  systemd.slices.nixgen-jobs = {
+    description = "nixgen: backups, replication, repository maintenance, restore drills and snapshots";
+  };
+
   services.sanoid = {
     enable = true;
     # How often sanoid takes and prunes snapshots (the host's sanoid_interval,
@@ -87,6 +93,7 @@ in
   systemd.services.sanoid = {
     # A switch must not kill a running snapshot or prune run.
     restartIfChanged = false;
+    serviceConfig.Slice = "nixgen-jobs.slice";
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
   };

@@ -42,6 +42,7 @@
       # A target that keeps ssh alive while `zfs receive` hangs must not
       # stall replication, and through the shared lock the backups, forever.
       serviceConfig.TimeoutStartSec = 43200;
+      serviceConfig.Slice = "nixgen-jobs.slice";
       onFailure = [ "nixgen-notify-failure@%n.service" ];
       onSuccess = [ "nixgen-notify-success@%n.service" ];
     };
