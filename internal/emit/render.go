@@ -513,7 +513,7 @@ type serviceView struct {
 	Slice    string // the jobs' slice (see protectionView)
 	// BackupDelaySec spreads the backup timers (host jobs randomized_delay).
 	BackupDelaySec int64
-	Service  string // the service name, systemd-quoted for an Exec line
+	Service        string // the service name, systemd-quoted for an Exec line
 }
 
 // backupJob is the restic job of one service for one repository.
