@@ -34,8 +34,8 @@ func jobManifest(url, repoURL, passwordFile, mountpoint string) *manifest.Manife
 			Mountpoint: mountpoint, User: "root", Group: "root", Mode: "0750", Notify: []string{"hook"},
 			Backup: &manifest.Backup{Repository: "main", Paths: []string{mountpoint}}}},
 		Jobs: []manifest.Job{
-			{Unit: "restic-backups-app.service", Kind: manifest.JobBackup, Service: "app", Repository: "main", Notify: []string{"hook"}, NotifySuccess: true},
-			{Unit: "nixgen-drill-main.service", Kind: manifest.JobDrill, Repository: "main", Notify: []string{"hook"}, NotifySuccess: true},
+			{Unit: "restic-backups-app.service", Kind: manifest.JobBackup, Service: "app", Repository: "main", Notify: []string{"hook"}},
+			{Unit: "nixgen-drill-main.service", Kind: manifest.JobDrill, Repository: "main", Notify: []string{"hook"}},
 		},
 	}
 }

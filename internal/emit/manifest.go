@@ -80,7 +80,7 @@ func buildManifest(spec *model.Spec, h *model.Host, services []*model.Service) (
 			if m.Notifiers == nil {
 				m.Notifiers = map[string]manifest.Notifier{}
 			}
-			m.Notifiers[n.Name] = manifest.Notifier{Type: n.Type, URL: n.URL, URLFile: n.URLFile, TokenFile: n.TokenFile}
+			m.Notifiers[n.Name] = manifest.Notifier{Type: n.Type, URL: n.URL, URLFile: n.URLFile, TokenFile: n.TokenFile, Events: n.Events}
 		}
 		m.Services = append(m.Services, ms)
 	}
@@ -107,7 +107,7 @@ func jobsFor(spec *model.Spec, h *model.Host, services []*model.Service) []manif
 			for _, r := range b.Repositories {
 				repos[r] = true
 				jobs = append(jobs, manifest.Job{Unit: resticUnit(b.Job(s.Name, r)) + ".service", Kind: manifest.JobBackup,
-					Service: s.Name, Repository: r, Notify: s.Notify, NotifySuccess: true})
+					Service: s.Name, Repository: r, Notify: s.Notify})
 			}
 		}
 		if s.Replication != nil {
@@ -126,7 +126,7 @@ func jobsFor(spec *model.Spec, h *model.Host, services []*model.Service) []manif
 			jobs = append(jobs, manifest.Job{Unit: resticUnit(checkJob(name)) + ".service", Kind: manifest.JobCheck, Repository: name, Notify: notify})
 		}
 		if r.DrillSchedule != "" {
-			jobs = append(jobs, manifest.Job{Unit: drillUnit(name) + ".service", Kind: manifest.JobDrill, Repository: name, Notify: notify, NotifySuccess: true})
+			jobs = append(jobs, manifest.Job{Unit: drillUnit(name) + ".service", Kind: manifest.JobDrill, Repository: name, Notify: notify})
 		}
 	}
 	if snapshots || len(replicasOn(spec, h)) > 0 {

@@ -392,7 +392,7 @@ func TestHostileRoundTrip(t *testing.T) {
 	for _, s := range h.Services {
 		expectGo(t, s.Name+" backup job", jobs["restic-backups-"+s.Name+".service"], manifest.Job{
 			Unit: "restic-backups-" + s.Name + ".service", Kind: manifest.JobBackup, Service: s.Name,
-			Repository: s.Backup.Repositories[0], Notify: s.Notify, NotifySuccess: true})
+			Repository: s.Backup.Repositories[0], Notify: s.Notify})
 		if s.Replication != nil {
 			u := syncoidUnit(s.Name) + ".service"
 			expectGo(t, s.Name+" replication job", jobs[u], manifest.Job{Unit: u, Kind: manifest.JobReplication, Service: s.Name, Notify: s.Notify})
@@ -405,7 +405,7 @@ func TestHostileRoundTrip(t *testing.T) {
 			"restic-backups-nixgen-check-" + r.Name + ".service": manifest.JobCheck,
 			"nixgen-drill-" + r.Name + ".service":                manifest.JobDrill,
 		} {
-			expectGo(t, unit+" job", jobs[unit], manifest.Job{Unit: unit, Kind: kind, Repository: r.Name, Notify: notify, NotifySuccess: kind == manifest.JobDrill})
+			expectGo(t, unit+" job", jobs[unit], manifest.Job{Unit: unit, Kind: kind, Repository: r.Name, Notify: notify})
 		}
 	}
 	if len(m.Jobs) != len(jobs) || len(jobs) < 4*len(h.Services) {

@@ -62,9 +62,7 @@ type Job struct {
 	Service    string   `json:"service,omitempty"`    // backup, replication
 	Repository string   `json:"repository,omitempty"` // backup, prune, check, drill
 	Notify     []string `json:"notify,omitempty"`     // notifier names
-	// NotifySuccess: success is reported too, for jobs where silence must be
-	// noticed (a backup that stops running is as bad as one that fails).
-	NotifySuccess bool `json:"notify_success,omitempty"`
+
 }
 
 // Parent is the dataset under which every service dataset lives.
@@ -147,6 +145,19 @@ type Notifier struct {
 	URL       string `json:"url,omitempty"`
 	URLFile   string `json:"url_file,omitempty"` // file holding the URL
 	TokenFile string `json:"token_file,omitempty"`
+	// Events are what the notifier is told about (rules.NotifierEvents);
+	// empty means rules.DefaultNotifierEvents.
+	Events []string `json:"events,omitempty"`
+}
+
+// Wants reports whether the notifier is told about event; a notifier of
+// successes also hears of recoveries, which are successes.
+func (n Notifier) Wants(event string) bool {
+	events := n.Events
+	if len(events) == 0 {
+		events = rules.DefaultNotifierEvents
+	}
+	return slices.Contains(events, event) || event == rules.EventRecovery && slices.Contains(events, rules.EventSuccess)
 }
 
 // CredentialToken and CredentialURL name the systemd credentials
@@ -468,6 +479,11 @@ func (v *validator) notifier(name string, n Notifier) {
 	}
 	if n.TokenFile != "" {
 		v.path(where, "token_file", n.TokenFile)
+	}
+	for _, e := range n.Events {
+		if !slices.Contains(rules.NotifierEvents, e) {
+			v.bad("%s: unknown event %q", where, e)
+		}
 	}
 }
 

@@ -185,6 +185,9 @@ type Notifier struct {
 	URL       string // "" when URLFile is set (exactly one of the two is)
 	URLFile   string // absolute path of a file holding the URL, "" for none
 	TokenFile string // "" for none
+	// Events are the rules.NotifierEvents it is told about, in spec order;
+	// default rules.DefaultNotifierEvents.
+	Events []string
 }
 
 // SnapshotPolicy is a sanoid template. Zero counts are written as 0.

@@ -120,3 +120,19 @@ func quoteChar(r rune) string {
 	}
 	return strconv.Quote(string(r))
 }
+
+// Notifier events: what a notifier is told about.
+const (
+	EventFailure  = "failure"  // a job failed
+	EventRecovery = "recovery" // the first success of a job after a failure
+	EventSuccess  = "success"  // every successful job run (recoveries too)
+	EventPreseed  = "preseed"  // every preseed outcome
+)
+
+// NotifierEvents are the events a notifier can choose, and
+// DefaultNotifierEvents those it gets when it chooses none: never every
+// routine success.
+var (
+	NotifierEvents        = []string{EventFailure, EventRecovery, EventSuccess, EventPreseed}
+	DefaultNotifierEvents = []string{EventFailure, EventRecovery, EventPreseed}
+)

@@ -101,14 +101,16 @@ type rawNotifier struct {
 	NameRange hcl.Range `hcl:"name,label_range"`
 	DefRange  hcl.Range `hcl:",def_range"`
 
-	Type           string    `hcl:"type"`
-	TypeRange      hcl.Range `hcl:"type,attr_range"`
-	URL            string    `hcl:"url,optional"`
-	URLRange       hcl.Range `hcl:"url,attr_range"`
-	URLFile        string    `hcl:"url_file,optional"`
-	URLFileRange   hcl.Range `hcl:"url_file,attr_range"`
-	TokenFile      string    `hcl:"token_file,optional"`
-	TokenFileRange hcl.Range `hcl:"token_file,attr_range"`
+	Type           string         `hcl:"type"`
+	TypeRange      hcl.Range      `hcl:"type,attr_range"`
+	URL            string         `hcl:"url,optional"`
+	URLRange       hcl.Range      `hcl:"url,attr_range"`
+	URLFile        string         `hcl:"url_file,optional"`
+	URLFileRange   hcl.Range      `hcl:"url_file,attr_range"`
+	TokenFile      string         `hcl:"token_file,optional"`
+	TokenFileRange hcl.Range      `hcl:"token_file,attr_range"`
+	Events         hcl.Expression `hcl:"events,optional"`
+	EventsRange    hcl.Range      `hcl:"events,attr_range"`
 }
 
 type rawProfile struct {

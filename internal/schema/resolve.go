@@ -291,6 +291,24 @@ func resolveNotifier(c *checker, n *rawNotifier) *model.Notifier {
 	out := &model.Notifier{Name: n.Name, Type: n.Type, URL: n.URL,
 		URLFile:   optPath(c, n.URLFile, n.URLFileRange, "url_file"),
 		TokenFile: optPath(c, n.TokenFile, n.TokenFileRange, "token_file")}
+	out.Events = slices.Clone(rules.DefaultNotifierEvents)
+	if events, ok := c.list(n.Events, n.EventsRange); ok {
+		out.Events = nil
+		if len(events) == 0 {
+			c.errorf(n.EventsRange, "No events", "events must list at least one of %s; leave it out for the default (%s).", quoteList(rules.NotifierEvents), quoteList(rules.DefaultNotifierEvents))
+		}
+		seen := map[string]bool{}
+		for _, e := range events {
+			switch {
+			case !slices.Contains(rules.NotifierEvents, e.s):
+				c.errorf(e.rng, "Unknown event", "%q is not a notifier event: use %s.%s", e.s, quoteList(rules.NotifierEvents), suggest(e.s, rules.NotifierEvents))
+			case seen[e.s]:
+				c.errorf(e.rng, "Duplicate event", "%q is listed twice.", e.s)
+			}
+			seen[e.s] = true
+			out.Events = append(out.Events, e.s)
+		}
+	}
 	// Both reach the notify units through LoadCredential=, where systemd
 	// expands specifiers.
 	if out.URLFile != "" {
