@@ -96,7 +96,7 @@ func TestLoadDesignExample(t *testing.T) {
 	if len(spec.Repositories) != 1 || !reflect.DeepEqual(spec.Repositories[0], wantRepo) {
 		t.Errorf("repositories: %+v", spec.Repositories)
 	}
-	wantNotifier := &model.Notifier{Name: "phone", Type: "ntfy", URL: "https://ntfy.example.net/homelab", TokenFile: "/run/secrets/ntfy-token"}
+	wantNotifier := &model.Notifier{Name: "phone", Type: "ntfy", URL: "https://ntfy.example.net/homelab", TokenFile: "/run/secrets/ntfy-token", Events: []string{"failure", "recovery", "preseed"}}
 	if len(spec.Notifiers) != 1 || !reflect.DeepEqual(spec.Notifiers[0], wantNotifier) {
 		t.Errorf("notifiers: %+v", spec.Notifiers)
 	}
