@@ -110,6 +110,8 @@ var readProps = []string{"type", "mountpoint", "mounted"}
 // Make reads the state (one zpool call and one bulk zfs get) and works out
 // what apply must do. The manifest must already be validated (manifest.Decode).
 func Make(ctx context.Context, r *zfs.Runner, m *manifest.Manifest) (*Plan, error) {
+	// Protected host datasets are never created or changed.
+	m = m.Managed()
 	p := &Plan{Pool: m.Parent.Pool, Parent: m.Parent.Dataset, Actions: []Action{}, Refused: []Refusal{}}
 	var problems []string
 	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }

@@ -23,6 +23,7 @@ func buildManifest(spec *model.Spec, h *model.Host, services []*model.Service) (
 			Name:       s.Name,
 			Unit:       s.Unit,
 			Container:  s.Container,
+			Protect:    s.Protect,
 			Dataset:    s.Dataset,
 			Mountpoint: s.Mountpoint,
 			User:       s.User,

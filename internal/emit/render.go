@@ -162,6 +162,9 @@ func renderHost(t *template.Template, spec *model.Spec, h *model.Host, out map[s
 			return fmt.Errorf("service %q: %w", s.Name, err)
 		}
 		rel := "services/" + s.Name + ".nix"
+		if s.Protect {
+			rel = "protect/" + s.Name + ".nix"
+		}
 		b, err := exec(tmplService, sv)
 		if err != nil {
 			return fmt.Errorf("service %q: %w", s.Name, err)
@@ -170,6 +173,7 @@ func renderHost(t *template.Template, spec *model.Spec, h *model.Host, out map[s
 		dv.ServiceFiles = append(dv.ServiceFiles, rel)
 	}
 
+	sort.Strings(dv.ServiceFiles)
 	for _, f := range []struct {
 		name, tmpl string
 		data       any
@@ -547,6 +551,11 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 		return nil, err
 	}
 	switch {
+	case s.Protect:
+		// An existing host dataset: no unit of its own to order.
+		if s.Preseed != nil || s.Unit != "" || s.Container != "" {
+			return nil, fmt.Errorf("protected dataset %q with a unit, container or preseed", s.Name)
+		}
 	case s.Container != "":
 		if (s.Unit != "") || checkPathName("container", s.Container) != nil {
 			return nil, fmt.Errorf("container %q with unit %q", s.Container, s.Unit)

@@ -78,6 +78,11 @@ type Service struct {
 	// Container is the virtualisation.oci-containers name of a service
 	// that runs as a container (its unit depends on the backend).
 	Container  string            `json:"container,omitempty"`
+	// Protect marks an existing host dataset (a host's protect block) that
+	// nixgen backs up, snapshots and replicates but never creates, changes
+	// or preseeds: no unit, owner, mode or properties, and it may live
+	// outside the parent dataset.
+	Protect bool `json:"protect,omitempty"`
 	Dataset    string            `json:"dataset"`
 	Mountpoint string            `json:"mountpoint"`
 	User       string            `json:"user"`
@@ -109,6 +114,19 @@ type Backup struct {
 	Repositories []string `json:"repositories,omitempty"`
 	Paths        []string `json:"paths"`
 	Tags         []string `json:"tags,omitempty"`
+}
+
+// Managed returns a copy of the manifest without its protected datasets:
+// the services whose datasets `datasets apply` creates and tunes.
+func (m *Manifest) Managed() *Manifest {
+	out := *m
+	out.Services = nil
+	for _, s := range m.Services {
+		if !s.Protect {
+			out.Services = append(out.Services, s)
+		}
+	}
+	return &out
 }
 
 // Repos returns the repositories of the backup, in order.
@@ -323,6 +341,10 @@ func (v *validator) service(i int) {
 	}
 	v.seen[s.Name] = true
 	switch {
+	case s.Protect:
+		if s.Unit != "" || s.Container != "" || s.Preseed != nil {
+			v.bad("%s: a protected dataset has no unit, container or preseed", where)
+		}
 	case s.Container != "":
 		if s.Unit != "" {
 			v.bad("%s: both unit %q and container %q", where, s.Unit, s.Container)
@@ -335,23 +357,33 @@ func (v *validator) service(i int) {
 	}
 	if msg := rules.DatasetName(s.Dataset); msg != "" {
 		v.bad("%s: dataset %q is not a dataset name: %s", where, s.Dataset, msg)
-	} else if !strings.HasPrefix(s.Dataset, m.Parent.Dataset+"/") {
+	} else if !s.Protect && !strings.HasPrefix(s.Dataset, m.Parent.Dataset+"/") {
 		v.bad("%s: dataset %q is not below parent %q", where, s.Dataset, m.Parent.Dataset)
 	} else {
 		v.datasets = append(v.datasets, claim{s.Dataset, where})
 	}
-	mpOK := rules.Mountpoint(s.Mountpoint) == ""
+	// A protected dataset's mountpoint is the host's own (/home, /persist):
+	// nixgen never mounts anything there, so the rules for where it may
+	// mount a dataset do not apply.
+	mpRule := rules.Mountpoint
+	if s.Protect {
+		mpRule = rules.AbsPath
+	}
+	mpOK := mpRule(s.Mountpoint) == ""
 	if !mpOK {
-		v.bad("%s: mountpoint %q %s", where, s.Mountpoint, rules.Mountpoint(s.Mountpoint))
+		v.bad("%s: mountpoint %q %s", where, s.Mountpoint, mpRule(s.Mountpoint))
 	} else {
 		v.mountpoints = append(v.mountpoints, claim{s.Mountpoint, where})
 	}
 	for _, o := range [][2]string{{"user", s.User}, {"group", s.Group}} {
+		if s.Protect {
+			break
+		}
 		if msg := rules.Owner(o[1]); msg != "" {
 			v.bad("%s: %s %q is not a valid name or id: %s", where, o[0], o[1], msg)
 		}
 	}
-	if msg := rules.Mode(s.Mode); msg != "" {
+	if msg := rules.Mode(s.Mode); msg != "" && !s.Protect {
 		v.bad("%s: mode %q %s", where, s.Mode, msg)
 	}
 	if _, ok := s.Properties["mountpoint"]; ok {

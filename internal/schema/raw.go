@@ -31,6 +31,7 @@ type rawHost struct {
 	Services            hcl.Expression `hcl:"services,optional"`
 	ServicesRange       hcl.Range      `hcl:"services,attr_range"`
 	Jobs                *rawJobs       `hcl:"jobs,block"`
+	Protect             []*rawProtect  `hcl:"protect,block"`
 	SanoidInterval      string         `hcl:"sanoid_interval,optional"`
 	SanoidIntervalRange hcl.Range      `hcl:"sanoid_interval,attr_range"`
 }
@@ -47,6 +48,25 @@ type rawJobs struct {
 	IOWeightRange        hcl.Range `hcl:"io_weight,attr_range"`
 	RandomizedDelay      string    `hcl:"randomized_delay,optional"`
 	RandomizedDelayRange hcl.Range `hcl:"randomized_delay,attr_range"`
+}
+
+// rawProtect is an existing host dataset that nixgen protects but does
+// not manage (protect "NAME" in a host block).
+type rawProtect struct {
+	Name      string    `hcl:"name,label"`
+	NameRange hcl.Range `hcl:"name,label_range"`
+	DefRange  hcl.Range `hcl:",def_range"`
+
+	Dataset         string         `hcl:"dataset"`
+	DatasetRange    hcl.Range      `hcl:"dataset,attr_range"`
+	Mountpoint      string         `hcl:"mountpoint"`
+	MountpointRange hcl.Range      `hcl:"mountpoint,attr_range"`
+	Notify          hcl.Expression `hcl:"notify,optional"`
+	NotifyRange     hcl.Range      `hcl:"notify,attr_range"`
+
+	Backup      *rawBackup      `hcl:"backup,block"`
+	Snapshots   *rawSnapshots   `hcl:"snapshots,block"`
+	Replication *rawReplication `hcl:"replication,block"`
 }
 
 type rawRepo struct {

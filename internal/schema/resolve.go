@@ -194,6 +194,14 @@ func resolve(c *checker, raw *rawFile) *model.Spec {
 	checkSharedTargets(c, spec.Hosts, tmpls)
 	checkRemoteTargets(c, spec.Hosts, tmpls)
 	checkSharedTrees(c, hosts, spec.Hosts, tmpls)
+	for _, h := range spec.Hosts {
+		for _, p := range hosts[h.Name].Protect {
+			if s := resolveProtect(c, h, p, repos, notifiers, profiles, policies); s != nil {
+				h.Services = append(h.Services, s)
+			}
+		}
+		slices.SortFunc(h.Services, func(a, b *model.Service) int { return strings.Compare(a.Name, b.Name) })
+	}
 	for _, name := range slices.Sorted(maps.Keys(services)) {
 		if !used[name] && !unknownHosts {
 			s := services[name]
@@ -512,6 +520,54 @@ func backupRepos(c *checker, s *rawService, repos map[string]*rawRepo) (names []
 		c.errorf(b.DefRange, "Missing repository", "A backup block needs `repository = \"NAME\"` or `repositories = [\"NAME\", ...]`.")
 		return nil, false
 	}
+}
+
+// resolveProtect resolves a host's protect block: an existing dataset
+// rendered like a service's protection (restic job, sanoid dataset,
+// syncoid command), never created, changed or preseeded.
+func resolveProtect(c *checker, h *model.Host, p *rawProtect, repos map[string]*rawRepo, notifiers map[string]*rawNotifier, profiles map[string]*profile, policies map[string]*rawPolicy) *model.Service {
+	if !c.blockName(p.Name, p.NameRange, "protect") {
+		return nil
+	}
+	for _, s := range h.Services {
+		if s.Name == p.Name {
+			c.errorf(p.NameRange, "Protect block named like a service", "Host %q runs service %q; a protect block shares the names of its jobs, locks and metrics with the services, so give it another name.", h.Name, p.Name)
+			return nil
+		}
+	}
+	t := resolveService(c, &rawService{Name: p.Name, NameRange: p.NameRange, DefRange: p.DefRange,
+		Mountpoint: p.Mountpoint, MountpointRange: p.MountpointRange, Notify: p.Notify, NotifyRange: p.NotifyRange,
+		Backup: p.Backup, Snapshots: p.Snapshots, Replication: p.Replication}, repos, notifiers, profiles, policies)
+	svc := t.svc
+	svc.Protect, svc.Unit, svc.User, svc.Group, svc.Mode = true, "", "", "", ""
+	svc.Dataset, svc.Mountpoint = p.Dataset, p.Mountpoint
+	dsOK := false
+	if c.nonEmpty(p.Dataset, p.DatasetRange, "dataset") {
+		if msg := datasetNameError(p.Dataset); msg != "" {
+			c.errorf(p.DatasetRange, "Invalid dataset name", "%q is not a valid ZFS dataset name: %s.", p.Dataset, msg)
+		} else {
+			dsOK = true
+		}
+	}
+	if dsOK && (within(p.Dataset, h.ParentDataset, "/") || within(h.ParentDataset, p.Dataset, "/")) {
+		c.errorf(p.DatasetRange, "Protected dataset overlaps the services", "On host %q, %q overlaps parent_dataset %q, whose datasets nixgen manages; protect datasets outside it.", h.Name, p.Dataset, h.ParentDataset)
+	}
+	if b := svc.Backup; b != nil && t.mountOK {
+		if b.Paths == nil {
+			b.Paths = []string{p.Mountpoint}
+		} else {
+			for i, bp := range b.Paths {
+				if !within(bp, p.Mountpoint, "/") {
+					c.errorf(t.pathRanges[i], "Backup path outside the dataset", "%q is not inside the protected mountpoint %q; the backup reads a snapshot of the dataset bound over it.", bp, p.Mountpoint)
+				}
+			}
+		}
+	}
+	if r := svc.Replication; r != nil && dsOK && r.TargetHost == "" && r.TargetDataset != "" &&
+		(within(p.Dataset, r.TargetDataset, "/") || within(r.TargetDataset, p.Dataset, "/")) {
+		c.errorf(p.Replication.TargetRange, "Replication onto itself", "On host %q the local target %q overlaps the protected dataset %q; replicate to a dataset outside it.", h.Name, r.TargetDataset, p.Dataset)
+	}
+	return &svc
 }
 
 func resolvePreseed(c *checker, p *rawPreseed, svc *model.Service) *model.Preseed {
