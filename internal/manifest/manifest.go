@@ -77,12 +77,12 @@ type Service struct {
 	Unit string `json:"unit,omitempty"` // "" for a container
 	// Container is the virtualisation.oci-containers name of a service
 	// that runs as a container (its unit depends on the backend).
-	Container  string            `json:"container,omitempty"`
+	Container string `json:"container,omitempty"`
 	// Protect marks an existing host dataset (a host's protect block) that
 	// nixgen backs up, snapshots and replicates but never creates, changes
 	// or preseeds: no unit, owner, mode or properties, and it may live
 	// outside the parent dataset.
-	Protect bool `json:"protect,omitempty"`
+	Protect    bool              `json:"protect,omitempty"`
 	Dataset    string            `json:"dataset"`
 	Mountpoint string            `json:"mountpoint"`
 	User       string            `json:"user"`

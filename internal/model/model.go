@@ -57,11 +57,11 @@ type Service struct {
 	// Container names a virtualisation.oci-containers.containers entry;
 	// its unit (podman-NAME.service or docker-NAME.service) depends on the
 	// backend, which only the NixOS evaluation knows. "" when Unit is set.
-	Container  string
+	Container string
 	// Protect marks an existing host dataset from a host's protect block:
 	// backed up, snapshotted and replicated, never created, changed or
 	// preseeded (no unit, owner, mode, properties or preseed).
-	Protect bool
+	Protect    bool
 	User       string // owner of the mountpoint root
 	Group      string
 	Mode       string // four-digit octal, e.g. "0750"
