@@ -100,11 +100,11 @@ func TestNotifyUnreachableNotifierExitsZero(t *testing.T) {
 	mf := writeManifest(t, jobManifest(url, "/srv/restic", "/run/keys/restic", "/srv/app"))
 	dir := t.TempDir()
 	code, _, stderr := runHelper(t, "notify", "--manifest", mf, "--unit", "nixgen-drill-main.service",
-		"--result", "success", "--textfile-dir", dir)
+		"--result", "failure", "--textfile-dir", dir, "--systemctl", "false")
 	if code != exitOK || !strings.Contains(stderr, "warning: notifying") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
-	if v, ok, _ := metrics.ReadGauge(metrics.JobFile(dir, "nixgen-drill-main.service"), "nixgen_restore_drill_status"); !ok || v != 1 {
+	if v, ok, _ := metrics.ReadGauge(metrics.JobFile(dir, "nixgen-drill-main.service"), "nixgen_restore_drill_status"); !ok || v != 0 {
 		t.Errorf("drill status %v %v", v, ok)
 	}
 }
