@@ -230,10 +230,11 @@ func TestExampleSpecs(t *testing.T) {
 	for _, h := range spec.Hosts {
 		hosts[h.Name] = len(h.Services)
 	}
-	if hosts["forge"] != 5 || hosts["luna"] != 2 {
+	// harbor: three containers and the protected /persist.
+	if hosts["forge"] != 5 || hosts["luna"] != 2 || hosts["harbor"] != 4 {
 		t.Errorf("services per host: %v", hosts)
 	}
-	luna := spec.Hosts[1]
+	luna := spec.Hosts[2]
 	if luna.Name != "luna" || luna.Services[0].Dataset != "rpool/services/home-assistant" || luna.Pool() != "rpool" {
 		t.Errorf("luna: %+v %+v", luna, luna.Services[0])
 	}
