@@ -53,9 +53,10 @@ service "vaultwarden" {
   backup { repositories = ["nas", "r2"] }
   snapshots { policy = "production" }
   replication {
-    target       = "syncoid@nas.lan:backup/harbor/vaultwarden"
-    ssh_key      = "/run/secrets/syncoid-key"
-    send_options = "wp"
+    target         = "zfs-recv@nas.lan:backup/harbor/vaultwarden"
+    ssh_key        = "/run/secrets/syncoid-key"
+    ssh_public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIPIwSTzWnYOJNJJLMNiRV7t/W6oHBbX2zpy1KaFeTuu syncoid@forge"
+    send_options   = "wp"
   }
   preseed { methods = ["syncoid", "restic"] }
   notify = ["phone"]

@@ -19,8 +19,9 @@ service "sonarr" {
   snapshots { policy = "production" }
 
   replication {
-    target  = "zfs-recv@nas.lan:backup/forge/sonarr"
-    ssh_key = "/run/secrets/syncoid-key"
+    target         = "zfs-recv@nas.lan:backup/forge/sonarr"
+    ssh_key        = "/run/secrets/syncoid-key"
+    ssh_public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIPIwSTzWnYOJNJJLMNiRV7t/W6oHBbX2zpy1KaFeTuu syncoid@forge"
   }
 
   preseed {
@@ -123,8 +124,9 @@ service "postgresql" {
   snapshots { policy = "production" }
 
   replication {
-    target  = "zfs-recv@nas.lan:backup/forge/postgresql"
-    ssh_key = "/run/secrets/syncoid-key"
+    target         = "zfs-recv@nas.lan:backup/forge/postgresql"
+    ssh_key        = "/run/secrets/syncoid-key"
+    ssh_public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIPIwSTzWnYOJNJJLMNiRV7t/W6oHBbX2zpy1KaFeTuu syncoid@forge"
   }
 
   preseed {

@@ -29,6 +29,7 @@ func commands() []*cli.Command {
 		backupSnapshotCommand(),
 		notifyCommand(),
 		restoreTestCommand(),
+		replicationCommand(),
 	}
 }
 

@@ -99,6 +99,16 @@ in
   # Each command's timer is off: nixgen-replicate-<service> starts it.
   services.syncoid.enable = true;
 
+  # Host keys of the replication targets, from the specs. syncoid's ssh
+  # checks them strictly (StrictHostKeyChecking=yes): a target that shows
+  # another key is refused, never trusted on first use.
+  programs.ssh.knownHosts = {
+    nixgen-nas = {
+      hostNames = [ "nas" "nas.lan" ];
+      publicKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINEEBvbur6gTosD86q6AHDM+8d2to6nui9/faV8pFeF5";
+    };
+  };
+
   # Forget and prune old snapshots of repository "nas" once for all
   # services; a backup that meets its exclusive lock waits (--retry-lock).
   services.restic.backups.nixgen-prune-nas = {

@@ -77,6 +77,10 @@ func carryOut(ctx context.Context, r *zfs.Runner, a Action, stat statFunc) (bool
 		return true, r.Create(ctx, a.Dataset, a.Props, a.Parents)
 	case Set:
 		return true, r.Set(ctx, a.Dataset, a.Property, a.To)
+	case AllowLocal:
+		return true, r.AllowLocal(ctx, a.User, strings.Split(a.To, ","), a.Dataset)
+	case AllowCreate:
+		return true, r.AllowCreate(ctx, strings.Split(a.To, ","), a.Dataset)
 	case Mount:
 		err := r.Mount(ctx, a.Dataset)
 		if err != nil {

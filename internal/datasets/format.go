@@ -29,6 +29,10 @@ func Describe(a Action) string {
 		return fmt.Sprintf("set %s %s: %s -> %s", a.Dataset, a.Property, from, a.To)
 	case Mount:
 		return fmt.Sprintf("mount %s at %s", a.Dataset, a.Path)
+	case AllowLocal:
+		return fmt.Sprintf("allow %s on %s itself: %s (zfs allow -l, to receive new replicas there)", a.User, a.Dataset, a.To)
+	case AllowCreate:
+		return fmt.Sprintf("allow the creator of each dataset below %s: %s (zfs allow -c, so %s holds them on the replicas it receives)", a.Dataset, a.To, a.User)
 	case Chown, Chmod:
 		what := "owner"
 		if a.Kind == Chmod {

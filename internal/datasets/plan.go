@@ -52,6 +52,7 @@ type Action struct {
 	Props    map[string]string `json:"props,omitempty"`    // create, create-parent: every -o option
 	Path     string            `json:"path,omitempty"`     // mount, chown, chmod: the mountpoint
 	Parents  bool              `json:"parents,omitempty"`  // create: -p, some ancestor below the parent is missing too
+	User     string            `json:"user,omitempty"`     // allow-local, allow-create: the receive user
 
 	uid, gid int    // chown
 	mode     uint32 // chmod
@@ -165,6 +166,9 @@ func Make(ctx context.Context, r *zfs.Runner, m *manifest.Manifest) (*Plan, erro
 		return nil, &PreconditionError{Problems: problems}
 	}
 	if err := p.planReplicas(ctx, r, m); err != nil {
+		return nil, err
+	}
+	if err := p.planReceive(ctx, r, m); err != nil {
 		return nil, err
 	}
 	return p, nil

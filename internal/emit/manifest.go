@@ -86,9 +86,11 @@ func buildManifest(spec *model.Spec, h *model.Host, services []*model.Service) (
 		m.Services = append(m.Services, ms)
 	}
 	m.Jobs = jobsFor(spec, h, services)
-	for _, r := range replicasOn(spec, h) {
+	replicas := replicasOn(spec, h)
+	for _, r := range replicas {
 		m.Replicas = append(m.Replicas, manifest.Replica{Dataset: r.Dataset, Source: r.Source})
 	}
+	_, m.Receive = receiversOn(replicas)
 	// The helper refuses an invalid manifest at run time; fail at render time instead.
 	if err := m.Validate(); err != nil {
 		return nil, err

@@ -209,6 +209,8 @@ type protectionView struct {
 	Policies       []*model.SnapshotPolicy // used by this host's services and replicas, by name
 	SanoidInterval string                  // "" keeps NixOS's default (hourly)
 	Replicas       []replica               // datasets other hosts (or local targets) replicate into this host
+	ReceiveUsers   []receiveUser           // users that other hosts' syncoid logs in as
+	KnownHosts     []knownHost             // host keys of the targets this host replicates to
 	Syncoid        bool                    // some service replicates
 	Maintenance    []maintenanceJob
 	Drills         []drillJob
@@ -291,6 +293,8 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 	}
 	// Prune-only templates for the replicas, one per source policy.
 	pv.Replicas = replicasOn(spec, h)
+	pv.ReceiveUsers, _ = receiversOn(pv.Replicas)
+	pv.KnownHosts = knownHostsFor(spec, services)
 	seenTmpl := map[string]bool{}
 	for _, r := range pv.Replicas {
 		if policies[r.Template] {
@@ -670,6 +674,7 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 				"--sshoption=ConnectTimeout=10",
 				"--sshoption=ServerAliveInterval=15",
 				"--sshoption=ServerAliveCountMax=4",
+				"--sshoption=StrictHostKeyChecking=yes",
 			}
 		}
 		sv.SendOptions = r.SendOptions

@@ -199,7 +199,7 @@ func jobUnits(t *testing.T, spec *model.Spec) (unitHooks, serviceConfig map[stri
 func TestEveryJobReportsThroughNotify(t *testing.T) {
 	spec := mixedSpec()
 	// forge also receives a replica from the second host, so it runs sanoid for it.
-	spec.Hosts[1].Services[0].Replication = &model.Replication{Target: "forge:tank/replicas/web", TargetHost: "forge", TargetDataset: "tank/replicas/web", Schedule: "daily", Timeout: 12 * time.Hour, SendOptions: "w"}
+	spec.Hosts[1].Services[0].Replication = &model.Replication{Target: "forge:tank/replicas/web", TargetHost: "forge", TargetDataset: "tank/replicas/web", Receiver: "forge", ReceiveUser: "syncoid", Schedule: "daily", Timeout: 12 * time.Hour, SendOptions: "w"}
 	unitHooks, _, m := jobUnits(t, spec)
 	kinds := map[string]int{}
 	for _, j := range m.Jobs {

@@ -1,10 +1,12 @@
 package emit
 
 import (
+	"path"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/nixgen/nixgen/internal/manifest"
 	"github.com/nixgen/nixgen/internal/model"
 )
 
@@ -168,17 +170,20 @@ type replica struct {
 	Dataset  string // on h
 	Source   string // "host:dataset"
 	Template string // sanoid template name on h
+	User     string // receive user on h, "" for a local target
+	Key      string // the sender's public key ("type base64"), "" for none
 	policy   model.SnapshotPolicy
 }
 
-// replicasOn lists the datasets replicated into h: remote targets whose host
-// is h (matched by name) and local targets of h's own services.
+// replicasOn lists the datasets replicated into h: remote targets that
+// name h (by its name or an address: model.Replication.Receiver) and local
+// targets of h's own services.
 func replicasOn(spec *model.Spec, h *model.Host) []replica {
 	var out []replica
 	for _, g := range spec.Hosts {
 		for _, s := range g.Services {
 			r := s.Replication
-			if r == nil || !(r.TargetHost == h.Name || r.TargetHost == "" && g.Name == h.Name) {
+			if r == nil || !(r.Receiver == h.Name || r.TargetHost == "" && g.Name == h.Name) {
 				continue
 			}
 			p := defaultReplicaPolicy
@@ -188,10 +193,93 @@ func replicasOn(spec *model.Spec, h *model.Host) []replica {
 				}
 			}
 			p.Autosnap, p.Autoprune = false, true
-			out = append(out, replica{Dataset: r.TargetDataset, Source: g.Name + ":" + s.Dataset, Template: replicaTemplate(p.Name), policy: p})
+			rep := replica{Dataset: r.TargetDataset, Source: g.Name + ":" + s.Dataset, Template: replicaTemplate(p.Name), policy: p}
+			if r.Receiver != "" {
+				rep.User, rep.Key = r.ReceiveUser, r.SSHPublicKey
+			}
+			out = append(out, rep)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Dataset < out[j].Dataset })
+	return out
+}
+
+// receiveUser is a system user that other hosts' syncoid logs in as to
+// push replicas, with the senders' public keys it authorizes.
+type receiveUser struct {
+	Name string
+	Keys []string // authorized_keys lines: "restrict <type> <base64>"
+}
+
+// receiversOn returns the receive users of h and the manifest's receive
+// entries (parent dataset, user) for the replicas other hosts push to it.
+func receiversOn(replicas []replica) ([]receiveUser, []manifest.Receive) {
+	keys := map[string]map[string]bool{}
+	recv := map[manifest.Receive]bool{}
+	for _, r := range replicas {
+		if r.User == "" {
+			continue
+		}
+		if keys[r.User] == nil {
+			keys[r.User] = map[string]bool{}
+		}
+		if r.Key != "" {
+			// restrict: no port, agent or X11 forwarding, no pty, no ~/.ssh/rc.
+			keys[r.User]["restrict "+r.Key] = true
+		}
+		recv[manifest.Receive{Parent: path.Dir(r.Dataset), User: r.User}] = true
+	}
+	var users []receiveUser
+	for _, u := range sortedKeys(keys) {
+		users = append(users, receiveUser{Name: u, Keys: sortedKeys(keys[u])})
+	}
+	var out []manifest.Receive
+	for r := range recv {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Parent != out[j].Parent {
+			return out[i].Parent < out[j].Parent
+		}
+		return out[i].User < out[j].User
+	})
+	return users, out
+}
+
+// knownHost is a programs.ssh.knownHosts entry: a replication target whose
+// host key the specs give.
+type knownHost struct {
+	Name      string // attribute name
+	HostNames []string
+	Key       string
+}
+
+// knownHostsFor pins the host key of every remote target that h's services
+// replicate to: for a host of the specs under its name and addresses, for
+// another machine under the target's host part.
+func knownHostsFor(spec *model.Spec, services []*model.Service) []knownHost {
+	byName := map[string]*knownHost{}
+	for _, s := range services {
+		r := s.Replication
+		if r == nil || r.TargetHost == "" || r.KnownHostKey == "" {
+			continue
+		}
+		k := &knownHost{Name: "nixgen-" + strings.ToLower(r.TargetHost), HostNames: []string{r.TargetHost}, Key: r.KnownHostKey}
+		if r.Receiver != "" {
+			k.Name = "nixgen-" + r.Receiver
+			k.HostNames = []string{r.Receiver}
+			for _, h := range spec.Hosts {
+				if h.Name == r.Receiver {
+					k.HostNames = append(k.HostNames, h.Addresses...)
+				}
+			}
+		}
+		byName[k.Name] = k
+	}
+	var out []knownHost
+	for _, n := range sortedKeys(byName) {
+		out = append(out, *byName[n])
+	}
 	return out
 }
 

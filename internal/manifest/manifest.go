@@ -37,7 +37,29 @@ type Manifest struct {
 	// Replicas are datasets that other hosts of the specs replicate into
 	// this host; `datasets apply` keeps them canmount=noauto.
 	Replicas []Replica `json:"replicas,omitempty"` // sorted by dataset
+	// Receive lists where other hosts of the specs push replicas over ssh:
+	// `datasets apply` creates each parent and delegates to its user the
+	// ZFS permissions syncoid needs (ReceivePermissions).
+	Receive []Receive `json:"receive,omitempty"` // sorted by parent, then user
 }
+
+// Receive is a parent dataset that a receive user may create replicas in.
+type Receive struct {
+	Parent string `json:"parent"` // the targets' parent dataset on this host
+	User   string `json:"user"`   // the ssh user syncoid logs in as
+}
+
+// ReceivePermissions are the ZFS permissions a receive user needs for
+// syncoid's `zfs receive` of a replica below Receive.Parent and for
+// syncoid's own upkeep of it (docs/replication.md says why each one):
+// ReceiveParentPermissions locally on the parent, to create a new replica
+// there; ReceivePermissions as create-time permissions ("zfs allow -c"),
+// which ZFS grants to whoever creates a dataset below the parent, on the
+// replica it created — so the user never holds them on anything else.
+var (
+	ReceiveParentPermissions = []string{"create", "mount", "receive"}
+	ReceivePermissions       = []string{"change-key", "compression", "destroy", "mount", "mountpoint", "receive", "rollback", "send"}
+)
 
 // Replica is a dataset received from another host by syncoid.
 type Replica struct {
@@ -248,6 +270,17 @@ func (m *Manifest) Validate() error {
 			continue
 		}
 		v.datasets = append(v.datasets, claim{r.Dataset, where})
+	}
+	for i, r := range m.Receive {
+		where := fmt.Sprintf("receive[%d]", i)
+		if msg := rules.DatasetName(r.Parent); msg != "" {
+			v.bad("%s: parent %q is not a dataset name: %s", where, r.Parent, msg)
+		}
+		if msg := rules.UnixName(r.User); msg != "" {
+			v.bad("%s: user %q is not a valid name: %s", where, r.User, msg)
+		} else if r.User == "root" {
+			v.bad("%s: user root is not a restricted receive user", where)
+		}
 	}
 	v.overlaps(v.datasets)
 	v.overlaps(v.mountpoints)

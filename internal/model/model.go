@@ -5,7 +5,10 @@
 // repositories, notifiers, policies, properties) so output is deterministic.
 package model
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Spec is the whole validated spec directory.
 type Spec struct {
@@ -21,7 +24,12 @@ type Host struct {
 	Name          string
 	ParentDataset string // e.g. "tank/services"; created with mountpoint=none if missing
 	ParentMount   string // absolute; default mountpoint root
-	Services      []*Service
+	// Addresses are other names (DNS names, IPv4 addresses) by which
+	// replication targets reach this host; SSHHostKey is its ssh host key
+	// ("type base64"), pinned on every host that replicates to it.
+	Addresses  []string
+	SSHHostKey string
+	Services   []*Service
 	// SanoidInterval is sanoid's timer (OnCalendar); "" leaves it to the
 	// renderer (every 15 minutes when a policy keeps frequent snapshots,
 	// else NixOS's default, hourly).
@@ -38,6 +46,20 @@ type JobLimits struct {
 	// RandomizedDelay spreads the backup timers (RandomizedDelaySec=);
 	// default 1h, so 50 daily backups do not start in the same minutes.
 	RandomizedDelay time.Duration
+}
+
+// Known reports whether a replication target's host part names h: its
+// name or one of its addresses (DNS names compare case-insensitively).
+func (h *Host) Known(target string) bool {
+	if strings.EqualFold(target, h.Name) {
+		return true
+	}
+	for _, a := range h.Addresses {
+		if strings.EqualFold(target, a) {
+			return true
+		}
+	}
+	return false
 }
 
 // Pool is the pool part of the parent dataset ("tank" of "tank/services").
@@ -136,7 +158,21 @@ type Replication struct {
 	TargetHost    string // "" for a local target
 	TargetDataset string
 	SSHKey        string // absolute path, "" for none
-	Schedule      string // systemd OnCalendar; default "hourly"
+	// SSHPublicKey is the public half of SSHKey ("type base64"), which a
+	// receiving host of the specs authorizes for ReceiveUser.
+	SSHPublicKey string
+	// KnownHostKey is the target's ssh host key ("type base64"): the
+	// receiving host's ssh_host_key, or known_host_key for a machine
+	// outside the specs; "" when none is known.
+	KnownHostKey string
+	// Receiver is the host of the specs that the target names (by name or
+	// address), "" for a machine outside the specs and for local targets.
+	Receiver string
+	// ReceiveUser is the ssh user on the target: TargetUser, or "syncoid"
+	// (the user NixOS's syncoid units run as, which ssh logs in as when
+	// the target names none). "" for local targets.
+	ReceiveUser string
+	Schedule    string // systemd OnCalendar; default "hourly"
 	// SendOptions is syncoid's --sendoptions (zfs send flags as letters);
 	// default "w" (raw sends).
 	SendOptions string

@@ -33,7 +33,7 @@ let
   args = {
     inherit lib;
     pkgs = {
-      restic = "restic"; sanoid = "sanoid"; openssh = "openssh"; rclone = "rclone";
+      restic = "restic"; sanoid = "sanoid"; openssh = "openssh"; rclone = "rclone"; bashInteractive = "bash";
       util-linux = "/util-linux";
       writeText = name: text: { _writeText = name; inherit text; };
     };

@@ -68,6 +68,17 @@ func SSHOption(opt string) string {
 
 var hostnameRe = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$`)
 
+// Host checks a host name or address that reaches ssh and syncoid's shell
+// (a replication target's host, a host's addresses): a DNS name (labels of
+// letters, digits and inner "-") or an IPv4 address, so it never starts with
+// "-" and reads as an ssh option.
+func Host(h string) string {
+	if ip := net.ParseIP(h); (ip == nil || ip.To4() == nil) && (!hostnameRe.MatchString(h) || len(h) > 253) {
+		return "is not a valid host name or IPv4 address"
+	}
+	return ShellWord(h)
+}
+
 // ParseTarget splits a replication target, "[user@]host:pool/dataset" or a
 // local "pool/dataset", and checks each part: the user is a unix name, the
 // host a DNS name or IPv4 address (so it never starts with "-" and reads
@@ -97,10 +108,7 @@ func ParseTarget(s string) (user, host, dataset, problem string) {
 	if host == "" {
 		return "", "", "", "the host is empty"
 	}
-	if net.ParseIP(host) == nil && (!hostnameRe.MatchString(host) || len(host) > 253) {
-		return "", "", "", fmt.Sprintf("the host %q is not a valid host name or IPv4 address", host)
-	}
-	if msg := ShellWord(host); msg != "" {
+	if msg := Host(host); msg != "" {
 		return "", "", "", fmt.Sprintf("the host %q %s", host, msg)
 	}
 	if msg := DatasetName(dataset); msg != "" {

@@ -144,6 +144,19 @@ func (c *checker) shellWord(s string, rng hcl.Range, what string) bool {
 	return true
 }
 
+// sshPublicKey checks an optional OpenSSH public key attribute and returns
+// it as "type base64" ("" when absent or invalid).
+func (c *checker) sshPublicKey(s string, rng hcl.Range, what string) string {
+	if !set(rng) || !c.nonEmpty(s, rng, what) {
+		return ""
+	}
+	key, msg := rules.SSHPublicKey(s)
+	if msg != "" {
+		c.errorf(rng, "Invalid ssh key", "The %s %s.", what, msg)
+	}
+	return key
+}
+
 // NixOS's restic module writes backup paths and exclude patterns one per
 // line into files for `restic backup --files-from` and `--exclude-file`
 // (nixos/modules/services/backup/restic.nix). restic trims each line and

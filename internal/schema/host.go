@@ -31,8 +31,11 @@ func checkSharedTargets(c *checker, hosts []*model.Host, tmpls map[string]*servi
 			if r == nil || r.TargetDataset == "" {
 				continue
 			}
-			where := r.TargetHost
-			if where == "" {
+			where := strings.ToLower(r.TargetHost)
+			switch {
+			case r.Receiver != "":
+				where = r.Receiver // by name or by address: one machine
+			case where == "":
 				where = "local " + h.Name
 			}
 			senders = append(senders, sender{h.Name, s.Name, where, r.TargetDataset, tmpls[s.Name].raw.Replication.TargetRange})
@@ -65,6 +68,19 @@ func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map
 	out := &model.Host{Name: h.Name, ParentDataset: h.ParentDataset, ParentMount: h.ParentMount,
 		SanoidInterval: calendar(c, h.SanoidInterval, h.SanoidIntervalRange, ""),
 		Jobs:           resolveJobs(c, h.Jobs)}
+	out.SSHHostKey = c.sshPublicKey(h.SSHHostKey, h.SSHHostKeyRange, "ssh_host_key")
+	if addrs, ok := c.list(h.Addresses, h.AddressesRange); ok {
+		for _, a := range addrs {
+			if !c.nonEmpty(a.s, a.rng, "address") {
+				continue
+			}
+			if msg := rules.Host(a.s); msg != "" {
+				c.errorf(a.rng, "Invalid address", "%q %s.", a.s, msg)
+				continue
+			}
+			out.Addresses = append(out.Addresses, a.s)
+		}
+	}
 	parentOK := false
 	if c.nonEmpty(h.ParentDataset, h.ParentDatasetRange, "parent_dataset") {
 		if msg := datasetNameError(h.ParentDataset); msg != "" {
@@ -247,7 +263,7 @@ func laterExplicit(a, b hcl.Range, aSet, bSet bool) hcl.Range {
 }
 
 // checkRemoteTargets reports remote replication targets on a host of the
-// specs (matched by name) that land on that host's own data: one of its
+// specs (matched by name or address) that land on that host's own data: one of its
 // service datasets, or its parent dataset or an ancestor of it. syncoid would
 // roll the receiving service's data back to the sender's.
 func checkRemoteTargets(c *checker, hosts []*model.Host, tmpls map[string]*serviceTmpl) {
@@ -259,7 +275,7 @@ func checkRemoteTargets(c *checker, hosts []*model.Host, tmpls map[string]*servi
 			}
 			rng := tmpls[s.Name].raw.Replication.TargetRange
 			for _, h := range hosts {
-				if h.Name != r.TargetHost {
+				if h.Name != r.Receiver {
 					continue
 				}
 				if within(h.ParentDataset, r.TargetDataset, "/") {

@@ -81,7 +81,7 @@ func TestLoadDesignExample(t *testing.T) {
 			Exclude: []string{"**/.cache", "**/*.tmp"}, Tags: []string{"media"}, Schedule: "daily", Timeout: 12 * time.Hour},
 		Snapshots: &model.Snapshots{Policy: "production"},
 		Replication: &model.Replication{Target: "zfs-recv@nas-1:backup/forge/sonarr", TargetUser: "zfs-recv",
-			TargetHost: "nas-1", TargetDataset: "backup/forge/sonarr", Schedule: "hourly", Timeout: 12 * time.Hour, SendOptions: "w"},
+			TargetHost: "nas-1", TargetDataset: "backup/forge/sonarr", ReceiveUser: "zfs-recv", Schedule: "hourly", Timeout: 12 * time.Hour, SendOptions: "w"},
 		Preseed: &model.Preseed{Methods: []string{"syncoid", "local", "restic"}, Timeout: 30 * time.Minute, OnFailure: "start-empty"},
 		Notify:  []string{"phone"},
 	}

@@ -30,6 +30,10 @@ type rawHost struct {
 	ParentMountRange    hcl.Range      `hcl:"parent_mount,attr_range"`
 	Services            hcl.Expression `hcl:"services,optional"`
 	ServicesRange       hcl.Range      `hcl:"services,attr_range"`
+	Addresses           hcl.Expression `hcl:"addresses,optional"`
+	AddressesRange      hcl.Range      `hcl:"addresses,attr_range"`
+	SSHHostKey          string         `hcl:"ssh_host_key,optional"`
+	SSHHostKeyRange     hcl.Range      `hcl:"ssh_host_key,attr_range"`
 	Jobs                *rawJobs       `hcl:"jobs,block"`
 	Protect             []*rawProtect  `hcl:"protect,block"`
 	SanoidInterval      string         `hcl:"sanoid_interval,optional"`
@@ -235,17 +239,23 @@ type rawSnapshots struct {
 }
 
 type rawReplication struct {
-	DefRange         hcl.Range `hcl:",def_range"`
-	Target           string    `hcl:"target"`
-	TargetRange      hcl.Range `hcl:"target,attr_range"`
-	SSHKey           string    `hcl:"ssh_key,optional"`
-	SSHKeyRange      hcl.Range `hcl:"ssh_key,attr_range"`
-	Schedule         string    `hcl:"schedule,optional"`
-	ScheduleRange    hcl.Range `hcl:"schedule,attr_range"`
-	Timeout          string    `hcl:"timeout,optional"`
-	TimeoutRange     hcl.Range `hcl:"timeout,attr_range"`
-	SendOptions      string    `hcl:"send_options,optional"`
-	SendOptionsRange hcl.Range `hcl:"send_options,attr_range"`
+	DefRange    hcl.Range `hcl:",def_range"`
+	Target      string    `hcl:"target"`
+	TargetRange hcl.Range `hcl:"target,attr_range"`
+	SSHKey      string    `hcl:"ssh_key,optional"`
+	SSHKeyRange hcl.Range `hcl:"ssh_key,attr_range"`
+	// The public half of ssh_key, which a receiving host of the specs
+	// authorizes, and the target's host key for targets outside the specs.
+	SSHPublicKey      string    `hcl:"ssh_public_key,optional"`
+	SSHPublicKeyRange hcl.Range `hcl:"ssh_public_key,attr_range"`
+	KnownHostKey      string    `hcl:"known_host_key,optional"`
+	KnownHostKeyRange hcl.Range `hcl:"known_host_key,attr_range"`
+	Schedule          string    `hcl:"schedule,optional"`
+	ScheduleRange     hcl.Range `hcl:"schedule,attr_range"`
+	Timeout           string    `hcl:"timeout,optional"`
+	TimeoutRange      hcl.Range `hcl:"timeout,attr_range"`
+	SendOptions       string    `hcl:"send_options,optional"`
+	SendOptionsRange  hcl.Range `hcl:"send_options,attr_range"`
 }
 
 type rawPreseed struct {

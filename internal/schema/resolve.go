@@ -191,6 +191,7 @@ func resolve(c *checker, raw *rawFile) *model.Spec {
 		h := resolveHost(c, hosts[name], tmpls, used, &unknownHosts)
 		spec.Hosts = append(spec.Hosts, h)
 	}
+	matchReceivers(c, hosts, spec.Hosts, tmpls)
 	checkSharedTargets(c, spec.Hosts, tmpls)
 	checkRemoteTargets(c, spec.Hosts, tmpls)
 	checkSharedTrees(c, hosts, spec.Hosts, tmpls)
@@ -472,6 +473,21 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, notifi
 		}
 		if svc.Replication.TargetHost == "" && set(r.SSHKeyRange) {
 			c.errorf(r.SSHKeyRange, "ssh_key without a remote target", "A local replication target does not use ssh; remove ssh_key or name a host in the target.")
+		}
+		if d := svc.Replication.TargetDataset; d != "" && !strings.Contains(d, "/") {
+			c.errorf(r.TargetRange, "Replication target is a pool", "%q names the root dataset of a pool; replicate into a dataset below it, such as %q: syncoid cannot receive into an existing dataset without snapshots, and forcing it would wipe the pool.", d, d+"/"+s.Name)
+		}
+		svc.Replication.SSHPublicKey = c.sshPublicKey(r.SSHPublicKey, r.SSHPublicKeyRange, "ssh_public_key")
+		svc.Replication.KnownHostKey = c.sshPublicKey(r.KnownHostKey, r.KnownHostKeyRange, "known_host_key")
+		if svc.Replication.TargetHost == "" {
+			for _, a := range []struct {
+				rng  hcl.Range
+				name string
+			}{{r.SSHPublicKeyRange, "ssh_public_key"}, {r.KnownHostKeyRange, "known_host_key"}} {
+				if set(a.rng) {
+					c.errorf(a.rng, a.name+" without a remote target", "A local replication target does not use ssh; remove %s or name a host in the target.", a.name)
+				}
+			}
 		}
 	}
 	if p := s.Preseed; p != nil {

@@ -39,6 +39,13 @@ type Options struct {
 	// /bin/sh and SSHTEST_REMOTE=1 in its environment), e.g. a directory
 	// with a test's zfs shim.
 	RemotePath string
+	// AuthorizedKeys, when set, are the authorized_keys of users other than
+	// root (user name -> file content), e.g. a restricted receive user's.
+	// Their sessions need to reach the ForceCommand script, so Dir must
+	// then be a directory every user can traverse.
+	AuthorizedKeys map[string]string
+	// Dir holds the server's files; "" for the test's temporary directory.
+	Dir string
 }
 
 // Server is a running sshd, stopped by the test's cleanup.
@@ -49,6 +56,9 @@ type Server struct {
 	Key        string // the client's private key, authorized for root
 	KnownHosts string // a known_hosts file with the server's host key
 	ConfigFile string // a client config (ssh -F) for Host 127.0.0.1 with all of the above
+	// HostPublicKey is the server's host key, "type base64", as a spec's
+	// ssh_host_key gives it.
+	HostPublicKey string
 
 	dir string
 	log *syncBuffer
@@ -67,7 +77,10 @@ func Start(tb testing.TB, o Options) *Server {
 	if err := os.MkdirAll(privsepDir, 0o755); err != nil {
 		tb.Fatalf("sshd's privilege separation directory: %v", err)
 	}
-	dir := tb.TempDir()
+	dir := o.Dir
+	if dir == "" {
+		dir = tb.TempDir()
+	}
 	if strings.ContainsAny(dir, " \t\n\"'\\") {
 		tb.Fatalf("sshtest: temporary directory %q needs quoting in sshd_config", dir)
 	}
@@ -80,7 +93,20 @@ func Start(tb testing.TB, o Options) *Server {
 			tb.Fatalf("ssh-keygen: %v: %s", err, out)
 		}
 	}
-	copyFile(tb, s.Key+".pub", filepath.Join(dir, "authorized_keys"))
+	copyFile(tb, s.Key+".pub", filepath.Join(dir, "authorized_keys.root"))
+	for u, keys := range o.AuthorizedKeys {
+		if u == "root" || strings.ContainsAny(u, "/ \n") {
+			tb.Fatalf("sshtest: authorized keys for %q", u)
+		}
+		// sshd reads them with the user's privileges; they are public keys.
+		f := filepath.Join(dir, "authorized_keys."+u)
+		if err := os.WriteFile(f, []byte(keys), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.Chmod(f, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
 
 	forceCommand := ""
 	if o.RemotePath != "" {
@@ -115,7 +141,7 @@ AllowAgentForwarding no
 X11Forwarding no
 PrintMotd no
 LogLevel VERBOSE
-%s`, port, hostKey, filepath.Join(dir, "sshd.pid"), filepath.Join(dir, "authorized_keys"), forceCommand)
+%s`, port, hostKey, filepath.Join(dir, "sshd.pid"), filepath.Join(dir, "authorized_keys.%u"), forceCommand)
 		if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 			tb.Fatal(err)
 		}
@@ -148,6 +174,7 @@ LogLevel VERBOSE
 	if len(f) < 2 {
 		tb.Fatalf("unexpected host key %q", pub)
 	}
+	s.HostPublicKey = f[0] + " " + f[1]
 	known := fmt.Sprintf("[127.0.0.1]:%d %s %s\n", s.Port, f[0], f[1])
 	if err := os.WriteFile(s.KnownHosts, []byte(known), 0o644); err != nil {
 		tb.Fatal(err)

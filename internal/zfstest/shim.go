@@ -27,19 +27,34 @@ import (
 // It returns a PATH value with the shim's directory first, and its log.
 func SyncoidShim(t testing.TB, drop bool) (pathEnv, logFile string) {
 	t.Helper()
+	return SyncoidShimAt(t, t.TempDir(), drop)
+}
+
+// SyncoidShimAt is SyncoidShim with the shim in dir, and a log that every
+// user may append to: for a test whose ssh sessions run as another user
+// (dir must then be one that user can reach, such as a TrustedDir). The
+// real zfs is the first on the test's PATH. sanoid's
+// `zfs get -Hrpt snapshot creation` is emulated like syncoid's `-t`.
+func SyncoidShimAt(t testing.TB, dir string, drop bool) (pathEnv, logFile string) {
+	t.Helper()
 	realZFS, err := exec.LookPath("zfs")
 	if err != nil {
 		t.Fatal(err)
 	}
 	realZFS, _ = filepath.Abs(realZFS)
-	dir := t.TempDir()
 	logFile = filepath.Join(dir, "log")
+	if err := os.WriteFile(logFile, nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(logFile, 0o666); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
 	dropCase, getCase := "", ""
 	if drop {
 		dropCase = "\tsend:-w|receive:-u|recv:-u) continue;;\n"
 	}
 	if !Supports("get", "t") {
-		getCase = "\tget:-t) typ=next; continue;;\n"
+		getCase = "\tget:-t) typ=next; continue;;\n\tget:-Hrpt) set -- \"$@\" -Hrp; typ=next; continue;;\n"
 	}
 	script := "#!/bin/sh\n" +
 		"printf '%s%s\\n' \"${SSHTEST_REMOTE:+[ssh] }\" \"$*\" >> " + shQuote(logFile) + "\n" +

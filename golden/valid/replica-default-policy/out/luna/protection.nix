@@ -89,4 +89,17 @@ in
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
   };
+
+  # Other hosts' syncoid logs in as these users to push replicas. Each is a
+  # system user whose only ZFS power is what nixgen-datasets delegates on the
+  # receive parents (manifest.json "receive"); "restrict" denies forwarding,
+  # a pty and ~/.ssh/rc. syncoid runs zfs through the login shell. sshd must
+  # be enabled on this host (services.openssh.enable).
+  users.users.syncoid = {
+    isSystemUser = true;
+    group = lib.mkDefault "syncoid";
+    shell = pkgs.bashInteractive;
+    # No sender gives ssh_public_key: no key is authorized yet.
+  };
+  users.groups.syncoid = { };
 }

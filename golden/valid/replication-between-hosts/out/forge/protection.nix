@@ -87,4 +87,14 @@ in
 
   # Each command's timer is off: nixgen-replicate-<service> starts it.
   services.syncoid.enable = true;
+
+  # Host keys of the replication targets, from the specs. syncoid's ssh
+  # checks them strictly (StrictHostKeyChecking=yes): a target that shows
+  # another key is refused, never trusted on first use.
+  programs.ssh.knownHosts = {
+    nixgen-luna = {
+      hostNames = [ "luna" ];
+      publicKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEYEcBouND8MnIzjoZyf1egjlDvFCDuaabWSlhbZJee4";
+    };
+  };
 }

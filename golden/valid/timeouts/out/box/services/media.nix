@@ -128,21 +128,32 @@
     sendOptions = "w";
     recvOptions = "u";
     sshKey = "/run/secrets/syncoid-key";
-    # A dead target must fail the unit, not hang it.
+    # A dead target must fail the unit, not hang it; a target whose host key
+    # is not the pinned one (programs.ssh.knownHosts) is refused.
     extraArgs = [
       "--sshoption=ConnectTimeout=10"
       "--sshoption=ServerAliveInterval=15"
       "--sshoption=ServerAliveCountMax=4"
+      "--sshoption=StrictHostKeyChecking=yes"
     ];
     service = {
       # Started by "nixgen-replicate-media", which waits for a running backup.
       startAt = lib.mkForce [ ];
       # A switch must not kill a running replication (and page its failure).
       restartIfChanged = false;
-      # A target that keeps ssh alive while `zfs receive` hangs must not
-      # stall replication, and through the shared lock the backups, forever.
-      serviceConfig.TimeoutStartSec = 7200;
-      serviceConfig.Slice = "nixgen-jobs.slice";
+      path = [ pkgs.openssh ];
+      serviceConfig = {
+        # A target that keeps ssh alive while `zfs receive` hangs must not
+        # stall replication, and through the shared lock the backups, forever.
+        TimeoutStartSec = 7200;
+        Slice = "nixgen-jobs.slice";
+        # Fails within seconds, saying why (name, network, host key, login),
+        # when the target cannot be reached; as syncoid's user, in its sandbox.
+        ExecStartPre = [ "${config.nixgen.helper}/bin/nixgen-helper replication probe --manifest ${../manifest.json} --service media" ];
+        # "+": as root, outside the sandbox; "-": a metrics problem does not
+        # fail the replication. Records the lag (nixgen_replication_lag_seconds).
+        ExecStopPost = [ "-+${config.nixgen.helper}/bin/nixgen-helper replication lag --manifest ${../manifest.json} --service media" ];
+      };
       onFailure = [ "nixgen-notify-failure@%n.service" ];
       onSuccess = [ "nixgen-notify-success@%n.service" ];
     };

@@ -132,10 +132,15 @@
       startAt = lib.mkForce [ ];
       # A switch must not kill a running replication (and page its failure).
       restartIfChanged = false;
-      # A target that keeps ssh alive while `zfs receive` hangs must not
-      # stall replication, and through the shared lock the backups, forever.
-      serviceConfig.TimeoutStartSec = 43200;
-      serviceConfig.Slice = "nixgen-jobs.slice";
+      serviceConfig = {
+        # A target that keeps ssh alive while `zfs receive` hangs must not
+        # stall replication, and through the shared lock the backups, forever.
+        TimeoutStartSec = 43200;
+        Slice = "nixgen-jobs.slice";
+        # "+": as root, outside the sandbox; "-": a metrics problem does not
+        # fail the replication. Records the lag (nixgen_replication_lag_seconds).
+        ExecStopPost = [ "-+${config.nixgen.helper}/bin/nixgen-helper replication lag --manifest ${../manifest.json} --service notes" ];
+      };
       onFailure = [ "nixgen-notify-failure@%n.service" ];
       onSuccess = [ "nixgen-notify-success@%n.service" ];
     };

@@ -1,0 +1,19 @@
+host "forge" {
+  parent_dataset = "tank/services"
+  parent_mount   = "/srv"
+  services       = ["photos"]
+}
+
+host "nas" {
+  parent_dataset = "backup/nixgen"
+  parent_mount   = "/srv"
+  services       = []
+  ssh_host_key   = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEYEcBouND8MnIzjoZyf1egjlDvFCDuaabWSlhbZJee4"
+}
+
+service "photos" {
+  replication {
+    target         = "root@nas:backup/forge/photos"
+    ssh_public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEYEcBouND8MnIzjoZyf1egjlDvFCDuaabWSlhbZJee4"
+  }
+}
