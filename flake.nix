@@ -127,6 +127,34 @@
         lib.attrNames (lib.filterAttrs (_: type: type == "directory") (builtins.readDir ./generated))
       );
 
+      # The example hosts run no real services: stand in for each service's
+      # unit (a script) and container (an image), as the rest of a real host
+      # would, so that the generated assertions against phantom units pass.
+      exampleUnits =
+        host:
+        let
+          services = (builtins.fromJSON (builtins.readFile (./generated + "/${host}/manifest.json"))).services;
+          withSuffix = suffix: s: builtins.match "(.*)[.]${suffix}" (s.unit or "");
+          unitsOf =
+            suffix: value:
+            builtins.listToAttrs (
+              map (s: {
+                name = builtins.head (withSuffix suffix s);
+                inherit value;
+              }) (builtins.filter (s: withSuffix suffix s != null && builtins.match ".*@.*" s.unit == null) services)
+            );
+        in
+        {
+          systemd.services = unitsOf "service" { script = "exec sleep infinity"; };
+          systemd.targets = unitsOf "target" { wantedBy = [ "multi-user.target" ]; };
+          virtualisation.oci-containers.containers = builtins.listToAttrs (
+            map (s: {
+              name = s.container;
+              value.image = "example/${s.container}";
+            }) (builtins.filter (s: (s.container or "") != "") services)
+          );
+        };
+
       # Evaluates a minimal NixOS system around one generated host and forces
       # its toplevel derivation: option types, assertions and unit definitions
       # are all checked without building the system.
@@ -137,6 +165,7 @@
             modules = [
               self.nixosModules.default
               (./generated + "/${host}")
+              (exampleUnits host)
               {
                 nixpkgs.hostPlatform = system;
                 boot.loader.grub.enable = false;

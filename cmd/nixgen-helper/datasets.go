@@ -124,7 +124,7 @@ func datasetsApply(c *cli.Context) error {
 	if len(res.Done) == 0 {
 		fmt.Fprintln(c.App.Writer, "no changes")
 	} else {
-		fmt.Fprintf(c.App.Writer, "%d change(s) made; all %d dataset(s) verified\n", len(res.Done), len(m.Services))
+		fmt.Fprintf(c.App.Writer, "%d change(s) made; all %d dataset(s) verified\n", len(res.Done), len(m.Managed().Services))
 	}
 	return nil
 }

@@ -16,7 +16,10 @@ func notifyCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "notify",
 		Usage: "report a job unit's result to its notifiers and its metrics textfile (OnFailure=/OnSuccess= hooks)",
-		Description: "Failures are always sent, successes only for jobs with notify_success. A notifier\n" +
+		Description: "Each notifier hears of the events it chose (default: failure, recovery; recovery is the\n" +
+			"first success after a failure, as the job's metrics textfile recorded it, which --only notifiers\n" +
+			"reads without writing); a job stopped by SIGTERM (a switch, a shutdown) is neither sent nor\n" +
+			"recorded. A notifier\n" +
 			"that cannot be reached is logged and does not change the exit code. Token and URL files are\n" +
 			"read from $CREDENTIALS_DIRECTORY when systemd passed them there (LoadCredential=).\n" +
 			"Exit codes: 0 reported; 1 metrics file not written; 2 usage; 3 bad manifest or unit not a job.",
@@ -51,7 +54,8 @@ func notifyRun(c *cli.Context) error {
 	default:
 		return withCode(exitUsage, fmt.Errorf("%s: --result must be success or failure, not %q", helpName(c), r))
 	}
-	textfileDir, noNotify := c.String("textfile-dir"), false
+	stateDir := c.String("textfile-dir")
+	textfileDir, noNotify := stateDir, false
 	switch only := c.String("only"); only {
 	case "":
 	case "notifiers":
@@ -63,7 +67,7 @@ func notifyRun(c *cli.Context) error {
 	}
 	rep, err := jobreport.Run(c.Context, jobreport.Options{
 		Manifest: m, Unit: unit, Success: success, Host: c.String("hostname"),
-		TextfileDir: textfileDir, NoNotify: noNotify,
+		TextfileDir: textfileDir, StateDir: stateDir, NoNotify: noNotify,
 		Journalctl: c.String("journalctl"), Systemctl: c.String("systemctl"),
 		// Under the generated units, the token and URL files arrive as
 		// systemd credentials (LoadCredential=).
@@ -77,6 +81,10 @@ func notifyRun(c *cli.Context) error {
 	}
 	if err != nil {
 		return withCode(exitFailed, err)
+	}
+	if rep.Stopped {
+		fmt.Fprintf(c.App.Writer, "%s was stopped (SIGTERM), not failed: nothing reported\n", unit)
+		return nil
 	}
 	if rep.Notified {
 		fmt.Fprintf(c.App.Writer, "%s %s reported to %d notifier(s)\n", unit, c.String("result"), len(rep.Job.Notify))

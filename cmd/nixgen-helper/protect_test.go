@@ -34,8 +34,8 @@ func jobManifest(url, repoURL, passwordFile, mountpoint string) *manifest.Manife
 			Mountpoint: mountpoint, User: "root", Group: "root", Mode: "0750", Notify: []string{"hook"},
 			Backup: &manifest.Backup{Repository: "main", Paths: []string{mountpoint}}}},
 		Jobs: []manifest.Job{
-			{Unit: "restic-backups-app.service", Kind: manifest.JobBackup, Service: "app", Repository: "main", Notify: []string{"hook"}, NotifySuccess: true},
-			{Unit: "nixgen-drill-main.service", Kind: manifest.JobDrill, Repository: "main", Notify: []string{"hook"}, NotifySuccess: true},
+			{Unit: "restic-backups-app.service", Kind: manifest.JobBackup, Service: "app", Repository: "main", Notify: []string{"hook"}},
+			{Unit: "nixgen-drill-main.service", Kind: manifest.JobDrill, Repository: "main", Notify: []string{"hook"}},
 		},
 	}
 }
@@ -100,11 +100,11 @@ func TestNotifyUnreachableNotifierExitsZero(t *testing.T) {
 	mf := writeManifest(t, jobManifest(url, "/srv/restic", "/run/keys/restic", "/srv/app"))
 	dir := t.TempDir()
 	code, _, stderr := runHelper(t, "notify", "--manifest", mf, "--unit", "nixgen-drill-main.service",
-		"--result", "success", "--textfile-dir", dir)
+		"--result", "failure", "--textfile-dir", dir, "--systemctl", "false")
 	if code != exitOK || !strings.Contains(stderr, "warning: notifying") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
-	if v, ok, _ := metrics.ReadGauge(metrics.JobFile(dir, "nixgen-drill-main.service"), "nixgen_restore_drill_status"); !ok || v != 1 {
+	if v, ok, _ := metrics.ReadGauge(metrics.JobFile(dir, "nixgen-drill-main.service"), "nixgen_restore_drill_status"); !ok || v != 0 {
 		t.Errorf("drill status %v %v", v, ok)
 	}
 }

@@ -27,7 +27,7 @@ func fullManifest() *manifest.Manifest {
 			Notify:      []string{"n"},
 		}},
 		Jobs: []manifest.Job{
-			{Unit: "restic-backups-a.service", Kind: manifest.JobBackup, Service: "a", Repository: "r", Notify: []string{"n"}, NotifySuccess: true},
+			{Unit: "restic-backups-a.service", Kind: manifest.JobBackup, Service: "a", Repository: "r", Notify: []string{"n"}},
 			{Unit: "nixgen-drill-r.service", Kind: manifest.JobDrill, Repository: "r", Notify: []string{"n"}},
 		},
 	}

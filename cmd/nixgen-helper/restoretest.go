@@ -56,7 +56,7 @@ func restoreTest(c *cli.Context) error {
 	ctx, cancel := contextWithTimeout(c, c.Duration("timeout"))
 	defer cancel()
 	res, err := drill.Run(ctx, drill.Options{
-		Manifest: m, Services: services, Hostname: c.String("hostname"),
+		Manifest: m, Services: services, Repository: repo, Hostname: c.String("hostname"),
 		ScratchDir: c.String("scratch-dir"), Restic: []string{c.String("restic")}, Grace: c.Duration("grace"),
 		Warn: c.App.ErrWriter,
 	})

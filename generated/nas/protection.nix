@@ -55,6 +55,12 @@ in
   systemd.services."nixgen-notify-failure@" = notifyUnit "failure";
   systemd.services."nixgen-notify-success@" = notifyUnit "success";
 
+  # Every backup, replication, prune, check, drill and sanoid run of this
+  # host shares this slice and its limits (the host's jobs block).
+  systemd.slices.nixgen-jobs = {
+    description = "nixgen: backups, replication, repository maintenance, restore drills and snapshots";
+  };
+
   services.sanoid = {
     enable = true;
     templates.nixgen-replica-production = {
@@ -77,9 +83,17 @@ in
       useTemplate = [ "nixgen-replica-production" ];
       recursive = false;
     };
+    # Received from "harbor:rpool/services/vaultwarden": pruned here, never snapshotted here.
+    datasets."backup/harbor/vaultwarden" = {
+      useTemplate = [ "nixgen-replica-production" ];
+      recursive = false;
+    };
   };
 
   systemd.services.sanoid = {
+    # A switch must not kill a running snapshot or prune run.
+    restartIfChanged = false;
+    serviceConfig.Slice = "nixgen-jobs.slice";
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
   };

@@ -24,6 +24,7 @@ type Result struct {
 // failure it stops at once and returns what was done so far with the error;
 // running it again picks up from the state it left.
 func Apply(ctx context.Context, r *zfs.Runner, m *manifest.Manifest, log io.Writer) (*Result, error) {
+	m = m.Managed()
 	if log == nil {
 		log = io.Discard
 	}

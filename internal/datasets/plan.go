@@ -13,7 +13,6 @@ package datasets
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -24,6 +23,7 @@ import (
 	"syscall"
 
 	"github.com/nixgen/nixgen/internal/manifest"
+	"github.com/nixgen/nixgen/internal/owner"
 	"github.com/nixgen/nixgen/internal/safefs"
 	"github.com/nixgen/nixgen/internal/zfs"
 )
@@ -114,6 +114,8 @@ var readProps = []string{"type", "mountpoint", "mounted"}
 // Make reads the state (one zpool call and one bulk zfs get) and works out
 // what apply must do. The manifest must already be validated (manifest.Decode).
 func Make(ctx context.Context, r *zfs.Runner, m *manifest.Manifest) (*Plan, error) {
+	// Protected host datasets are never created or changed.
+	m = m.Managed()
 	p := &Plan{Pool: m.Parent.Pool, Parent: m.Parent.Dataset, Actions: []Action{}, Refused: []Refusal{}}
 	var problems []string
 	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
@@ -122,7 +124,7 @@ func Make(ctx context.Context, r *zfs.Runner, m *manifest.Manifest) (*Plan, erro
 	// run even when the pool is fine.
 	owners := make(map[string][2]int, len(m.Services))
 	for _, s := range m.Services {
-		uid, gid, err := lookupOwner(s.User, s.Group)
+		uid, gid, err := owner.Lookup(s.User, s.Group)
 		if err != nil {
 			bad("service %s: %v", s.Name, err)
 			continue
@@ -315,23 +317,6 @@ func propList(m *manifest.Manifest) []string {
 		add(k)
 	}
 	return out
-}
-
-func lookupOwner(userName, groupName string) (uid, gid int, err error) {
-	u, err := user.Lookup(userName)
-	if err != nil {
-		return 0, 0, fmt.Errorf("user %q does not exist: %w", userName, err)
-	}
-	g, err := user.LookupGroup(groupName)
-	if err != nil {
-		return 0, 0, fmt.Errorf("group %q does not exist: %w", groupName, err)
-	}
-	uid, err1 := strconv.Atoi(u.Uid)
-	gid, err2 := strconv.Atoi(g.Gid)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, 0, fmt.Errorf("user %q / group %q: %w", userName, groupName, err)
-	}
-	return uid, gid, nil
 }
 
 func ownerName(uid, gid uint32) string {

@@ -31,6 +31,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,8 +53,11 @@ const DefaultTimeout = 12 * time.Hour
 
 // Options configure a drill.
 type Options struct {
-	Manifest   *manifest.Manifest
-	Services   []string // from ForService or ForRepository
+	Manifest *manifest.Manifest
+	Services []string // from ForService or ForRepository
+	// Repository is the repository to drill from (ForRepository's); ""
+	// drills each service from the first of its repositories.
+	Repository string
 	Hostname   string   // restic --host of the snapshots
 	ScratchDir string   // default DefaultScratchDir
 	Restic     []string // restic command; default "restic"
@@ -95,7 +99,7 @@ func ForRepository(m *manifest.Manifest, repo string) ([]string, error) {
 	}
 	var names []string
 	for _, s := range m.Services {
-		if s.Backup != nil && s.Backup.Repository == repo {
+		if s.Backup != nil && slices.Contains(s.Backup.Repos(), repo) {
 			names = append(names, s.Name)
 		}
 	}
@@ -161,6 +165,12 @@ func (o Options) one(ctx context.Context, scratchDir *safefs.Dir, name string) (
 		return fail(fmt.Errorf("service %q has no backup", name))
 	}
 	r.Repository = s.Backup.Repository
+	if o.Repository != "" {
+		if !slices.Contains(s.Backup.Repos(), o.Repository) {
+			return fail(fmt.Errorf("service %q is not backed up to repository %q", name, o.Repository))
+		}
+		r.Repository = o.Repository
+	}
 	rr, err := restic.New(o.Manifest.Repositories[r.Repository], o.Restic...)
 	if err != nil {
 		return fail(err)

@@ -202,3 +202,41 @@ func TestSelection(t *testing.T) {
 		t.Errorf("%v %v", got, err)
 	}
 }
+
+// An offsite copy is drilled from its own repository: the drill of the
+// second repository reads that repository, not the service's first.
+func TestDrillOfSecondRepository(t *testing.T) {
+	e := newEnv(t)
+	offsite := manifest.Repository{URL: filepath.Join(t.TempDir(), "offsite"), PasswordFile: e.m.Repositories["main"].PasswordFile}
+	e.m.Repositories["offsite"] = offsite
+	e.m.Services[0].Backup.Repositories = []string{"main", "offsite"}
+	services, err := ForRepository(e.m, "offsite")
+	if err != nil || strings.Join(services, ",") != "app" {
+		t.Fatalf("services %v, err %v", services, err)
+	}
+	drill := func() ([]Result, error) {
+		return Run(context.Background(), Options{Manifest: e.m, Services: services, Repository: "offsite", Hostname: "testhost", ScratchDir: e.scratch})
+	}
+	// Not initialised: the drill fails on the offsite repository although
+	// the first one is fine.
+	res, err := drill()
+	if err == nil || len(res) != 1 || res[0].Repository != "offsite" || !strings.Contains(res[0].Error, "repository offsite does not open") {
+		t.Fatalf("drill of an empty offsite repository: %v %+v", err, res)
+	}
+	r, err := restic.New(offsite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := r.Run(ctx, nil, "init"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Run(ctx, nil, "backup", "--host", "testhost", e.data); err != nil {
+		t.Fatal(err)
+	}
+	res, err = drill()
+	if err != nil || len(res) != 1 || !res[0].OK() || res[0].Repository != "offsite" || res[0].Files != 4 {
+		t.Fatalf("drill of the offsite copy: %v %+v", err, res)
+	}
+	e.scratchEmpty(t)
+}

@@ -25,7 +25,7 @@ func boundedSpec() *model.Spec {
 	spec.Repositories = append(spec.Repositories, &repoFile)
 	spec.Notifiers = append(spec.Notifiers, &model.Notifier{Name: "hook", Type: "webhook", URLFile: "/run/secrets/hook-url", TokenFile: "/run/secrets/hook-token"})
 	s := spec.Hosts[0].Services
-	s[1].Backup.Repository = "hidden"
+	s[1].Backup.Repositories = []string{"hidden"}
 	s[1].Notify = append(s[1].Notify, "hook")
 	s[2].Mode = "2770"
 	s[3].Mountpoint = "/home/media/svc00003"

@@ -22,6 +22,8 @@ func buildManifest(spec *model.Spec, h *model.Host, services []*model.Service) (
 		ms := manifest.Service{
 			Name:       s.Name,
 			Unit:       s.Unit,
+			Container:  s.Container,
+			Protect:    s.Protect,
 			Dataset:    s.Dataset,
 			Mountpoint: s.Mountpoint,
 			User:       s.User,
@@ -50,17 +52,25 @@ func buildManifest(spec *model.Spec, h *model.Host, services []*model.Service) (
 			}
 		}
 		if b := s.Backup; b != nil {
-			r := spec.Repository(b.Repository)
-			if r == nil {
-				return nil, fmt.Errorf("service %q: restic repository %q is not declared", s.Name, b.Repository)
+			for _, name := range b.Repositories {
+				r := spec.Repository(name)
+				if r == nil {
+					return nil, fmt.Errorf("service %q: restic repository %q is not declared", s.Name, name)
+				}
+				if m.Repositories == nil {
+					m.Repositories = map[string]manifest.Repository{}
+				}
+				m.Repositories[r.Name] = manifest.Repository{
+					URL: r.URL, RepositoryFile: r.RepositoryFile, PasswordFile: r.PasswordFile, EnvironmentFile: r.EnvironmentFile,
+				}
 			}
-			if m.Repositories == nil {
-				m.Repositories = map[string]manifest.Repository{}
+			if len(b.Repositories) == 0 {
+				return nil, fmt.Errorf("service %q: backup without a repository", s.Name)
 			}
-			m.Repositories[r.Name] = manifest.Repository{
-				URL: r.URL, RepositoryFile: r.RepositoryFile, PasswordFile: r.PasswordFile, EnvironmentFile: r.EnvironmentFile,
+			ms.Backup = &manifest.Backup{Repository: b.Repositories[0], Paths: b.Paths, Tags: b.Tags}
+			if b.PerRepository {
+				ms.Backup.Repositories = b.Repositories
 			}
-			ms.Backup = &manifest.Backup{Repository: b.Repository, Paths: b.Paths, Tags: b.Tags}
 		}
 		if r := s.Replication; r != nil {
 			ms.Replication = &manifest.Replication{
@@ -79,7 +89,7 @@ func buildManifest(spec *model.Spec, h *model.Host, services []*model.Service) (
 			if m.Notifiers == nil {
 				m.Notifiers = map[string]manifest.Notifier{}
 			}
-			m.Notifiers[n.Name] = manifest.Notifier{Type: n.Type, URL: n.URL, URLFile: n.URLFile, TokenFile: n.TokenFile}
+			m.Notifiers[n.Name] = manifest.Notifier{Type: n.Type, URL: n.URL, URLFile: n.URLFile, TokenFile: n.TokenFile, Events: n.Events}
 		}
 		m.Services = append(m.Services, ms)
 	}
@@ -105,9 +115,11 @@ func jobsFor(spec *model.Spec, h *model.Host, services []*model.Service) []manif
 	snapshots := false
 	for _, s := range services {
 		if b := s.Backup; b != nil {
-			repos[b.Repository] = true
-			jobs = append(jobs, manifest.Job{Unit: resticUnit(s.Name) + ".service", Kind: manifest.JobBackup,
-				Service: s.Name, Repository: b.Repository, Notify: s.Notify, NotifySuccess: true})
+			for _, r := range b.Repositories {
+				repos[r] = true
+				jobs = append(jobs, manifest.Job{Unit: resticUnit(b.Job(s.Name, r)) + ".service", Kind: manifest.JobBackup,
+					Service: s.Name, Repository: r, Notify: s.Notify})
+			}
 		}
 		if s.Replication != nil {
 			jobs = append(jobs, manifest.Job{Unit: syncoidUnit(s.Name) + ".service", Kind: manifest.JobReplication,
@@ -118,7 +130,7 @@ func jobsFor(spec *model.Spec, h *model.Host, services []*model.Service) []manif
 	}
 	for _, name := range sortedKeys(repos) {
 		r := spec.Repository(name)
-		notify := union(services, func(s *model.Service) bool { return s.Backup != nil && s.Backup.Repository == name })
+		notify := union(services, func(s *model.Service) bool { return s.Backup != nil && s.Backup.Uses(name) })
 		if len(pruneOpts(r.Retention)) > 0 && r.PruneSchedule != "" {
 			jobs = append(jobs, manifest.Job{Unit: resticUnit(pruneJob(name)) + ".service", Kind: manifest.JobPrune, Repository: name, Notify: notify})
 		}
@@ -126,7 +138,7 @@ func jobsFor(spec *model.Spec, h *model.Host, services []*model.Service) []manif
 			jobs = append(jobs, manifest.Job{Unit: resticUnit(checkJob(name)) + ".service", Kind: manifest.JobCheck, Repository: name, Notify: notify})
 		}
 		if r.DrillSchedule != "" {
-			jobs = append(jobs, manifest.Job{Unit: drillUnit(name) + ".service", Kind: manifest.JobDrill, Repository: name, Notify: notify, NotifySuccess: true})
+			jobs = append(jobs, manifest.Job{Unit: drillUnit(name) + ".service", Kind: manifest.JobDrill, Repository: name, Notify: notify})
 		}
 	}
 	if snapshots || len(replicasOn(spec, h)) > 0 {

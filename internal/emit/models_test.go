@@ -21,7 +21,7 @@ func richSpec(n int) *model.Spec {
 		Notifiers: []*model.Notifier{{Name: "phone", Type: "ntfy", URL: "https://ntfy.example.net/homelab", TokenFile: "/run/secrets/ntfy-token"}},
 		Policies:  []*model.SnapshotPolicy{{Name: "production", Hourly: 24, Daily: 7, Weekly: 4, Monthly: 3, Autosnap: true, Autoprune: true}},
 	}
-	h := &model.Host{Name: "forge", ParentDataset: "tank/services", ParentMount: "/srv"}
+	h := &model.Host{Name: "forge", ParentDataset: "tank/services", ParentMount: "/srv", Jobs: model.JobLimits{RandomizedDelay: time.Hour}}
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("svc%05d", i)
 		onFailure := "block"
@@ -40,10 +40,10 @@ func richSpec(n int) *model.Spec {
 				{Name: "atime", Value: "off"}, {Name: "compression", Value: "gzip"},
 				{Name: "recordsize", Value: "16K"}, {Name: "utf8only", Value: "on", CreateOnly: true},
 			},
-			Backup: &model.Backup{Repository: "nas", Paths: []string{"/var/lib/" + name},
+			Backup: &model.Backup{Repositories: []string{"nas"}, Paths: []string{"/var/lib/" + name},
 				Exclude: []string{"**/.cache", "**/*.tmp"}, Tags: []string{"media", "nixgen"}, Schedule: "daily", Timeout: 12 * time.Hour},
 			Snapshots:   &model.Snapshots{Policy: "production"},
-			Replication: &model.Replication{Target: "zfs-recv@nas-1:backup/forge/" + name, TargetUser: "zfs-recv", TargetHost: "nas-1", TargetDataset: "backup/forge/" + name, SSHKey: "/run/secrets/syncoid-key", Schedule: schedule, Timeout: 12 * time.Hour},
+			Replication: &model.Replication{Target: "zfs-recv@nas-1:backup/forge/" + name, TargetUser: "zfs-recv", TargetHost: "nas-1", TargetDataset: "backup/forge/" + name, SSHKey: "/run/secrets/syncoid-key", Schedule: schedule, Timeout: 12 * time.Hour, SendOptions: "w"},
 			Preseed:     &model.Preseed{Methods: []string{"syncoid", "local", "restic"}, Timeout: 30 * time.Minute, OnFailure: onFailure},
 			Notify:      []string{"phone"},
 		})

@@ -89,7 +89,7 @@ func noCtl(s string) string {
 // that pass and still need quoting in Nix.
 func hostileSpec() *model.Spec {
 	spec := &model.Spec{}
-	h := &model.Host{Name: "ho.st-1", ParentDataset: "tank/svc", ParentMount: "/srv"}
+	h := &model.Host{Name: "ho.st-1", ParentDataset: "tank/svc", ParentMount: "/srv", Jobs: model.JobLimits{RandomizedDelay: 90 * time.Minute}}
 	syncoidUnits := map[string]bool{}
 	for i, s := range hostile {
 		name := hostileName(i)
@@ -115,13 +115,13 @@ func hostileSpec() *model.Spec {
 			Name: name, Unit: name + ".service", User: user, Group: "_g" + user, Mode: "0750",
 			Dataset: "tank/svc/" + name, Mountpoint: mp,
 			Properties: []model.Property{{Name: "user:prop", Value: s}, {Name: "utf8only", Value: "on", CreateOnly: true}},
-			Backup: &model.Backup{Repository: repo, Paths: []string{mp + "/p" + s, mp + "/q" + s},
+			Backup: &model.Backup{Repositories: []string{repo}, Paths: []string{mp + "/p" + s, mp + "/q" + s},
 				Exclude: []string{s, "**/" + s}, Tags: []string{s, "t" + s}, Schedule: "sched" + s, Timeout: time.Duration(i+1) * time.Minute},
 			Snapshots: &model.Snapshots{Policy: policy},
 			// Targets and keys reach a shell through syncoid: only the
 			// shell-safe characters that rules.ShellWord allows.
 			Replication: &model.Replication{Target: fmt.Sprintf("u_1@h%d.lan:b/%s", i, name), TargetUser: "u_1", TargetHost: fmt.Sprintf("h%d.lan", i), TargetDataset: "b/" + name,
-				SSHKey: "/key/" + name + "+=,:@", Schedule: "rep" + s, Timeout: 12 * time.Hour},
+				SSHKey: "/key/" + name + "+=,:@", Schedule: "rep" + s, Timeout: 12 * time.Hour, SendOptions: "wp"},
 			Preseed: &model.Preseed{Methods: []string{"syncoid", "local", "restic"}, Timeout: time.Duration(i+1) * time.Minute, OnFailure: []string{"block", "start-empty"}[i%2]},
 			Notify:  []string{"n." + name},
 		})
@@ -260,7 +260,7 @@ func TestHostileRoundTrip(t *testing.T) {
 		main := nixeval.Get(t, mod, "systemd", "services", strings.TrimSuffix(s.Unit, ".service"))
 		expect(t, s.Name+" main "+dep, nixeval.Get(t, main, dep), []string{"nixgen-preseed-" + s.Name + ".service"})
 
-		r := spec.Repository(s.Backup.Repository)
+		r := spec.Repository(s.Backup.Repositories[0])
 		job := nixeval.Get(t, mod, "services", "restic", "backups", s.Name)
 		args := []string{"--retry-lock=2h"}
 		for _, tag := range s.Backup.Tags {
@@ -268,7 +268,7 @@ func TestHostileRoundTrip(t *testing.T) {
 		}
 		wantJob := map[string]any{
 			"passwordFile": r.PasswordFile, "environmentFile": r.EnvironmentFile,
-			"initialize": true, "paths": globEscaped(s.Backup.Paths), "exclude": s.Backup.Exclude,
+			"initialize": r.Initialize, "paths": globEscaped(s.Backup.Paths), "exclude": s.Backup.Exclude,
 			"extraBackupArgs": args, "timerConfig": nil,
 		}
 		setRepository(wantJob, r)
@@ -305,7 +305,7 @@ func TestHostileRoundTrip(t *testing.T) {
 		checkWrapper(t, s.Name, nixeval.Get(t, mod, "systemd", "services", "nixgen-backup-"+s.Name), "restic-backups-"+s.Name+".service",
 			seconds(replTimeout+lockMargin), seconds(replTimeout+lockMargin)+seconds(s.Backup.Timeout+lockMargin))
 		expect(t, s.Name+" backup timer", nixeval.Get(t, mod, "systemd", "timers", "nixgen-backup-"+s.Name, "timerConfig"),
-			map[string]any{"OnCalendar": s.Backup.Schedule, "RandomizedDelaySec": "15m", "Persistent": true})
+			map[string]any{"OnCalendar": s.Backup.Schedule, "RandomizedDelaySec": 5400, "Persistent": true})
 
 		expect(t, s.Name+" sanoid", nixeval.Get(t, mod, "services", "sanoid", "datasets", s.Dataset),
 			map[string]any{"useTemplate": []string{s.Snapshots.Policy}, "recursive": false})
@@ -399,7 +399,7 @@ func TestHostileRoundTrip(t *testing.T) {
 			Properties: map[string]string{"user:prop": s.Properties[0].Value, "utf8only": "on"}, CreateOnly: []string{"utf8only"},
 			Snapshots:   s.Snapshots != nil && spec.Policy(s.Snapshots.Policy).Autosnap,
 			Preseed:     &manifest.Preseed{Methods: s.Preseed.Methods, TimeoutSeconds: int64(s.Preseed.Timeout / time.Second), OnFailure: s.Preseed.OnFailure},
-			Backup:      &manifest.Backup{Repository: s.Backup.Repository, Paths: s.Backup.Paths, Tags: s.Backup.Tags},
+			Backup:      &manifest.Backup{Repository: s.Backup.Repositories[0], Paths: s.Backup.Paths, Tags: s.Backup.Tags},
 			Replication: manifestReplication(s.Replication),
 			Notify:      s.Notify,
 		})
@@ -411,20 +411,20 @@ func TestHostileRoundTrip(t *testing.T) {
 	for _, s := range h.Services {
 		expectGo(t, s.Name+" backup job", jobs["restic-backups-"+s.Name+".service"], manifest.Job{
 			Unit: "restic-backups-" + s.Name + ".service", Kind: manifest.JobBackup, Service: s.Name,
-			Repository: s.Backup.Repository, Notify: s.Notify, NotifySuccess: true})
+			Repository: s.Backup.Repositories[0], Notify: s.Notify})
 		if s.Replication != nil {
 			u := syncoidUnit(s.Name) + ".service"
 			expectGo(t, s.Name+" replication job", jobs[u], manifest.Job{Unit: u, Kind: manifest.JobReplication, Service: s.Name, Notify: s.Notify})
 		}
 	}
 	for _, r := range spec.Repositories {
-		notify := union(h.Services, func(s *model.Service) bool { return s.Backup.Repository == r.Name })
+		notify := union(h.Services, func(s *model.Service) bool { return s.Backup.Uses(r.Name) })
 		for unit, kind := range map[string]string{
 			"restic-backups-nixgen-prune-" + r.Name + ".service": manifest.JobPrune,
 			"restic-backups-nixgen-check-" + r.Name + ".service": manifest.JobCheck,
 			"nixgen-drill-" + r.Name + ".service":                manifest.JobDrill,
 		} {
-			expectGo(t, unit+" job", jobs[unit], manifest.Job{Unit: unit, Kind: kind, Repository: r.Name, Notify: notify, NotifySuccess: kind == manifest.JobDrill})
+			expectGo(t, unit+" job", jobs[unit], manifest.Job{Unit: unit, Kind: kind, Repository: r.Name, Notify: notify})
 		}
 	}
 	if len(m.Jobs) != len(jobs) || len(jobs) < 4*len(h.Services) {
@@ -455,12 +455,25 @@ var notifyHooks = map[string]any{
 }
 
 // hooks picks the attributes of an evaluated unit definition that can make
-// it report its result: onFailure, onSuccess and unitConfig.
+// it report its result: onFailure, onSuccess and unitConfig (but for
+// RequiresMountsFor, which reports nothing).
 func hooks(unit any) map[string]any {
 	out := map[string]any{}
 	if m, ok := unit.(map[string]any); ok {
 		for _, k := range []string{"onFailure", "onSuccess", "unitConfig"} {
 			if v, ok := m[k]; ok {
+				if uc, ok := v.(map[string]any); ok && k == "unitConfig" {
+					rest := map[string]any{}
+					for kk, vv := range uc {
+						if kk != "RequiresMountsFor" {
+							rest[kk] = vv
+						}
+					}
+					if len(rest) == 0 {
+						continue
+					}
+					v = rest
+				}
 				out[k] = v
 			}
 		}

@@ -13,8 +13,12 @@ import (
 // (unit settings, freeform sanoid keys) are not options of their own.
 var declaredOptions = map[string]bool{
 	// Module system itself and our own option (default.nix).
-	"imports":               true,
-	"options.nixgen.helper": true,
+	"imports":                      true,
+	"options.nixgen.helper":        true,
+	"options.nixgen.externalUnits": true,
+	// nixos/modules/misc/assertions.nix: assertions (listOf { assertion,
+	// message }); a failed one stops the evaluation with its message.
+	"assertions": true,
 
 	// nixos/lib/systemd-unit-options.nix (commonUnitOptions, serviceOptions):
 	// description, wantedBy, requiredBy, wants, requires, after, before, unitConfig,
@@ -48,6 +52,12 @@ var declaredOptions = map[string]bool{
 	"systemd.sockets.<name>.wants":      true,
 	"systemd.sockets.<name>.requires":   true,
 	"systemd.sockets.<name>.after":      true,
+	// nixos/lib/systemd-unit-options.nix: sliceOptions (sliceConfig, any
+	// [Slice] setting: MemoryMax=, CPUQuota=, IOWeight=, systemd.resource-control(5))
+	// on top of commonUnitOptions (description); systemd.slices in
+	// nixos/modules/system/boot/systemd.nix.
+	"systemd.slices.<name>.description": true,
+	"systemd.slices.<name>.sliceConfig": true,
 
 	// nixos/modules/services/monitoring/prometheus/default.nix: ruleFiles
 	// (listOf path), set under lib.mkIf config.services.prometheus.enable.
@@ -172,7 +182,7 @@ func TestTemplatesUseDeclaredOptions(t *testing.T) {
 	pct := *spec.Repositories[0]
 	pct.Name, pct.URL = "pct", "rest:https://backup/f%40rge"
 	spec.Repositories = append(spec.Repositories, &pct)
-	spec.Hosts[0].Services[1].Backup.Repository = "pct"
+	spec.Hosts[0].Services[1].Backup.Repositories = []string{"pct"}
 	out, err := Render(spec)
 	if err != nil {
 		t.Fatal(err)

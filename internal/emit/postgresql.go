@@ -130,10 +130,10 @@ func pgJobs(s *model.Service) []manifest.Job {
 	var jobs []manifest.Job
 	for _, j := range []string{"full", "diff"} {
 		jobs = append(jobs, manifest.Job{Unit: pgJobUnit(s.Name, j) + ".service", Kind: manifest.JobPgBackup,
-			Service: s.Name, Repository: pg.PITR.Repository, Notify: s.Notify, NotifySuccess: true})
+			Service: s.Name, Repository: pg.PITR.Repository, Notify: s.Notify})
 	}
 	jobs = append(jobs, manifest.Job{Unit: pgDrillUnit(s.Name) + ".service", Kind: manifest.JobPgDrill,
-		Service: s.Name, Repository: pg.PITR.Repository, Notify: s.Notify, NotifySuccess: true})
+		Service: s.Name, Repository: pg.PITR.Repository, Notify: s.Notify})
 	return jobs
 }
 

@@ -48,6 +48,9 @@ var funcs = template.FuncMap{
 	"nixInt":      nixIntValue,
 	"nixBool":     nixBool,
 	"nixPath":     nixPathLiteral,
+	"nixUnit":     nixUnit,
+	"nixUnitAttr": nixUnitAttr,
+	"nixUnitKey":  nixUnitKey,
 	"sdExec":      sdExecArg,
 	"sdPath":      sdPathArg,
 }
@@ -56,6 +59,7 @@ var funcs = template.FuncMap{
 var nixFuncs = map[string]bool{
 	"nixStr": true, "nixStrBody": true, "nixAttr": true, "nixAttrPath": true,
 	"nixList": true, "nixInt": true, "nixBool": true, "nixPath": true,
+	"nixUnit": true, "nixUnitAttr": true, "nixUnitKey": true,
 }
 
 var (
@@ -128,7 +132,11 @@ func renderHost(t *template.Template, spec *model.Spec, h *model.Host, out map[s
 			checked = services[:k]
 			break
 		}
-		dv.ServiceFiles = append(dv.ServiceFiles, "services/"+s.Name+".nix")
+		rel := "services/" + s.Name + ".nix"
+		if s.Protect {
+			rel = "protect/" + s.Name + ".nix"
+		}
+		dv.ServiceFiles = append(dv.ServiceFiles, rel)
 	}
 
 	// The per-service modules and the manifest are independent of each
@@ -162,6 +170,7 @@ func renderHost(t *template.Template, spec *model.Spec, h *model.Host, out map[s
 		return checkErr
 	}
 
+	sort.Strings(dv.ServiceFiles)
 	for _, f := range []struct {
 		name, tmpl string
 		data       any
@@ -262,6 +271,9 @@ type protectionView struct {
 	Credentials      []string
 	TextfileDir      string
 	NotifyTimeoutSec int64
+	Slice            string // unit name of the jobs' slice
+	SliceName        string // its attribute name under systemd.slices
+	Limits           model.JobLimits
 
 	jobNames map[string]bool
 }
@@ -280,6 +292,7 @@ type maintenanceJob struct {
 	// TimeoutSec bounds the job; ProtectHome: see protectHome.
 	TimeoutSec  int64
 	ProtectHome bool
+	RepoMount   string // systemd-quoted local repository path, "" for none
 }
 
 // drillJob is the restore drill of one repository.
@@ -294,10 +307,12 @@ type drillJob struct {
 	Timeout     string
 	TimeoutSec  int64
 	ProtectHome bool
+	RepoMount   string // see maintenanceJob
 }
 
 func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (*protectionView, error) {
-	pv := &protectionView{Name: h.Name, jobNames: map[string]bool{}, TextfileDir: textfileDir, NotifyTimeoutSec: seconds(notifyTimeout)}
+	pv := &protectionView{Name: h.Name, jobNames: map[string]bool{}, TextfileDir: textfileDir, NotifyTimeoutSec: seconds(notifyTimeout),
+		Slice: jobSlice + ".slice", SliceName: jobSlice, Limits: h.Jobs}
 	policies := map[string]bool{}
 	repos := map[string]bool{}
 	for _, s := range services {
@@ -305,7 +320,9 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 			policies[s.Snapshots.Policy] = true
 		}
 		if s.Backup != nil {
-			repos[s.Backup.Repository] = true
+			for _, r := range s.Backup.Repositories {
+				repos[r] = true
+			}
 		}
 		if s.Replication != nil {
 			pv.Syncoid = true
@@ -317,9 +334,12 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 			return nil, fmt.Errorf("snapshot policy %q is not declared", name)
 		}
 		pv.Policies = append(pv.Policies, p)
-		if p.Frequently > 0 && p.Autosnap {
+		if p.Frequently > 0 && p.Autosnap && h.SanoidInterval == "" {
 			pv.SanoidInterval = "*:0/15"
 		}
+	}
+	if h.SanoidInterval != "" {
+		pv.SanoidInterval = h.SanoidInterval
 	}
 	// Prune-only templates for the replicas, one per source policy.
 	pv.Replicas = replicasOn(spec, h)
@@ -369,7 +389,11 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 		}
 		if r.DrillSchedule != "" {
 			ssh, clone := backendTools(r)
-			pv.Drills = append(pv.Drills, drillJob{
+			mnt, err := repoMount(r)
+			if err != nil {
+				return nil, err
+			}
+			pv.Drills = append(pv.Drills, drillJob{RepoMount: mnt,
 				Unit: drillUnit(name), Repo: name, Schedule: r.DrillSchedule, NeedSSH: ssh, NeedClone: clone,
 				Timeout:    fmt.Sprintf("%ds", seconds(r.DrillTimeout)),
 				TimeoutSec: seconds(r.DrillTimeout + drillMargin), ProtectHome: protectHome(r),
@@ -382,6 +406,10 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 		m.NoWrapper = shellUnsafe(m.Repo)
 		m.RepoFile = repoFile(m.Repo)
 		m.ProtectHome = protectHome(m.Repo)
+		var err error
+		if m.RepoMount, err = repoMount(m.Repo); err != nil {
+			return nil, err
+		}
 		if err := checkSecretPaths(m.Repo); err != nil {
 			return nil, err
 		}
@@ -412,6 +440,19 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 		}
 	}
 	return pv, nil
+}
+
+// repoMount is localRepoPath quoted for RequiresMountsFor=.
+func repoMount(r *model.Repository) (string, error) {
+	p := localRepoPath(r)
+	if p == "" {
+		return "", nil
+	}
+	q, err := sdPathArg(p)
+	if err != nil {
+		return "", fmt.Errorf("repository %q: %w", r.Name, err)
+	}
+	return q, nil
 }
 
 // backendTools reports whether restic needs ssh (sftp:) or rclone (rclone:)
@@ -500,6 +541,8 @@ type serviceView struct {
 	MainOption         string // "services", "sockets", ... under systemd; "" for other unit types
 	MainName           string // main unit without its suffix
 	MainDep            string // "requires" (block) or "wants" (start-empty)
+	Mountpoint         string // systemd-quoted, for RequiresMountsFor=
+	PhantomRule        string // what counts as a definition of the main unit, for the assertion's message
 	ReverseDep         string // "requiredBy" or "wantedBy", when MainOption is ""
 	TimeoutSec         int64
 	NeedRestic         bool
@@ -508,15 +551,10 @@ type serviceView struct {
 	NeedRclone         bool
 	NeedPgBackRest     bool // pgbackrest, and runuser to run it as the cluster's owner
 
-	Repo            *model.Repository
-	RepoFile        bool // see repoFile
-	NoWrapper       bool // see shellUnsafe
-	ResticUnit      string
-	ResticService   string   // ResticUnit with its suffix, systemd-quoted for an Exec line
-	ExtraBackupArgs []string // systemd-quoted: NixOS joins them into ExecStart
-	BackupPaths     []string // glob-escaped for restic --files-from
-	BackupWrapper   string
-	BindSnapshot    string // BindReadOnlyPaths= entry: the snapshot over the mountpoint
+	Backups         []backupJob // one per repository, in the spec's order
+	ExtraBackupArgs []string    // systemd-quoted: NixOS joins them into ExecStart
+	BackupPaths     []string    // glob-escaped for restic --files-from
+	BindSnapshot    string      // BindReadOnlyPaths= entry: the snapshot over the mountpoint
 
 	// Time limits. A wrapper waits for the other job's lock at most that
 	// job's own limit plus lockMargin (LockWait, seconds for flock -w), and
@@ -524,8 +562,8 @@ type serviceView struct {
 	BackupTimeoutSec        int64
 	BackupLockWait          int64
 	BackupWrapperTimeoutSec int64
-	ProtectHome             bool // see protectHome
 
+	SendOptions           string
 	SSHOptions            []string
 	SyncoidUnit           string // unit NixOS names after the command (the service name)
 	SyncoidService        string // SyncoidUnit with its suffix, systemd-quoted for an Exec line
@@ -540,17 +578,32 @@ type serviceView struct {
 	PG            *pgView // nil: not a PostgreSQL service
 
 	LockFile string // systemd-quoted; backup and replication of the dataset hold it
-	Service  string // the service name, systemd-quoted for an Exec line
+	Slice    string // the jobs' slice (see protectionView)
+	// BackupDelaySec spreads the backup timers (host jobs randomized_delay).
+	BackupDelaySec int64
+	Service        string // the service name, systemd-quoted for an Exec line
 }
 
-// unitOptions maps a unit suffix to its attribute set under systemd.*.
-var unitOptions = map[string]string{
-	".service": "services", ".socket": "sockets", ".target": "targets",
-	".timer": "timers", ".path": "paths", ".slice": "slices",
+// backupJob is the restic job of one service for one repository.
+type backupJob struct {
+	Job           string // services.restic.backups.<Job>
+	Repo          *model.Repository
+	RepoFile      bool   // see repoFile
+	NoWrapper     bool   // see shellUnsafe
+	ProtectHome   bool   // see protectHome
+	RepoMount     string // see maintenanceJob
+	ResticUnit    string
+	ResticService string // ResticUnit with its suffix, systemd-quoted for an Exec line
+	BackupWrapper string
 }
+
+// unitOptions maps the suffix of a unit that nixgen hooks into on its own
+// side to its attribute set under systemd.*. The generated module asserts
+// that something else defines it (see phantomCheck in the template).
+var unitOptions = map[string]string{".service": "services", ".target": "targets"}
 
 func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView, error) {
-	sv := &serviceView{Host: h.Name, S: s}
+	sv := &serviceView{Host: h.Name, S: s, Slice: jobSlice + ".slice", BackupDelaySec: seconds(h.Jobs.RandomizedDelay)}
 	var err error
 	if sv.Service, err = sdExecArg(s.Name); err != nil {
 		return nil, err
@@ -558,27 +611,53 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 	if sv.LockFile, err = sdExecArg(lockFile(s.Name)); err != nil {
 		return nil, err
 	}
+	if sv.Mountpoint, err = sdPathArg(s.Mountpoint); err != nil {
+		return nil, err
+	}
+	switch {
+	case s.Protect:
+		// An existing host dataset: no unit of its own to order.
+		if s.Preseed != nil || s.Unit != "" || s.Container != "" {
+			return nil, fmt.Errorf("protected dataset %q with a unit, container or preseed", s.Name)
+		}
+	case s.Container != "":
+		if (s.Unit != "") || checkPathName("container", s.Container) != nil {
+			return nil, fmt.Errorf("container %q with unit %q", s.Container, s.Unit)
+		}
+		// podman-NAME or docker-NAME: nixUnit and nixUnitAttr write it as
+		// an expression of virtualisation.oci-containers.backend.
+		sv.MainOption = "services"
+	default:
+		dot := strings.LastIndexByte(s.Unit, '.')
+		if dot <= 0 {
+			return nil, fmt.Errorf("unit %q has no unit type suffix", s.Unit)
+		}
+		// Only services and targets get their dependencies on their own
+		// side. Units that NixOS keeps in lists or not at all (mount, swap,
+		// device, ...) and units that start before basic.target (sockets,
+		// timers, ...) get them from nixgen's side instead. So do template
+		// instances: NixOS writes a defined foo@bar.service as a whole unit
+		// file unless a file of that exact name exists upstream
+		// (generateUnits in nixos/lib/systemd-lib.nix), and such a file
+		// would shadow the template foo@.service.
+		if opt, ok := unitOptions[s.Unit[dot:]]; ok && !strings.Contains(s.Unit, "@") {
+			sv.MainOption, sv.MainName = opt, s.Unit[:dot]
+		}
+	}
+	switch sv.MainOption {
+	case "services":
+		sv.PhantomRule = "no ExecStart and no script"
+	case "targets":
+		sv.PhantomRule = "no description and no dependencies but nixgen's"
+	}
+	if strings.HasPrefix(s.Unit, "nixgen-") {
+		return nil, fmt.Errorf("unit %q uses the nixgen- prefix reserved for generated units", s.Unit)
+	}
 	if p := s.Preseed; p != nil {
 		sv.PreseedUnit = "nixgen-preseed-" + s.Name
 		sv.PreseedService = sv.PreseedUnit + ".service"
 		// Description= expands specifiers.
 		sv.PreseedDescription = "nixgen: restore the data of " + strings.ReplaceAll(s.Name, "%", "%%") + " before it first starts"
-		dot := strings.LastIndexByte(s.Unit, '.')
-		if dot <= 0 {
-			return nil, fmt.Errorf("unit %q has no unit type suffix", s.Unit)
-		}
-		// Units that NixOS keeps in lists or not at all (mount, swap, device,
-		// ...) get the dependency from the preseed side instead. So do
-		// template instances: NixOS writes a defined foo@bar.service as a
-		// whole unit file unless a file of that exact name exists upstream
-		// (generateUnits in nixos/lib/systemd-lib.nix), and such a file would
-		// shadow the template foo@.service.
-		if opt, ok := unitOptions[s.Unit[dot:]]; ok && !strings.Contains(s.Unit, "@") {
-			sv.MainOption, sv.MainName = opt, s.Unit[:dot]
-		}
-		if strings.HasPrefix(s.Unit, "nixgen-") {
-			return nil, fmt.Errorf("unit %q uses the nixgen- prefix reserved for generated units", s.Unit)
-		}
 		switch p.OnFailure {
 		case "block":
 			sv.MainDep, sv.ReverseDep = "requires", "requiredBy"
@@ -595,10 +674,12 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 				sv.NeedRestic = true
 				// restic reaches sftp: and rclone: repositories through those programs.
 				if s.Backup != nil {
-					if r := spec.Repository(s.Backup.Repository); r != nil {
-						ssh, clone := backendTools(r)
-						sv.NeedSSH = sv.NeedSSH || ssh
-						sv.NeedRclone = clone
+					for _, name := range s.Backup.Repositories {
+						if r := spec.Repository(name); r != nil {
+							ssh, clone := backendTools(r)
+							sv.NeedSSH = sv.NeedSSH || ssh
+							sv.NeedRclone = sv.NeedRclone || clone
+						}
 					}
 				}
 			case "pgbackrest":
@@ -612,22 +693,29 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 		}
 	}
 	if b := s.Backup; b != nil {
-		sv.Repo = spec.Repository(b.Repository)
-		if sv.Repo == nil {
-			return nil, fmt.Errorf("restic repository %q is not declared", b.Repository)
+		for _, name := range b.Repositories {
+			r := spec.Repository(name)
+			if r == nil {
+				return nil, fmt.Errorf("restic repository %q is not declared", name)
+			}
+			if err := checkSecretPaths(r); err != nil {
+				return nil, err
+			}
+			j := backupJob{Job: b.Job(s.Name, name), Repo: r, NoWrapper: shellUnsafe(r), RepoFile: repoFile(r),
+				ProtectHome: protectHome(r, append([]string{s.Mountpoint}, b.Paths...)...)}
+			if j.RepoMount, err = repoMount(r); err != nil {
+				return nil, err
+			}
+			j.ResticUnit, j.BackupWrapper = resticUnit(j.Job), backupWrapper(j.Job)
+			if j.ResticService, err = sdExecArg(j.ResticUnit + ".service"); err != nil {
+				return nil, err
+			}
+			sv.Backups = append(sv.Backups, j)
 		}
-		if err := checkSecretPaths(sv.Repo); err != nil {
-			return nil, err
+		if len(sv.Backups) == 0 {
+			return nil, fmt.Errorf("backup without a repository")
 		}
-		sv.NoWrapper = shellUnsafe(sv.Repo)
-		sv.RepoFile = repoFile(sv.Repo)
-		sv.ProtectHome = protectHome(sv.Repo, append([]string{s.Mountpoint}, b.Paths...)...)
-		sv.ResticUnit = resticUnit(s.Name)
 		sv.ExtraBackupArgs = []string{resticRetryLock}
-		sv.BackupWrapper = backupWrapper(s.Name)
-		if sv.ResticService, err = sdExecArg(sv.ResticUnit + ".service"); err != nil {
-			return nil, err
-		}
 		if sv.BindSnapshot, err = sdBindPath(backupRunPath(s.Name), s.Mountpoint); err != nil {
 			return nil, fmt.Errorf("backup snapshot bind mount: %w", err)
 		}
@@ -651,6 +739,10 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 				"--sshoption=ServerAliveCountMax=4",
 				"--sshoption=StrictHostKeyChecking=yes",
 			}
+		}
+		sv.SendOptions = r.SendOptions
+		if sv.SendOptions == "" {
+			return nil, fmt.Errorf("service %q: replication send options are empty", s.Name)
 		}
 		sv.SyncoidUnit = syncoidUnit(s.Name)
 		sv.ReplWrapper = replWrapper(s.Name)
@@ -697,7 +789,13 @@ func lockWaits(sv *serviceView, s *model.Service) error {
 		repl = r.Timeout
 	}
 	if s.Backup != nil {
-		sv.BackupLockWait = seconds(repl + lockMargin)
+		// With several repositories, a backup also waits for the backup
+		// to another repository, which holds the same lock.
+		other := repl
+		if len(s.Backup.Repositories) > 1 {
+			other = max(other, backup)
+		}
+		sv.BackupLockWait = seconds(other + lockMargin)
 		sv.BackupWrapperTimeoutSec = sv.BackupLockWait + seconds(backup+lockMargin)
 	}
 	if s.Replication != nil {

@@ -201,7 +201,7 @@ func jobUnits(t *testing.T, spec *model.Spec) (unitHooks, serviceConfig map[stri
 func TestEveryJobReportsThroughNotify(t *testing.T) {
 	spec := mixedSpec()
 	// forge also receives a replica from the second host, so it runs sanoid for it.
-	spec.Hosts[1].Services[0].Replication = &model.Replication{Target: "forge:tank/replicas/web", TargetHost: "forge", TargetDataset: "tank/replicas/web", Receiver: "forge", ReceiveUser: "syncoid", Schedule: "daily", Timeout: 12 * time.Hour}
+	spec.Hosts[1].Services[0].Replication = &model.Replication{Target: "forge:tank/replicas/web", TargetHost: "forge", TargetDataset: "tank/replicas/web", Receiver: "forge", ReceiveUser: "syncoid", Schedule: "daily", Timeout: 12 * time.Hour, SendOptions: "w"}
 	unitHooks, _, m := jobUnits(t, spec)
 	kinds := map[string]int{}
 	for _, j := range m.Jobs {
@@ -263,7 +263,7 @@ func TestRenderErrors(t *testing.T) {
 		"slash in service name":  {func(s *model.Spec) { s.Hosts[0].Services[0].Name = "a/b" }, `service name "a/b"`},
 		"dot host":               {func(s *model.Spec) { s.Hosts[0].Name = ".." }, `host name ".."`},
 		"duplicate service":      {func(s *model.Spec) { s.Hosts[0].Services[1].Name = "svc00000" }, "listed twice"},
-		"unknown repository":     {func(s *model.Spec) { s.Hosts[0].Services[0].Backup.Repository = "nope" }, `repository "nope" is not declared`},
+		"unknown repository":     {func(s *model.Spec) { s.Hosts[0].Services[0].Backup.Repositories = []string{"nope"} }, `repository "nope" is not declared`},
 		"unknown policy":         {func(s *model.Spec) { s.Hosts[0].Services[0].Snapshots.Policy = "nope" }, `policy "nope" is not declared`},
 		"unit without suffix":    {func(s *model.Spec) { s.Hosts[0].Services[0].Unit = "srv" }, `unit "srv" has no unit type suffix`},
 		"nixgen unit":            {func(s *model.Spec) { s.Hosts[0].Services[0].Unit = "nixgen-datasets.service" }, "reserved"},
@@ -285,7 +285,7 @@ func TestRenderErrors(t *testing.T) {
 			clash.Name = "nixgen-replica-production"
 			s.Policies = append(s.Policies, &clash)
 			s.Hosts[0].Services[1].Snapshots.Policy = clash.Name
-			s.Hosts[0].Services[0].Replication = &model.Replication{Target: "backup/x", TargetDataset: "backup/x", Schedule: "hourly", Timeout: 12 * time.Hour}
+			s.Hosts[0].Services[0].Replication = &model.Replication{Target: "backup/x", TargetDataset: "backup/x", Schedule: "hourly", Timeout: 12 * time.Hour, SendOptions: "w"}
 		}, "generated replica template"},
 	} {
 		spec := richSpec(2)
@@ -323,10 +323,12 @@ func sub(v any, path ...string) map[string]any {
 
 // TestServiceWithoutPreseedWaitsForItsDataset: with no preseed unit between
 // them, a service must still start after nixgen-datasets.service has created
-// and mounted its dataset. Otherwise, on a fresh host or on the switch that
-// introduces nixgen, the service writes into the bare directory and the new
-// dataset is then mounted over those files. The dependency comes from the
-// datasets side (a .wants/ link and Before=), which works for every unit type.
+// and mounted its dataset, and not at all when that failed. Otherwise, on a
+// fresh host or on the switch that introduces nixgen, the service writes
+// into the bare directory and the new dataset is then mounted over those
+// files. A service unit requires the datasets unit and its mountpoint; units
+// that NixOS must not define (template instances, mounts) get Requires= from
+// the datasets side (a .requires/ link and Before=).
 func TestServiceWithoutPreseedWaitsForItsDataset(t *testing.T) {
 	spec := richSpec(3)
 	for i, unit := range []string{"svc00000.service", "minecraft@survival.service", "srv-svc00002.mount"} {
@@ -338,10 +340,117 @@ func TestServiceWithoutPreseedWaitsForItsDataset(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := nixeval.Host(t, spec, out)
-	for i, unit := range []string{"svc00000.service", "minecraft@survival.service", "srv-svc00002.mount"} {
-		mod := nixeval.Get(t, v, "services", fmt.Sprintf("svc%05d.nix", i))
+	main := nixeval.Get(t, v, "services", "svc00000.nix", "systemd", "services", "svc00000")
+	expect(t, "requires", nixeval.Get(t, main, "requires"), []string{"nixgen-datasets.service"})
+	expect(t, "after", nixeval.Get(t, main, "after"), []string{"nixgen-datasets.service"})
+	expect(t, "RequiresMountsFor", nixeval.Get(t, main, "unitConfig", "RequiresMountsFor"), []string{spec.Hosts[0].Services[0].Mountpoint})
+	for i, unit := range []string{"minecraft@survival.service", "srv-svc00002.mount"} {
+		mod := nixeval.Get(t, v, "services", fmt.Sprintf("svc%05d.nix", i+1))
 		ds := nixeval.Get(t, mod, "systemd", "services", "nixgen-datasets")
 		expect(t, unit+" datasets before", nixeval.Get(t, ds, "before"), []string{unit})
-		expect(t, unit+" datasets wantedBy", nixeval.Get(t, ds, "wantedBy"), []string{unit})
+		expect(t, unit+" datasets requiredBy", nixeval.Get(t, ds, "requiredBy"), []string{unit})
+	}
+}
+
+// TestJobUnitsSurviveASwitch: every unit that reports a job result (backup,
+// prune, check, drill, sanoid, syncoid) has restartIfChanged = false, so
+// `nixos-rebuild switch` neither kills a running job nor restarts it
+// outside the shared lock, and runs in the jobs' slice.
+func TestJobUnitsSurviveASwitch(t *testing.T) {
+	spec := mixedSpec()
+	spec.Hosts[1].Services[0].Replication = &model.Replication{Target: "forge:tank/replicas/web", TargetHost: "forge", TargetDataset: "tank/replicas/web", Schedule: "daily", Timeout: 12 * time.Hour, SendOptions: "w"}
+	out, err := Render(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := nixeval.Host(t, spec, out)
+	mods := []any{nixeval.Get(t, v, "protection")}
+	for _, mod := range nixeval.Get(t, v, "services").(map[string]any) {
+		mods = append(mods, mod)
+	}
+	checked := 0
+	for _, mod := range mods {
+		units := map[string]any{}
+		for name, u := range sub(mod, "systemd", "services") {
+			units[name] = u
+		}
+		for name, c := range sub(mod, "services", "syncoid", "commands") {
+			units["syncoid command "+name] = sub(c, "service")
+		}
+		for name, u := range units {
+			if _, job := u.(map[string]any)["onFailure"]; !job {
+				continue
+			}
+			checked++
+			if r, ok := u.(map[string]any)["restartIfChanged"]; !ok || r != false {
+				t.Errorf("%s: restartIfChanged = %v, want false", name, r)
+			}
+			if sl := sub(u, "serviceConfig")["Slice"]; sl != "nixgen-jobs.slice" {
+				t.Errorf("%s: Slice = %v, want nixgen-jobs.slice", name, sl)
+			}
+		}
+	}
+	if checked < 6 {
+		t.Errorf("only %d job units checked", checked)
+	}
+}
+
+// A repository on a local path (a NAS mount) ties every unit that uses it
+// to that mount; the backup never initialises a repository unless the spec
+// says so.
+func TestLocalRepositoryNeedsItsMount(t *testing.T) {
+	spec := mixedSpec()
+	out, err := Render(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := nixeval.Host(t, spec, out)
+	var local *model.Repository
+	for _, r := range spec.Repositories {
+		if localRepoPath(r) != "" {
+			local = r
+		}
+	}
+	if local == nil {
+		t.Fatal("mixedSpec has no local repository")
+	}
+	mounts := 0
+	for file, mod := range nixeval.Get(t, v, "services").(map[string]any) {
+		for _, job := range sub(mod, "services", "restic", "backups") {
+			if job.(map[string]any)["initialize"] != false {
+				t.Errorf("%s: initialize = %v", file, job.(map[string]any)["initialize"])
+			}
+		}
+		for name, u := range sub(mod, "systemd", "services") {
+			if !strings.HasPrefix(name, "restic-backups-") {
+				continue
+			}
+			mounts++
+			expect(t, file+" "+name, nixeval.Get(t, u, "unitConfig", "RequiresMountsFor"), []string{localRepoPath(local)})
+		}
+	}
+	for _, name := range []string{resticUnit(pruneJob(local.Name)), resticUnit(checkJob(local.Name)), drillUnit(local.Name)} {
+		u := nixeval.Get(t, v, "protection", "systemd", "services", name)
+		expect(t, name, nixeval.Get(t, u, "unitConfig", "RequiresMountsFor"), []string{localRepoPath(local)})
+	}
+	if mounts == 0 {
+		t.Error("no backup unit checked")
+	}
+	local.Initialize = true
+	out, err = Render(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v = nixeval.Host(t, spec, out)
+	inits := 0
+	for _, mod := range nixeval.Get(t, v, "services").(map[string]any) {
+		for _, job := range sub(mod, "services", "restic", "backups") {
+			if job.(map[string]any)["initialize"] == true {
+				inits++
+			}
+		}
+	}
+	if inits == 0 {
+		t.Error("initialize = true in the spec is not rendered")
 	}
 }

@@ -83,6 +83,51 @@ func protectHome(r *model.Repository, paths ...string) bool {
 	return true
 }
 
+// localRepoPath returns the directory of a repository on a local path
+// ("/mnt/nas/restic" or "local:/mnt/nas/restic"), "" for other backends
+// and for a repository_file (unknown until run time). Units that use the
+// repository get RequiresMountsFor= on it: with the NAS not mounted they
+// fail instead of reading or initialising the bare directory below.
+func localRepoPath(r *model.Repository) string {
+	if p := strings.TrimPrefix(r.URL, "local:"); strings.HasPrefix(p, "/") {
+		return p
+	}
+	return ""
+}
+
+// containerUnitPrefix is the Nix text that starts the unit name of an OCI
+// container: NixOS's oci-containers module names it after its backend.
+const containerUnitPrefix = "${config.virtualisation.oci-containers.backend}-"
+
+// nixUnitKey is the attribute name of the service's own unit under its
+// systemd.* set (without the suffix), as a Nix string expression.
+func nixUnitKey(sv *serviceView) (string, error) {
+	if sv.S.Container != "" {
+		body, err := nixStringBody(sv.S.Container)
+		return `"` + containerUnitPrefix + body + `"`, err
+	}
+	return nixString(sv.MainName)
+}
+
+// nixUnit is the service's own unit name, as a Nix string expression.
+func nixUnit(sv *serviceView) (string, error) {
+	if sv.S.Container != "" {
+		body, err := nixStringBody(sv.S.Container)
+		return `"` + containerUnitPrefix + body + `.service"`, err
+	}
+	return nixString(sv.S.Unit)
+}
+
+// nixUnitAttr is the attribute path of the service's own unit below
+// systemd ("services.sonarr", `services."${…backend}-radarr"`).
+func nixUnitAttr(sv *serviceView) (string, error) {
+	if sv.S.Container != "" {
+		key, err := nixUnitKey(sv)
+		return sv.MainOption + "." + key, err
+	}
+	return nixAttrPath(sv.MainOption, sv.MainName)
+}
+
 // resticUnit is the unit NixOS's restic module creates for job name.
 func resticUnit(job string) string { return "restic-backups-" + job }
 
@@ -104,6 +149,10 @@ func syncoidUnit(command string) string {
 	}
 	return "syncoid-" + b.String()
 }
+
+// jobSlice holds every nixgen job unit of a host (systemd.slices, with the
+// host's jobs limits).
+const jobSlice = "nixgen-jobs"
 
 func pruneJob(repo string) string     { return "nixgen-prune-" + repo }
 func checkJob(repo string) string     { return "nixgen-check-" + repo }

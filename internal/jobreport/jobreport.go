@@ -2,9 +2,11 @@
 // prune, check, restore drill, sanoid, syncoid): systemd's OnFailure= and
 // OnSuccess= hooks start `nixgen-helper notify --unit U --result R`, which
 // lands here. The job is looked up in the manifest by its unit name; the
-// result goes to the job's notifiers (failures always, successes only for
-// jobs marked notify_success) with the last lines of the unit's journal,
-// and into a Prometheus textfile per unit.
+// result goes to the job's notifiers with the last lines of the unit's journal,
+// and into a Prometheus textfile per unit. Which results a notifier hears
+// of is its choice (manifest.Notifier.Events): by default failures and
+// recoveries, the first success after a failure, which the previous
+// result in the textfile tells.
 //
 // Notifier failures are returned for logging but never fail the report: the
 // hook runs after the fact and a failing hook would only hide the result.
@@ -23,6 +25,7 @@ import (
 	"github.com/nixgen/nixgen/internal/manifest"
 	"github.com/nixgen/nixgen/internal/metrics"
 	"github.com/nixgen/nixgen/internal/notify"
+	"github.com/nixgen/nixgen/internal/rules"
 )
 
 // Options configure one report.
@@ -32,7 +35,11 @@ type Options struct {
 	Success     bool
 	Host        string // default: the manifest's host
 	TextfileDir string // "" writes no metrics
-	NoNotify    bool   // tell no notifier (the metrics half of a split report)
+	// StateDir is where the last result is read from, to tell a recovery
+	// from a routine success: the metrics textfiles. Default TextfileDir;
+	// the notifiers half of a split report reads it without writing.
+	StateDir string
+	NoNotify bool // tell no notifier (the metrics half of a split report)
 
 	Journalctl string // default "journalctl"
 	Systemctl  string // default "systemctl"
@@ -47,8 +54,15 @@ var ErrUnknownUnit = errors.New("unit is not a job in the manifest")
 
 // Report is what was done.
 type Report struct {
-	Job       manifest.Job
-	Notified  bool  // an event was sent (or attempted)
+	Job manifest.Job
+	// Stopped: the failure was a stop by SIGTERM (a switch, a shutdown,
+	// `systemctl stop`), not a failed run: no one is paged and no result
+	// is recorded, so the metrics keep the last finished run.
+	Stopped bool
+	// Event is what the result was: rules.EventFailure, EventSuccess, or
+	// EventRecovery (the first success after a failure).
+	Event     string
+	Notified  bool  // an event was sent (or attempted) to a notifier that wants it
 	NotifyErr error // notifiers that could not be reached; logged only
 	Duration  time.Duration
 	Excerpt   string
@@ -82,17 +96,35 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		now = o.Now
 	}
 	finished := now()
-	rep := &Report{Job: *job, Duration: o.mainDuration(ctx)}
+	run := o.lastRun(ctx)
+	rep := &Report{Job: *job, Duration: run.duration}
+	if !o.Success && run.stoppedByTerm() {
+		rep.Stopped = true
+		return rep, nil
+	}
 
-	if !o.NoNotify && (!o.Success || job.NotifySuccess) {
+	rep.Event = rules.EventFailure
+	if o.Success {
+		rep.Event = rules.EventSuccess
+		if o.failedBefore(*job) {
+			rep.Event = rules.EventRecovery
+		}
+	}
+	var to []string
+	for _, name := range job.Notify {
+		if n, ok := o.Manifest.Notifiers[name]; ok && n.Wants(rep.Event) {
+			to = append(to, name)
+		}
+	}
+	if !o.NoNotify && len(to) > 0 {
 		rep.Notified = true
 		rep.Excerpt = o.journal(ctx)
 		sender := o.Notify
 		if sender == nil {
 			sender = &notify.Sender{}
 		}
-		ev := event(host, *job, o.Success, rep, finished)
-		rep.NotifyErr = sender.SendAll(ctx, o.Manifest.Notifiers, job.Notify, ev)
+		ev := event(host, *job, rep, finished)
+		rep.NotifyErr = sender.SendAll(ctx, o.Manifest.Notifiers, to, ev)
 	}
 
 	if o.TextfileDir != "" {
@@ -107,11 +139,23 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	return rep, nil
 }
 
-func event(host string, j manifest.Job, success bool, rep *Report, at time.Time) notify.Event {
-	result := "failure"
-	if success {
-		result = "success"
+// failedBefore reports whether the job's last recorded result (its metrics
+// textfile, written after every report) was a failure.
+func (o Options) failedBefore(j manifest.Job) bool {
+	dir := o.StateDir
+	if dir == "" {
+		dir = o.TextfileDir
 	}
+	prefix, err := metrics.JobPrefix(j.Kind)
+	if dir == "" || err != nil {
+		return false
+	}
+	v, ok, err := metrics.ReadGauge(metrics.JobFile(dir, j.Unit), prefix+"_status")
+	return err == nil && ok && v == 0
+}
+
+func event(host string, j manifest.Job, rep *Report, at time.Time) notify.Event {
+	result := rep.Event
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s job %s on %s: %s", j.Kind, j.Unit, host, result)
 	if j.Service != "" {
@@ -126,7 +170,7 @@ func event(host string, j manifest.Job, success bool, rep *Report, at time.Time)
 	fmt.Fprintf(&b, "\n\nlast journal lines:\n%s", rep.Excerpt)
 	return notify.Event{
 		Host: host, Service: j.Service, Repository: j.Repository, Unit: j.Unit, Kind: j.Kind,
-		Event: result, Failed: !success, Message: b.String(),
+		Event: result, Failed: result == rules.EventFailure, Message: b.String(),
 		Duration: rep.Duration.Seconds(), Time: at.UTC(),
 	}
 }
@@ -171,25 +215,54 @@ func (o Options) journal(ctx context.Context) string {
 	return s
 }
 
-// mainDuration is the run time of the unit's main process from systemd's
-// monotonic timestamps; 0 when systemd does not know it.
-func (o Options) mainDuration(ctx context.Context) time.Duration {
+// lastRun reads what systemd knows about the unit's last run; the zero
+// value when systemd cannot be asked.
+func (o Options) lastRun(ctx context.Context) runInfo {
 	out, err := o.call(ctx, o.Systemctl, "systemctl", "show", o.Unit,
-		"-p", "ExecMainStartTimestampMonotonic", "-p", "ExecMainExitTimestampMonotonic")
+		"-p", "ExecMainStartTimestampMonotonic", "-p", "ExecMainExitTimestampMonotonic",
+		"-p", "Result", "-p", "ExecMainCode", "-p", "ExecMainStatus")
 	if err != nil {
-		return 0
+		return runInfo{}
 	}
-	return ParseMainDuration(out)
+	return parseRun(out)
 }
 
-// ParseMainDuration reads `systemctl show -p ExecMainStartTimestampMonotonic
-// -p ExecMainExitTimestampMonotonic` (microseconds); 0 when either is
-// missing or zero, or the exit is not after the start (a run in progress).
-func ParseMainDuration(out []byte) time.Duration {
+// runInfo is the end of a unit's last run.
+type runInfo struct {
+	duration time.Duration
+	result   string // systemd's Result=: "success", "exit-code", "signal", "timeout", ...
+	code     int    // ExecMainCode: 1 exited, 2 killed, 3 dumped core
+	status   int    // ExecMainStatus: exit status or signal number
+}
+
+// sigterm is SIGTERM's number on Linux.
+const sigterm = 15
+
+// stoppedByTerm reports a main process that ended because systemd stopped
+// the unit: killed by SIGTERM, or exiting with 143 (128+SIGTERM, what
+// shells and many programs return) or 130 (restic's "interrupted").
+// systemd's own time limit also sends SIGTERM, but then Result= is
+// "timeout", which stays a failure.
+func (r runInfo) stoppedByTerm() bool {
+	switch r.result {
+	case "signal":
+		return r.code == 2 && r.status == sigterm
+	case "exit-code":
+		return r.code == 1 && (r.status == 128+sigterm || r.status == 130)
+	}
+	return false
+}
+
+func parseRun(out []byte) runInfo {
+	var r runInfo
 	var start, exit int64
 	for _, line := range strings.Split(string(out), "\n") {
 		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
 		if !ok {
+			continue
+		}
+		if k == "Result" {
+			r.result = v
 			continue
 		}
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -201,13 +274,22 @@ func ParseMainDuration(out []byte) time.Duration {
 			start = n
 		case "ExecMainExitTimestampMonotonic":
 			exit = n
+		case "ExecMainCode":
+			r.code = int(n)
+		case "ExecMainStatus":
+			r.status = int(n)
 		}
 	}
-	if start <= 0 || exit <= start {
-		return 0
+	if start > 0 && exit > start {
+		r.duration = time.Duration(exit-start) * time.Microsecond
 	}
-	return time.Duration(exit-start) * time.Microsecond
+	return r
 }
+
+// ParseMainDuration reads `systemctl show -p ExecMainStartTimestampMonotonic
+// -p ExecMainExitTimestampMonotonic` (microseconds); 0 when either is
+// missing or zero, or the exit is not after the start (a run in progress).
+func ParseMainDuration(out []byte) time.Duration { return parseRun(out).duration }
 
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")

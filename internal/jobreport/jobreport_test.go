@@ -1,6 +1,7 @@
 package jobreport
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -65,7 +66,9 @@ func testManifest(url string) *manifest.Manifest {
 		Parent:       manifest.Parent{Dataset: "tank/services", Pool: "tank"},
 		Repositories: map[string]manifest.Repository{"main": {URL: "/srv/restic", PasswordFile: "/run/keys/restic"}},
 		Notifiers: map[string]manifest.Notifier{
-			"hook":  {Type: "webhook", URL: url + "/hook"},
+			// The webhook hears of every result, the phone of the default
+			// events: failures and recoveries.
+			"hook":  {Type: "webhook", URL: url + "/hook", Events: []string{"failure", "success"}},
 			"phone": {Type: "ntfy", URL: url + "/alerts"},
 		},
 		Services: []manifest.Service{{Name: "app", Unit: "app.service", Dataset: "tank/services/app",
@@ -73,7 +76,7 @@ func testManifest(url string) *manifest.Manifest {
 			Backup: &manifest.Backup{Repository: "main", Paths: []string{"/srv/app"}}}},
 		Jobs: []manifest.Job{
 			{Unit: "restic-backups-app.service", Kind: manifest.JobBackup, Service: "app", Repository: "main",
-				Notify: []string{"hook", "phone"}, NotifySuccess: true},
+				Notify: []string{"hook", "phone"}},
 			{Unit: "restic-prune-main.service", Kind: manifest.JobPrune, Repository: "main", Notify: []string{"hook"}},
 		},
 	}
@@ -120,14 +123,15 @@ func TestFailureAndSuccessReports(t *testing.T) {
 	ctx := context.Background()
 	file := metrics.JobFile(dir, "restic-backups-app.service")
 
-	// A successful backup is reported (notify_success) and recorded.
+	// A successful backup is recorded, and told only to the notifier that
+	// wants every success.
 	rep, err := Run(ctx, opts("restic-backups-app.service", true, t1))
 	if err != nil || rep.NotifyErr != nil {
 		t.Fatalf("err %v, notify err %v", err, rep.NotifyErr)
 	}
 	got := rcv.take()
-	if len(got) != 2 {
-		t.Fatalf("got %d requests, want webhook and ntfy", len(got))
+	if len(got) != 1 || got[0].Path != "/hook" || rep.Event != "success" {
+		t.Fatalf("got %+v (event %s), want the webhook only", got, rep.Event)
 	}
 	fams := parseFile(t, file)
 	if v, labels := gauge(t, fams, "nixgen_backup_status"); v != 1 ||
@@ -140,8 +144,8 @@ func TestFailureAndSuccessReports(t *testing.T) {
 
 	// The next run fails: both notifiers hear it, the last success stays.
 	rep, err = Run(ctx, opts("restic-backups-app.service", false, t2))
-	if err != nil || rep.NotifyErr != nil {
-		t.Fatalf("err %v, notify err %v", err, rep.NotifyErr)
+	if err != nil || rep.NotifyErr != nil || rep.Event != "failure" {
+		t.Fatalf("err %v, notify err %v, event %s", err, rep.NotifyErr, rep.Event)
 	}
 	got = rcv.take()
 	if len(got) != 2 {
@@ -178,13 +182,37 @@ func TestFailureAndSuccessReports(t *testing.T) {
 		t.Errorf("last success after a failure %v, want the earlier %d", v, t1.Unix())
 	}
 
-	// A prune success is not announced (not notify_success) but recorded,
-	// with repository-only labels.
+	// The next success is a recovery: the phone hears of it too. The one
+	// after is routine again.
+	t3 := t2.Add(24 * time.Hour)
+	rep, err = Run(ctx, opts("restic-backups-app.service", true, t3))
+	if err != nil || rep.Event != "recovery" {
+		t.Fatalf("err %v, event %s, want recovery", err, rep.Event)
+	}
+	got = rcv.take()
+	if len(got) != 2 {
+		t.Fatalf("recovery: %d requests, want webhook and ntfy", len(got))
+	}
+	for _, r := range got {
+		if r.Path == "/alerts" && (r.Header.Get("Title") != "nas: app recovery" || r.Header.Get("Priority") != "default") {
+			t.Errorf("ntfy recovery: title %q priority %q", r.Header.Get("Title"), r.Header.Get("Priority"))
+		}
+	}
+	rep, err = Run(ctx, opts("restic-backups-app.service", true, t3.Add(time.Hour)))
+	if err != nil || rep.Event != "success" {
+		t.Fatalf("err %v, event %s, want success", err, rep.Event)
+	}
+	if got := rcv.take(); len(got) != 1 || got[0].Path != "/hook" {
+		t.Errorf("routine success after a recovery: %+v", got)
+	}
+
+	// A prune success is recorded, with repository-only labels, and told
+	// to its repository's notifier, which wants every success.
 	if _, err := Run(ctx, opts("restic-prune-main.service", true, t2)); err != nil {
 		t.Fatal(err)
 	}
-	if got := rcv.take(); len(got) != 0 {
-		t.Errorf("prune success sent %d notifications", len(got))
+	if got := rcv.take(); len(got) != 1 {
+		t.Errorf("prune success sent %d notifications, want 1", len(got))
 	}
 	fams = parseFile(t, metrics.JobFile(dir, "restic-prune-main.service"))
 	if v, labels := gauge(t, fams, "nixgen_restic_prune_status"); v != 1 || labels["repository"] != "main" || len(labels) != 3 {
@@ -270,5 +298,72 @@ func TestParseMainDuration(t *testing.T) {
 		if got := ParseMainDuration([]byte(c.in)); got != c.want {
 			t.Errorf("%q: got %v, want %v", c.in, got, c.want)
 		}
+	}
+}
+
+// fakeSystemctl writes a systemctl that prints show output.
+func fakeSystemctl(t *testing.T, show string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "systemctl")
+	if err := os.WriteFile(p, []byte("#!/bin/sh\ncat <<'EOF'\n"+show+"EOF\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// A job stopped by a switch (or a shutdown) is not a failure page, and
+// records nothing; a job killed by its time limit is a failure.
+func TestStopBySIGTERMIsNotPaged(t *testing.T) {
+	const times = "ExecMainStartTimestampMonotonic=1000000\nExecMainExitTimestampMonotonic=2000000\n"
+	for _, c := range []struct {
+		name, show string
+		paged      bool
+	}{
+		{"killed by SIGTERM", times + "Result=signal\nExecMainCode=2\nExecMainStatus=15\n", false},
+		{"exit 143", times + "Result=exit-code\nExecMainCode=1\nExecMainStatus=143\n", false},
+		{"restic interrupted", times + "Result=exit-code\nExecMainCode=1\nExecMainStatus=130\n", false},
+		{"time limit", times + "Result=timeout\nExecMainCode=2\nExecMainStatus=15\n", true},
+		{"killed by SIGKILL", times + "Result=signal\nExecMainCode=2\nExecMainStatus=9\n", true},
+		{"exit 1", times + "Result=exit-code\nExecMainCode=1\nExecMainStatus=1\n", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rcv := newReceiver(t)
+			dir := t.TempDir()
+			rep, err := Run(context.Background(), Options{Manifest: testManifest(rcv.srv.URL), Unit: "restic-backups-app.service",
+				TextfileDir: dir, Journalctl: filepath.Join(t.TempDir(), "no-journalctl"), Systemctl: fakeSystemctl(t, c.show),
+				Notify: &notify.Sender{Attempts: 1}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sent := len(rcv.take())
+			ents, _ := os.ReadDir(dir)
+			if c.paged && (sent != 2 || len(ents) == 0 || rep.Stopped) {
+				t.Errorf("sent %d, files %d, stopped %v: want a failure page and metrics", sent, len(ents), rep.Stopped)
+			}
+			if !c.paged && (sent != 0 || len(ents) != 0 || !rep.Stopped) {
+				t.Errorf("sent %d, files %d, stopped %v: want nothing", sent, len(ents), rep.Stopped)
+			}
+		})
+	}
+}
+
+// The notifiers half of a split report (--only notifiers) reads the last
+// result from the textfile directory without writing to it.
+func TestRecoveryFromStateDirWithoutWriting(t *testing.T) {
+	rcv := newReceiver(t)
+	m := testManifest(rcv.srv.URL)
+	dir := t.TempDir()
+	ctx := context.Background()
+	unit := "restic-backups-app.service"
+	if err := metrics.WriteJob(dir, metrics.Job{Kind: manifest.JobBackup, Host: "nas", Unit: unit, Service: "app", Repository: "main", Finished: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(metrics.JobFile(dir, unit))
+	rep, err := Run(ctx, Options{Manifest: m, Unit: unit, Success: true, StateDir: dir, Notify: &notify.Sender{Attempts: 1}})
+	if err != nil || rep.Event != "recovery" || len(rcv.take()) != 2 {
+		t.Fatalf("err %v, event %s: want a recovery told to both", err, rep.Event)
+	}
+	if after, _ := os.ReadFile(metrics.JobFile(dir, unit)); !bytes.Equal(before, after) {
+		t.Error("the notifiers half wrote the textfile")
 	}
 }

@@ -88,9 +88,7 @@ type Job struct {
 	Service    string   `json:"service,omitempty"`    // backup, replication
 	Repository string   `json:"repository,omitempty"` // backup, prune, check, drill; pgbackrest-*: a pgBackRest repository
 	Notify     []string `json:"notify,omitempty"`     // notifier names
-	// NotifySuccess: success is reported too, for jobs where silence must be
-	// noticed (a backup that stops running is as bad as one that fails).
-	NotifySuccess bool `json:"notify_success,omitempty"`
+
 }
 
 // Parent is the dataset under which every service dataset lives.
@@ -101,8 +99,16 @@ type Parent struct {
 
 // Service is one service's dataset and data-protection settings.
 type Service struct {
-	Name       string            `json:"name"`
-	Unit       string            `json:"unit"`
+	Name string `json:"name"`
+	Unit string `json:"unit,omitempty"` // "" for a container
+	// Container is the virtualisation.oci-containers name of a service
+	// that runs as a container (its unit depends on the backend).
+	Container string `json:"container,omitempty"`
+	// Protect marks an existing host dataset (a host's protect block) that
+	// nixgen backs up, snapshots and replicates but never creates, changes
+	// or preseeds: no unit, owner, mode or properties, and it may live
+	// outside the parent dataset.
+	Protect    bool              `json:"protect,omitempty"`
 	Dataset    string            `json:"dataset"`
 	Mountpoint string            `json:"mountpoint"`
 	User       string            `json:"user"`
@@ -129,11 +135,36 @@ type Preseed struct {
 	OnFailure      string   `json:"on_failure"`      // "block" | "start-empty"
 }
 
-// Backup names the restic repository and the paths recorded there.
+// Backup names the restic repositories and the paths recorded there.
 type Backup struct {
-	Repository string   `json:"repository"`
-	Paths      []string `json:"paths"`
-	Tags       []string `json:"tags,omitempty"`
+	Repository string `json:"repository"` // the first of Repos
+	// Repositories lists every repository, in the spec's order, when the
+	// spec gave a list (backup { repositories = [...] }); preseed tries them
+	// in this order.
+	Repositories []string `json:"repositories,omitempty"`
+	Paths        []string `json:"paths"`
+	Tags         []string `json:"tags,omitempty"`
+}
+
+// Managed returns a copy of the manifest without its protected datasets:
+// the services whose datasets `datasets apply` creates and tunes.
+func (m *Manifest) Managed() *Manifest {
+	out := *m
+	out.Services = nil
+	for _, s := range m.Services {
+		if !s.Protect {
+			out.Services = append(out.Services, s)
+		}
+	}
+	return &out
+}
+
+// Repos returns the repositories of the backup, in order.
+func (b *Backup) Repos() []string {
+	if len(b.Repositories) > 0 {
+		return b.Repositories
+	}
+	return []string{b.Repository}
 }
 
 // Replication is where syncoid sends the dataset (and where preseed pulls it back from).
@@ -162,6 +193,19 @@ type Notifier struct {
 	URL       string `json:"url,omitempty"`
 	URLFile   string `json:"url_file,omitempty"` // file holding the URL
 	TokenFile string `json:"token_file,omitempty"`
+	// Events are what the notifier is told about (rules.NotifierEvents);
+	// empty means rules.DefaultNotifierEvents.
+	Events []string `json:"events,omitempty"`
+}
+
+// Wants reports whether the notifier is told about event; a notifier of
+// successes also hears of recoveries, which are successes.
+func (n Notifier) Wants(event string) bool {
+	events := n.Events
+	if len(events) == 0 {
+		events = rules.DefaultNotifierEvents
+	}
+	return slices.Contains(events, event) || event == rules.EventRecovery && slices.Contains(events, rules.EventSuccess)
 }
 
 // CredentialToken and CredentialURL name the systemd credentials
@@ -340,28 +384,50 @@ func (v *validator) service(i int) {
 		v.bad("%s: duplicate name", where)
 	}
 	v.seen[s.Name] = true
-	if msg := rules.Unit(s.Unit); msg != "" {
-		v.bad("%s: unit %q %s", where, s.Unit, msg)
+	switch {
+	case s.Protect:
+		if s.Unit != "" || s.Container != "" || s.Preseed != nil {
+			v.bad("%s: a protected dataset has no unit, container or preseed", where)
+		}
+	case s.Container != "":
+		if s.Unit != "" {
+			v.bad("%s: both unit %q and container %q", where, s.Unit, s.Container)
+		}
+		v.name(where, "container", s.Container)
+	default:
+		if msg := rules.Unit(s.Unit); msg != "" {
+			v.bad("%s: unit %q %s", where, s.Unit, msg)
+		}
 	}
 	if msg := rules.DatasetName(s.Dataset); msg != "" {
 		v.bad("%s: dataset %q is not a dataset name: %s", where, s.Dataset, msg)
-	} else if !strings.HasPrefix(s.Dataset, m.Parent.Dataset+"/") {
+	} else if !s.Protect && !strings.HasPrefix(s.Dataset, m.Parent.Dataset+"/") {
 		v.bad("%s: dataset %q is not below parent %q", where, s.Dataset, m.Parent.Dataset)
 	} else {
 		v.datasets = append(v.datasets, claim{s.Dataset, where})
 	}
-	mpOK := rules.Mountpoint(s.Mountpoint) == ""
+	// A protected dataset's mountpoint is the host's own (/home, /persist):
+	// nixgen never mounts anything there, so the rules for where it may
+	// mount a dataset do not apply.
+	mpRule := rules.Mountpoint
+	if s.Protect {
+		mpRule = rules.AbsPath
+	}
+	mpOK := mpRule(s.Mountpoint) == ""
 	if !mpOK {
-		v.bad("%s: mountpoint %q %s", where, s.Mountpoint, rules.Mountpoint(s.Mountpoint))
+		v.bad("%s: mountpoint %q %s", where, s.Mountpoint, mpRule(s.Mountpoint))
 	} else {
 		v.mountpoints = append(v.mountpoints, claim{s.Mountpoint, where})
 	}
 	for _, o := range [][2]string{{"user", s.User}, {"group", s.Group}} {
-		if msg := rules.UnixName(o[1]); msg != "" {
-			v.bad("%s: %s %q is not a valid name: %s", where, o[0], o[1], msg)
+		if s.Protect {
+			break
+		}
+		if msg := rules.Owner(o[1]); msg != "" {
+			v.bad("%s: %s %q is not a valid name or id: %s", where, o[0], o[1], msg)
 		}
 	}
-	if msg := rules.Mode(s.Mode); msg != "" {
+	if msg := rules.Mode(s.Mode); msg != "" && !s.Protect {
 		v.bad("%s: mode %q %s", where, s.Mode, msg)
 	}
 	if _, ok := s.Properties["mountpoint"]; ok {
@@ -373,8 +439,18 @@ func (v *validator) service(i int) {
 		}
 	}
 	if b := s.Backup; b != nil {
-		if _, ok := m.Repositories[b.Repository]; !ok {
-			v.bad("%s: backup repository %q is not declared", where, b.Repository)
+		if len(b.Repositories) > 0 && b.Repositories[0] != b.Repository {
+			v.bad("%s: backup repository %q is not the first of repositories %q", where, b.Repository, b.Repositories)
+		}
+		seen := map[string]bool{}
+		for _, r := range b.Repos() {
+			if _, ok := m.Repositories[r]; !ok {
+				v.bad("%s: backup repository %q is not declared", where, r)
+			}
+			if seen[r] {
+				v.bad("%s: backup repository %q is listed twice", where, r)
+			}
+			seen[r] = true
 		}
 		for _, p := range b.Paths {
 			if v.path(where, "backup path", p) && mpOK && !rules.Within(p, s.Mountpoint, "/") {
@@ -486,6 +562,11 @@ func (v *validator) notifier(name string, n Notifier) {
 	}
 	if n.TokenFile != "" {
 		v.path(where, "token_file", n.TokenFile)
+	}
+	for _, e := range n.Events {
+		if !slices.Contains(rules.NotifierEvents, e) {
+			v.bad("%s: unknown event %q", where, e)
+		}
 	}
 }
 

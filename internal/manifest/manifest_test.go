@@ -222,3 +222,46 @@ func BenchmarkValidate(b *testing.B) {
 		})
 	}
 }
+
+// A protected host dataset may live outside the parent and have a system
+// mountpoint, but never a unit, container or preseed; datasets apply never
+// sees it (Managed).
+func TestProtectedDatasets(t *testing.T) {
+	m := valid()
+	m.Services = append(m.Services, Service{Name: "home", Protect: true, Dataset: "tank/safe/home", Mountpoint: "/home",
+		Backup: &Backup{Repository: "nas", Paths: []string{"/home"}}})
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Managed().Services; len(got) != 1 || got[0].Name != "app" || len(m.Services) != 2 {
+		t.Errorf("Managed() = %+v", got)
+	}
+	m.Services[1].Unit = "home.service"
+	m.Services[1].Preseed = &Preseed{Methods: []string{"restic"}, TimeoutSeconds: 60, OnFailure: "block"}
+	if err := m.Validate(); err == nil || !strings.Contains(err.Error(), "a protected dataset has no unit, container or preseed") {
+		t.Errorf("err = %v", err)
+	}
+	m = valid()
+	m.Services = append(m.Services, Service{Name: "home", Dataset: "tank/safe/home", Mountpoint: "/srv/home", User: "root", Group: "root", Mode: "0750", Unit: "home.service"})
+	if err := m.Validate(); err == nil || !strings.Contains(err.Error(), "not below parent") {
+		t.Errorf("a managed service outside the parent: err = %v", err)
+	}
+}
+
+func TestNotifierEvents(t *testing.T) {
+	n := Notifier{}
+	for e, want := range map[string]bool{"failure": true, "recovery": true, "preseed": true, "success": false} {
+		if n.Wants(e) != want {
+			t.Errorf("default Wants(%s) = %v", e, !want)
+		}
+	}
+	n.Events = []string{"success"}
+	if !n.Wants("recovery") || n.Wants("failure") {
+		t.Error("a notifier of successes must hear of recoveries, and only of what it chose")
+	}
+	m := valid()
+	m.Notifiers["phone"] = Notifier{Type: "ntfy", URL: "https://ntfy.example/x", Events: []string{"sucess"}}
+	if err := m.Validate(); err == nil || !strings.Contains(err.Error(), `unknown event "sucess"`) {
+		t.Errorf("err = %v", err)
+	}
+}

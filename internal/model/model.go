@@ -32,7 +32,12 @@ type Host struct {
 	Addresses  []string
 	SSHHostKey string
 	Services   []*Service
-	Alerts     Alerts // thresholds of the generated alert rules, defaults applied
+	// SanoidInterval is sanoid's timer (OnCalendar); "" leaves it to the
+	// renderer (every 15 minutes when a policy keeps frequent snapshots,
+	// else NixOS's default, hourly).
+	SanoidInterval string
+	Jobs           JobLimits
+	Alerts         Alerts // thresholds of the generated alert rules, defaults applied
 }
 
 // Alerts are the thresholds of a host's generated Prometheus alert rules.
@@ -45,6 +50,17 @@ type Alerts struct {
 	PruneAgeWarning, CheckAgeWarning              time.Duration
 	DrillAgeWarning, ScrubAgeWarning              time.Duration
 	CapacityWarning, CapacityCritical             int
+}
+
+// JobLimits bound nixgen's job units on a host, which all run in one slice
+// (nixgen-jobs.slice): a stampede of backups must not starve the services.
+type JobLimits struct {
+	MemoryMax string // MemoryMax= of the slice ("4G", "20%"); "" for none
+	CPUQuota  string // CPUQuota= of the slice ("200%"); "" for none
+	IOWeight  int    // IOWeight= of the slice, 1..10000; 0 for systemd's default (100)
+	// RandomizedDelay spreads the backup timers (RandomizedDelaySec=);
+	// default 1h, so 50 daily backups do not start in the same minutes.
+	RandomizedDelay time.Duration
 }
 
 // Known reports whether a replication target's host part names h: its
@@ -73,8 +89,16 @@ func (h *Host) Pool() string {
 
 // Service is one service as deployed on one host.
 type Service struct {
-	Name       string
-	Unit       string // systemd unit of the service itself, e.g. "sonarr.service"
+	Name string
+	Unit string // systemd unit of the service itself, e.g. "sonarr.service"; "" for a container
+	// Container names a virtualisation.oci-containers.containers entry;
+	// its unit (podman-NAME.service or docker-NAME.service) depends on the
+	// backend, which only the NixOS evaluation knows. "" when Unit is set.
+	Container string
+	// Protect marks an existing host dataset from a host's protect block:
+	// backed up, snapshotted and replicated, never created, changed or
+	// preseeded (no unit, owner, mode, properties or preseed).
+	Protect    bool
 	User       string // owner of the mountpoint root
 	Group      string
 	Mode       string // four-digit octal, e.g. "0750"
@@ -103,15 +127,39 @@ type Property struct {
 
 // Backup is a restic job for one service.
 type Backup struct {
-	Repository string   // name of a Repository
-	Paths      []string // absolute paths recorded in restic; default [Mountpoint]
-	Exclude    []string
-	Tags       []string
-	Schedule   string // systemd OnCalendar expression; default "daily"
+	// Repositories are the names of the repositories it is backed up to,
+	// in the spec's order: one restic job each.
+	Repositories []string
+	// PerRepository: the spec gave a list (repositories = [...]), so each
+	// job is named "<service>-<repository>"; a single `repository` keeps the
+	// job name "<service>".
+	PerRepository bool
+	Paths         []string // absolute paths recorded in restic; default [Mountpoint]
+	Exclude       []string
+	Tags          []string
+	Schedule      string // systemd OnCalendar expression; default "daily"
 	// Timeout bounds one backup run (TimeoutStartSec of its restic unit):
 	// a hung backup must not hold the service's lock, and with it the
 	// replication, forever. Default 12h.
 	Timeout time.Duration
+}
+
+// Job is the restic job name for repository repo of service svc.
+func (b *Backup) Job(svc, repo string) string {
+	if b.PerRepository {
+		return svc + "-" + repo
+	}
+	return svc
+}
+
+// Uses reports whether the backup goes to repository repo.
+func (b *Backup) Uses(repo string) bool {
+	for _, r := range b.Repositories {
+		if r == repo {
+			return true
+		}
+	}
+	return false
 }
 
 // Snapshots attaches a sanoid policy to the service's dataset.
@@ -141,6 +189,9 @@ type Replication struct {
 	// the target names none). "" for local targets.
 	ReceiveUser string
 	Schedule    string // systemd OnCalendar; default "hourly"
+	// SendOptions is syncoid's --sendoptions (zfs send flags as letters);
+	// default "w" (raw sends).
+	SendOptions string
 	// Timeout bounds one syncoid run: a target that keeps the ssh session
 	// alive while `zfs receive` hangs would otherwise block replication (and,
 	// through the shared lock, backups) forever. Default 12h.
@@ -206,6 +257,10 @@ type Repository struct {
 	// Time limits of the prune, check and drill units (TimeoutStartSec;
 	// the drill's also bounds nixgen-helper restore-test). Default 12h each.
 	PruneTimeout, CheckTimeout, DrillTimeout time.Duration
+	// Initialize lets a backup run `restic init` when the repository does
+	// not exist yet. Default false: a missing mount or bucket must fail, not
+	// become a new, empty repository.
+	Initialize bool
 }
 
 // Retention is restic's forget --keep-* policy. Zero means "not set".
@@ -220,6 +275,9 @@ type Notifier struct {
 	URL       string // "" when URLFile is set (exactly one of the two is)
 	URLFile   string // absolute path of a file holding the URL, "" for none
 	TokenFile string // "" for none
+	// Events are the rules.NotifierEvents it is told about, in spec order;
+	// default rules.DefaultNotifierEvents.
+	Events []string
 }
 
 // SnapshotPolicy is a sanoid template. Zero counts are written as 0.

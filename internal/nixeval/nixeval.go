@@ -29,9 +29,9 @@ let
     mkAfter = value: { _after = value; };
     mkDefault = value: { _default = value; };
     mkIf = cond: value: { _if = cond; _then = value; };
-    types.package = "package";
     getExe = p: "/${p}/bin/${p}";
     escapeShellArg = s: "'${s}'";
+    types = { package = "package"; str = "str"; listOf = t: "list"; };
   };
   args = {
     inherit lib;
@@ -42,7 +42,12 @@ let
       pgbackrest = "pgbackrest";
       writeShellScript = name: text: { outPath = "/script/${name}"; _writeShellScript = name; inherit text; };
     };
-    config = { nixgen.helper = "/helper"; boot.zfs.package = "zfs"; systemd.package = "/systemd"; services.postgresql.package = "postgresql"; services.prometheus.enable = true; };
+    config = {
+      nixgen = { helper = "/helper"; externalUnits = [ ]; };
+      boot.zfs.package = "zfs"; systemd.package = "/systemd";
+      services.postgresql.package = "postgresql"; services.prometheus.enable = true;
+      virtualisation.oci-containers = { backend = "podman"; containers = { }; };
+    };
   };
   dir = ./h0;
 in {

@@ -95,6 +95,18 @@ func (s *Sender) SendAll(ctx context.Context, notifiers map[string]manifest.Noti
 	return errors.Join(errs...)
 }
 
+// SendEvent delivers ev to those of the named notifiers that want event
+// (a rules.Event* name; manifest.Notifier.Wants).
+func (s *Sender) SendEvent(ctx context.Context, notifiers map[string]manifest.Notifier, names []string, event string, ev Event) error {
+	var to []string
+	for _, name := range names {
+		if n, ok := notifiers[name]; !ok || n.Wants(event) {
+			to = append(to, name) // an undeclared one is SendAll's error
+		}
+	}
+	return s.SendAll(ctx, notifiers, to, ev)
+}
+
 // Send delivers ev to one notifier, retrying transport errors and 5xx/429 answers.
 func (s *Sender) Send(ctx context.Context, n manifest.Notifier, ev Event) error {
 	return s.send(ctx, "", n, ev)

@@ -1214,3 +1214,36 @@ func TestSkipReadsOnlyItsOwnNames(t *testing.T) {
 		t.Errorf("state read %q; want a zfs list of the dataset and its set-aside name only", list)
 	}
 }
+
+// With several repositories (backup { repositories = [...] }), the restic
+// method tries them in order: the first is not mounted (its directory does
+// not hold a repository) and the second, empty, has no snapshot for the
+// host; the third restores.
+func TestResticTriesRepositoriesInOrder(t *testing.T) {
+	e := newEnv(t, "restic")
+	want := e.backupAndEmpty(t, 8192) // into "local"
+	empty := filepath.Join(t.TempDir(), "empty-repo")
+	cmd := exec.Command("restic", "init")
+	cmd.Env = append(os.Environ(), "RESTIC_REPOSITORY="+empty, "RESTIC_PASSWORD_FILE="+e.pwFile)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("restic init: %v: %s", err, out)
+	}
+	e.m.Repositories["nas"] = manifest.Repository{URL: filepath.Join(t.TempDir(), "unmounted"), PasswordFile: e.pwFile}
+	e.m.Repositories["empty"] = manifest.Repository{URL: empty, PasswordFile: e.pwFile}
+	e.svc.Backup.Repository = "nas"
+	e.svc.Backup.Repositories = []string{"nas", "empty", "local"}
+	if err := e.m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.run(t)
+	if err != nil {
+		t.Fatalf("%v\nlog:\n%s", err, e.logBuf)
+	}
+	e.checkRestored(t, res, "restic", want)
+	log := e.logBuf.String()
+	for _, repo := range []string{`"repository":"nas"`, `"repository":"empty"`} {
+		if !strings.Contains(log, repo) {
+			t.Errorf("the log does not show that %s was tried first:\n%s", repo, log)
+		}
+	}
+}

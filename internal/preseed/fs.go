@@ -3,13 +3,13 @@ package preseed
 import (
 	"errors"
 	"fmt"
-	"os/user"
 	"path"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
+	ownerid "github.com/nixgen/nixgen/internal/owner"
 	"github.com/nixgen/nixgen/internal/safefs"
 )
 
@@ -320,25 +320,9 @@ var chownHook func(rel string)
 // root's owner and mode — last: until then the root is root:root 0700, so
 // no other user can reach the tree while it is walked.
 func fixOwnership(mp, owner, group, mode string) error {
-	uid, err := lookupID(owner, func(n string) (string, error) {
-		u, err := user.Lookup(n)
-		if err != nil {
-			return "", err
-		}
-		return u.Uid, nil
-	})
+	uid, gid, err := ownerid.Lookup(owner, group)
 	if err != nil {
-		return fmt.Errorf("user %q: %w", owner, err)
-	}
-	gid, err := lookupID(group, func(n string) (string, error) {
-		g, err := user.LookupGroup(n)
-		if err != nil {
-			return "", err
-		}
-		return g.Gid, nil
-	})
-	if err != nil {
-		return fmt.Errorf("group %q: %w", group, err)
+		return err
 	}
 	m, err := strconv.ParseUint(mode, 8, 32)
 	if err != nil || m > 0o7777 {
@@ -361,15 +345,4 @@ func fixOwnership(mp, owner, group, mode string) error {
 		return err
 	}
 	return root.Chmod(uint32(m))
-}
-
-func lookupID(name string, lookup func(string) (string, error)) (int, error) {
-	if n, err := strconv.Atoi(name); err == nil && n >= 0 {
-		return n, nil
-	}
-	s, err := lookup(name)
-	if err != nil {
-		return 0, err
-	}
-	return strconv.Atoi(s)
 }

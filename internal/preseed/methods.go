@@ -532,16 +532,48 @@ type resticSnapshot struct {
 	Paths []string  `json:"paths"`
 }
 
-// restic restores the newest snapshot of this host's backup paths into a
-// staging directory on the dataset, then moves it into place.
+// restic restores from the first of the backup's repositories that has a
+// snapshot, in the spec's order: an offsite copy stands in when the NAS is
+// gone. A repository that fails otherwise (a corrupt pack, a restore
+// error) is a failure, not a reason to restore older data from the next.
 func (r *run) restic(ctx context.Context) error {
 	b := r.svc.Backup
 	if b == nil {
 		return unavailable("no backup declared")
 	}
-	repo, ok := r.o.Manifest.Repositories[b.Repository]
+	var errs []error
+	unusable := false
+	for _, name := range b.Repos() {
+		err := r.resticFrom(ctx, name)
+		switch {
+		case errors.Is(err, errRepoUnusable):
+			unusable = true
+		case !errors.Is(err, errUnavailable):
+			return err
+		}
+		r.log.Info("trying the next repository", "method", "restic", "repository", name, "err", err)
+		errs = append(errs, err)
+	}
+	if len(errs) == 1 || unusable {
+		return errors.Join(errs...)
+	}
+	// Every repository opened and none had a snapshot.
+	return unavailable("%v", errors.Join(errs...))
+}
+
+// errRepoUnusable marks a repository that did not open (`restic cat
+// config` failed: a missing mount, a wrong password): a failure of its
+// own, but the next repository may still be tried.
+var errRepoUnusable = errors.New("restic cat config failed")
+
+// resticFrom restores the newest snapshot of this host's backup paths in
+// one repository into a staging directory on the dataset, then moves it
+// into place.
+func (r *run) resticFrom(ctx context.Context, repoName string) error {
+	b := r.svc.Backup
+	repo, ok := r.o.Manifest.Repositories[repoName]
 	if !ok {
-		return fmt.Errorf("repository %q is not declared", b.Repository)
+		return fmt.Errorf("repository %q is not declared", repoName)
 	}
 	if r.o.Hostname == "" {
 		return errors.New("no host name for restic --host")
@@ -597,7 +629,7 @@ func (r *run) restic(ctx context.Context) error {
 	preflight.Go(func() { snapOut, snapErr = rc(append([]string{"snapshots", "--json"}, filter...)...).run(ctx) })
 	preflight.Wait()
 	if cfgErr != nil {
-		return fail(fmt.Errorf("repository %s is not usable: %w", b.Repository, cfgErr))
+		return fail(fmt.Errorf("repository %s is not usable: %w: %w", repoName, errRepoUnusable, cfgErr))
 	}
 	if snapErr != nil {
 		return fail(snapErr)
@@ -607,7 +639,7 @@ func (r *run) restic(ctx context.Context) error {
 		return fail(fmt.Errorf("restic snapshots --json: %w", err))
 	}
 	if len(snaps) == 0 {
-		return fail(unavailable("repository %s has no snapshot of %s for host %s", b.Repository, strings.Join(b.Paths, ", "), r.o.Hostname))
+		return fail(unavailable("repository %s has no snapshot of %s for host %s", repoName, strings.Join(b.Paths, ", "), r.o.Hostname))
 	}
 	sort.Slice(snaps, func(i, j int) bool { return snaps[i].Time.Before(snaps[j].Time) })
 	snap := snaps[len(snaps)-1]

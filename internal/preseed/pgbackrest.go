@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os/user"
+	ownerid "github.com/nixgen/nixgen/internal/owner"
 	"path/filepath"
 	"strings"
 
@@ -155,24 +155,6 @@ func (r *run) pgInfo(ctx context.Context, st *pgbackrest.Stanza, prog string) (*
 }
 
 // ownerIDs looks up the numeric ids of the service's owner and group.
-func ownerIDs(owner, group string) (uid, gid int, err error) {
-	if uid, err = lookupID(owner, func(n string) (string, error) {
-		u, err := user.Lookup(n)
-		if err != nil {
-			return "", err
-		}
-		return u.Uid, nil
-	}); err != nil {
-		return 0, 0, fmt.Errorf("user %q: %w", owner, err)
-	}
-	if gid, err = lookupID(group, func(n string) (string, error) {
-		g, err := user.LookupGroup(n)
-		if err != nil {
-			return "", err
-		}
-		return g.Gid, nil
-	}); err != nil {
-		return 0, 0, fmt.Errorf("group %q: %w", group, err)
-	}
-	return uid, gid, nil
+func ownerIDs(userName, groupName string) (uid, gid int, err error) {
+	return ownerid.Lookup(userName, groupName)
 }

@@ -56,6 +56,7 @@ import (
 	"github.com/nixgen/nixgen/internal/manifest"
 	"github.com/nixgen/nixgen/internal/metrics"
 	"github.com/nixgen/nixgen/internal/notify"
+	"github.com/nixgen/nixgen/internal/rules"
 	"github.com/nixgen/nixgen/internal/safefs"
 	"github.com/nixgen/nixgen/internal/zfs"
 )
@@ -663,7 +664,7 @@ func (r *run) report(ctx context.Context, res *Result, haveLock bool) {
 		if res.Outcome == Skipped {
 			ev.Priority = "min"
 		}
-		if err := sender.SendAll(ctx, r.o.Manifest.Notifiers, r.svc.Notify, ev); err != nil {
+		if err := sender.SendEvent(ctx, r.o.Manifest.Notifiers, r.svc.Notify, rules.EventPreseed, ev); err != nil {
 			r.log.Warn("notifying", "err", err)
 		}
 	}

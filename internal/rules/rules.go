@@ -44,6 +44,39 @@ func UnixName(s string) string {
 	return ""
 }
 
+// maxID is the largest uid or gid chown accepts: 2^32-1 is (uid_t)-1,
+// which chown reads as "leave unchanged".
+const maxID = 1<<32 - 2
+
+// NumericID returns the id a string of decimal digits names; ok is false
+// for anything else. Containers run as numeric ids that no passwd entry
+// names, and chown takes those as they are.
+func NumericID(s string) (id int, ok bool) {
+	if s == "" || len(s) > 10 || strings.Trim(s, "0123456789") != "" || (len(s) > 1 && s[0] == '0') {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || n > maxID {
+		return 0, false
+	}
+	return int(n), true
+}
+
+// Owner checks the user or group of a service's mountpoint root: a name
+// (UnixName) or a numeric id (NumericID).
+func Owner(s string) string {
+	if _, ok := NumericID(s); ok {
+		return ""
+	}
+	if strings.Trim(s, "0123456789") == "" && s != "" {
+		return fmt.Sprintf("a numeric id must be a decimal number from 0 to %d without leading zeros", maxID)
+	}
+	if UnixName(s) != "" {
+		return "use a numeric id, or a name of at most 32 characters, a lowercase letter or '_' first, then lowercase letters, digits, '_' or '-' (optionally ending in '$')"
+	}
+	return ""
+}
+
 var modeRe = lazyRegexp(`^[0-7]{3,4}$`)
 
 // Mode checks an octal file mode of 3 or 4 digits.
@@ -95,3 +128,19 @@ func quoteChar(r rune) string {
 func lazyRegexp(expr string) func() *regexp.Regexp {
 	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }
+
+// Notifier events: what a notifier is told about.
+const (
+	EventFailure  = "failure"  // a job failed
+	EventRecovery = "recovery" // the first success of a job after a failure
+	EventSuccess  = "success"  // every successful job run (recoveries too)
+	EventPreseed  = "preseed"  // every preseed outcome
+)
+
+// NotifierEvents are the events a notifier can choose, and
+// DefaultNotifierEvents those it gets when it chooses none: never every
+// routine success.
+var (
+	NotifierEvents        = []string{EventFailure, EventRecovery, EventSuccess, EventPreseed}
+	DefaultNotifierEvents = []string{EventFailure, EventRecovery, EventPreseed}
+)

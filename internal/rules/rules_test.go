@@ -295,3 +295,24 @@ func TestRedactURL(t *testing.T) {
 		}
 	}
 }
+
+func TestOwnerTakesNamesAndNumericIDs(t *testing.T) {
+	for _, ok := range []string{"root", "sonarr", "_apt", "0", "568", "4294967294"} {
+		if msg := Owner(ok); msg != "" {
+			t.Errorf("Owner(%q) = %q", ok, msg)
+		}
+	}
+	// (uid_t)-1 means "unchanged" to chown; a leading zero or a sign is not
+	// what chown would read as the same id.
+	for _, bad := range []string{"", "4294967295", "99999999999", "0568", "-1", "+5", "56 8", "Sonarr", "5a"} {
+		if Owner(bad) == "" {
+			t.Errorf("Owner(%q) accepted", bad)
+		}
+	}
+	if id, ok := NumericID("568"); !ok || id != 568 {
+		t.Errorf("NumericID(568) = %d, %v", id, ok)
+	}
+	if _, ok := NumericID("sonarr"); ok {
+		t.Error("NumericID(sonarr) is numeric")
+	}
+}

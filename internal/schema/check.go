@@ -194,12 +194,13 @@ func (c *checker) excludeLine(s string, rng hcl.Range) bool {
 // brace or a special parameter.
 var envRefRe = regexp.MustCompile(`\$[A-Za-z0-9_{*#$@!?-]`)
 
-// unixName checks a user or group name as shadow-utils' default rules do.
-func (c *checker) unixName(s string, rng hcl.Range, what string) bool {
+// owner checks a user or group: a name as shadow-utils' default rules
+// allow it, or a numeric id.
+func (c *checker) owner(s string, rng hcl.Range, what string) bool {
 	if !c.nonEmpty(s, rng, what) {
 		return false
 	}
-	if msg := rules.UnixName(s); msg != "" {
+	if msg := rules.Owner(s); msg != "" {
 		c.errorf(rng, "Invalid "+what, "%q is not a valid %s: %s.", s, what, msg)
 		return false
 	}

@@ -78,7 +78,10 @@ type placed struct {
 }
 
 func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map[string]bool, unknownHosts *bool) *model.Host {
-	out := &model.Host{Name: h.Name, ParentDataset: h.ParentDataset, ParentMount: h.ParentMount, Alerts: resolveAlerts(c, h.Alerts)}
+	out := &model.Host{Name: h.Name, ParentDataset: h.ParentDataset, ParentMount: h.ParentMount,
+		SanoidInterval: calendar(c, h.SanoidInterval, h.SanoidIntervalRange, ""),
+		Jobs:           resolveJobs(c, h.Jobs),
+		Alerts:         resolveAlerts(c, h.Alerts)}
 	out.SSHHostKey = c.sshPublicKey(h.SSHHostKey, h.SSHHostKeyRange, "ssh_host_key")
 	if addrs, ok := c.list(h.Addresses, h.AddressesRange); ok {
 		for _, a := range addrs {
@@ -189,6 +192,28 @@ func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map
 		checkPostgreSQL(c, h.Name, t, &svc, mpOK)
 		out.Services = append(out.Services, &svc)
 		all = append(all, p)
+	}
+
+	// restic job names ("<service>" or "<service>-<repository>") must not
+	// clash: service "a-b" and service "a" backed up to repository "b"
+	// would both be restic-backups-a-b.
+	jobs := map[string]string{}
+	for i, sv := range out.Services {
+		if sv.Backup == nil {
+			continue
+		}
+		for _, r := range sv.Backup.Repositories {
+			j := sv.Backup.Job(sv.Name, r)
+			if other, dup := jobs[j]; dup && other != sv.Name {
+				rb := all[i].t.raw.Backup
+				at := rb.DefRange
+				if set(rb.RepositoriesRange) {
+					at = rb.RepositoriesRange
+				}
+				c.errorf(at, "Backup job name clash", "On host %q, the restic job %q of service %q has the name of a job of service %q; rename one of the services or repositories.", h.Name, j, sv.Name, other)
+			}
+			jobs[j] = sv.Name
+		}
 	}
 
 	if parentOK {

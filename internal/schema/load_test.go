@@ -65,7 +65,7 @@ func TestLoadDesignExample(t *testing.T) {
 			{Name: "logbias", Value: "throughput"}, {Name: "primarycache", Value: "metadata"},
 			{Name: "recordsize", Value: "8K"},
 		},
-		Backup:  &model.Backup{Repository: "nas", Paths: []string{"/srv/postgresql"}, Schedule: "daily", Timeout: 12 * time.Hour},
+		Backup:  &model.Backup{Repositories: []string{"nas"}, Paths: []string{"/srv/postgresql"}, Schedule: "daily", Timeout: 12 * time.Hour},
 		Preseed: &model.Preseed{Methods: []string{"local", "restic"}, Timeout: 30 * time.Minute, OnFailure: "block"},
 	}
 	if !reflect.DeepEqual(pg, wantPG) {
@@ -79,11 +79,11 @@ func TestLoadDesignExample(t *testing.T) {
 			{Name: "atime", Value: "off"}, {Name: "com.sun:auto-snapshot", Value: "true"},
 			{Name: "compression", Value: "zstd"}, {Name: "recordsize", Value: "16K"},
 		},
-		Backup: &model.Backup{Repository: "nas", Paths: []string{"/var/lib/sonarr"},
+		Backup: &model.Backup{Repositories: []string{"nas"}, Paths: []string{"/var/lib/sonarr"},
 			Exclude: []string{"**/.cache", "**/*.tmp"}, Tags: []string{"media"}, Schedule: "daily", Timeout: 12 * time.Hour},
 		Snapshots: &model.Snapshots{Policy: "production"},
 		Replication: &model.Replication{Target: "zfs-recv@nas-1:backup/forge/sonarr", TargetUser: "zfs-recv",
-			TargetHost: "nas-1", TargetDataset: "backup/forge/sonarr", ReceiveUser: "zfs-recv", Schedule: "hourly", Timeout: 12 * time.Hour},
+			TargetHost: "nas-1", TargetDataset: "backup/forge/sonarr", ReceiveUser: "zfs-recv", Schedule: "hourly", Timeout: 12 * time.Hour, SendOptions: "w"},
 		Preseed: &model.Preseed{Methods: []string{"syncoid", "local", "restic"}, Timeout: 30 * time.Minute, OnFailure: "start-empty"},
 		Notify:  []string{"phone"},
 	}
@@ -98,7 +98,7 @@ func TestLoadDesignExample(t *testing.T) {
 	if len(spec.Repositories) != 1 || !reflect.DeepEqual(spec.Repositories[0], wantRepo) {
 		t.Errorf("repositories: %+v", spec.Repositories)
 	}
-	wantNotifier := &model.Notifier{Name: "phone", Type: "ntfy", URL: "https://ntfy.example.net/homelab", TokenFile: "/run/secrets/ntfy-token"}
+	wantNotifier := &model.Notifier{Name: "phone", Type: "ntfy", URL: "https://ntfy.example.net/homelab", TokenFile: "/run/secrets/ntfy-token", Events: []string{"failure", "recovery", "preseed"}}
 	if len(spec.Notifiers) != 1 || !reflect.DeepEqual(spec.Notifiers[0], wantNotifier) {
 		t.Errorf("notifiers: %+v", spec.Notifiers)
 	}
@@ -232,10 +232,11 @@ func TestExampleSpecs(t *testing.T) {
 	for _, h := range spec.Hosts {
 		hosts[h.Name] = len(h.Services)
 	}
-	if hosts["forge"] != 5 || hosts["luna"] != 2 {
+	// harbor: three containers and the protected /persist.
+	if hosts["forge"] != 5 || hosts["luna"] != 2 || hosts["harbor"] != 4 {
 		t.Errorf("services per host: %v", hosts)
 	}
-	luna := spec.Hosts[1]
+	luna := spec.Hosts[2]
 	if luna.Name != "luna" || luna.Services[0].Dataset != "rpool/services/home-assistant" || luna.Pool() != "rpool" {
 		t.Errorf("luna: %+v %+v", luna, luna.Services[0])
 	}

@@ -25,17 +25,21 @@ type rawHost struct {
 	NameRange hcl.Range `hcl:"name,label_range"`
 	DefRange  hcl.Range `hcl:",def_range"`
 
-	ParentDataset      string         `hcl:"parent_dataset"`
-	ParentDatasetRange hcl.Range      `hcl:"parent_dataset,attr_range"`
-	ParentMount        string         `hcl:"parent_mount"`
-	ParentMountRange   hcl.Range      `hcl:"parent_mount,attr_range"`
-	Services           hcl.Expression `hcl:"services,optional"`
-	ServicesRange      hcl.Range      `hcl:"services,attr_range"`
-	Addresses          hcl.Expression `hcl:"addresses,optional"`
-	AddressesRange     hcl.Range      `hcl:"addresses,attr_range"`
-	SSHHostKey         string         `hcl:"ssh_host_key,optional"`
-	SSHHostKeyRange    hcl.Range      `hcl:"ssh_host_key,attr_range"`
-	Alerts             *rawAlerts     `hcl:"alerts,block"`
+	ParentDataset       string         `hcl:"parent_dataset"`
+	ParentDatasetRange  hcl.Range      `hcl:"parent_dataset,attr_range"`
+	ParentMount         string         `hcl:"parent_mount"`
+	ParentMountRange    hcl.Range      `hcl:"parent_mount,attr_range"`
+	Services            hcl.Expression `hcl:"services,optional"`
+	ServicesRange       hcl.Range      `hcl:"services,attr_range"`
+	Addresses           hcl.Expression `hcl:"addresses,optional"`
+	AddressesRange      hcl.Range      `hcl:"addresses,attr_range"`
+	SSHHostKey          string         `hcl:"ssh_host_key,optional"`
+	SSHHostKeyRange     hcl.Range      `hcl:"ssh_host_key,attr_range"`
+	Jobs                *rawJobs       `hcl:"jobs,block"`
+	Protect             []*rawProtect  `hcl:"protect,block"`
+	SanoidInterval      string         `hcl:"sanoid_interval,optional"`
+	SanoidIntervalRange hcl.Range      `hcl:"sanoid_interval,attr_range"`
+	Alerts              *rawAlerts     `hcl:"alerts,block"`
 }
 
 // rawAlerts are the thresholds of the host's generated alert rules.
@@ -66,6 +70,39 @@ type rawAlerts struct {
 	CapacityCriticalRange       hcl.Range `hcl:"capacity_critical,attr_range"`
 }
 
+// rawJobs is a host's limits for nixgen's job units (backups,
+// replication, prune, check, drills, sanoid).
+type rawJobs struct {
+	DefRange             hcl.Range `hcl:",def_range"`
+	MemoryMax            string    `hcl:"memory_max,optional"`
+	MemoryMaxRange       hcl.Range `hcl:"memory_max,attr_range"`
+	CPUQuota             string    `hcl:"cpu_quota,optional"`
+	CPUQuotaRange        hcl.Range `hcl:"cpu_quota,attr_range"`
+	IOWeight             int       `hcl:"io_weight,optional"`
+	IOWeightRange        hcl.Range `hcl:"io_weight,attr_range"`
+	RandomizedDelay      string    `hcl:"randomized_delay,optional"`
+	RandomizedDelayRange hcl.Range `hcl:"randomized_delay,attr_range"`
+}
+
+// rawProtect is an existing host dataset that nixgen protects but does
+// not manage (protect "NAME" in a host block).
+type rawProtect struct {
+	Name      string    `hcl:"name,label"`
+	NameRange hcl.Range `hcl:"name,label_range"`
+	DefRange  hcl.Range `hcl:",def_range"`
+
+	Dataset         string         `hcl:"dataset"`
+	DatasetRange    hcl.Range      `hcl:"dataset,attr_range"`
+	Mountpoint      string         `hcl:"mountpoint"`
+	MountpointRange hcl.Range      `hcl:"mountpoint,attr_range"`
+	Notify          hcl.Expression `hcl:"notify,optional"`
+	NotifyRange     hcl.Range      `hcl:"notify,attr_range"`
+
+	Backup      *rawBackup      `hcl:"backup,block"`
+	Snapshots   *rawSnapshots   `hcl:"snapshots,block"`
+	Replication *rawReplication `hcl:"replication,block"`
+}
+
 type rawRepo struct {
 	Name      string    `hcl:"name,label"`
 	NameRange hcl.Range `hcl:"name,label_range"`
@@ -93,6 +130,7 @@ type rawRepo struct {
 	CheckTimeoutRange    hcl.Range     `hcl:"check_timeout,attr_range"`
 	DrillTimeout         string        `hcl:"drill_timeout,optional"`
 	DrillTimeoutRange    hcl.Range     `hcl:"drill_timeout,attr_range"`
+	Initialize           *bool         `hcl:"initialize,optional"`
 	Retention            *rawRetention `hcl:"retention,block"`
 }
 
@@ -151,14 +189,16 @@ type rawNotifier struct {
 	NameRange hcl.Range `hcl:"name,label_range"`
 	DefRange  hcl.Range `hcl:",def_range"`
 
-	Type           string    `hcl:"type"`
-	TypeRange      hcl.Range `hcl:"type,attr_range"`
-	URL            string    `hcl:"url,optional"`
-	URLRange       hcl.Range `hcl:"url,attr_range"`
-	URLFile        string    `hcl:"url_file,optional"`
-	URLFileRange   hcl.Range `hcl:"url_file,attr_range"`
-	TokenFile      string    `hcl:"token_file,optional"`
-	TokenFileRange hcl.Range `hcl:"token_file,attr_range"`
+	Type           string         `hcl:"type"`
+	TypeRange      hcl.Range      `hcl:"type,attr_range"`
+	URL            string         `hcl:"url,optional"`
+	URLRange       hcl.Range      `hcl:"url,attr_range"`
+	URLFile        string         `hcl:"url_file,optional"`
+	URLFileRange   hcl.Range      `hcl:"url_file,attr_range"`
+	TokenFile      string         `hcl:"token_file,optional"`
+	TokenFileRange hcl.Range      `hcl:"token_file,attr_range"`
+	Events         hcl.Expression `hcl:"events,optional"`
+	EventsRange    hcl.Range      `hcl:"events,attr_range"`
 }
 
 type rawProfile struct {
@@ -202,6 +242,8 @@ type rawService struct {
 
 	Unit            string         `hcl:"unit,optional"`
 	UnitRange       hcl.Range      `hcl:"unit,attr_range"`
+	Container       string         `hcl:"container,optional"`
+	ContainerRange  hcl.Range      `hcl:"container,attr_range"`
 	User            string         `hcl:"user,optional"`
 	UserRange       hcl.Range      `hcl:"user,attr_range"`
 	Group           string         `hcl:"group,optional"`
@@ -239,18 +281,20 @@ type rawDataset struct {
 type rawBackup struct {
 	DefRange hcl.Range `hcl:",def_range"`
 
-	Repository      string         `hcl:"repository"`
-	RepositoryRange hcl.Range      `hcl:"repository,attr_range"`
-	Paths           hcl.Expression `hcl:"paths,optional"`
-	PathsRange      hcl.Range      `hcl:"paths,attr_range"`
-	Exclude         hcl.Expression `hcl:"exclude,optional"`
-	ExcludeRange    hcl.Range      `hcl:"exclude,attr_range"`
-	Tags            hcl.Expression `hcl:"tags,optional"`
-	TagsRange       hcl.Range      `hcl:"tags,attr_range"`
-	Schedule        string         `hcl:"schedule,optional"`
-	ScheduleRange   hcl.Range      `hcl:"schedule,attr_range"`
-	Timeout         string         `hcl:"timeout,optional"`
-	TimeoutRange    hcl.Range      `hcl:"timeout,attr_range"`
+	Repository        string         `hcl:"repository,optional"`
+	RepositoryRange   hcl.Range      `hcl:"repository,attr_range"`
+	Repositories      hcl.Expression `hcl:"repositories,optional"`
+	RepositoriesRange hcl.Range      `hcl:"repositories,attr_range"`
+	Paths             hcl.Expression `hcl:"paths,optional"`
+	PathsRange        hcl.Range      `hcl:"paths,attr_range"`
+	Exclude           hcl.Expression `hcl:"exclude,optional"`
+	ExcludeRange      hcl.Range      `hcl:"exclude,attr_range"`
+	Tags              hcl.Expression `hcl:"tags,optional"`
+	TagsRange         hcl.Range      `hcl:"tags,attr_range"`
+	Schedule          string         `hcl:"schedule,optional"`
+	ScheduleRange     hcl.Range      `hcl:"schedule,attr_range"`
+	Timeout           string         `hcl:"timeout,optional"`
+	TimeoutRange      hcl.Range      `hcl:"timeout,attr_range"`
 }
 
 type rawSnapshots struct {
@@ -275,6 +319,8 @@ type rawReplication struct {
 	ScheduleRange     hcl.Range `hcl:"schedule,attr_range"`
 	Timeout           string    `hcl:"timeout,optional"`
 	TimeoutRange      hcl.Range `hcl:"timeout,attr_range"`
+	SendOptions       string    `hcl:"send_options,optional"`
+	SendOptionsRange  hcl.Range `hcl:"send_options,attr_range"`
 }
 
 type rawPostgreSQL struct {

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"fmt"
 	"maps"
 	"regexp"
 	"slices"
@@ -32,6 +33,8 @@ const (
 	DefaultPruneTimeout        = 12 * time.Hour
 	DefaultCheckTimeout        = 12 * time.Hour
 	DefaultDrillTimeout        = 12 * time.Hour
+	DefaultSendOptions         = "w"
+	DefaultRandomizedDelay     = time.Hour
 )
 
 // PreseedMethods are the restore methods in their default order.
@@ -196,6 +199,14 @@ func resolve(c *checker, raw *rawFile) *model.Spec {
 	checkSharedTargets(c, spec.Hosts, tmpls)
 	checkRemoteTargets(c, spec.Hosts, tmpls)
 	checkSharedTrees(c, hosts, spec.Hosts, tmpls)
+	for _, h := range spec.Hosts {
+		for _, p := range hosts[h.Name].Protect {
+			if s := resolveProtect(c, h, p, repos, notifiers, profiles, policies); s != nil {
+				h.Services = append(h.Services, s)
+			}
+		}
+		slices.SortFunc(h.Services, func(a, b *model.Service) int { return strings.Compare(a.Name, b.Name) })
+	}
 	for _, name := range slices.Sorted(maps.Keys(services)) {
 		if !used[name] && !unknownHosts {
 			s := services[name]
@@ -247,6 +258,9 @@ func resolveRepo(c *checker, r *rawRepo) *model.Repository {
 		CheckTimeout:    c.timeout(r.CheckTimeout, r.CheckTimeoutRange, DefaultCheckTimeout),
 		DrillTimeout:    c.timeout(r.DrillTimeout, r.DrillTimeoutRange, DefaultDrillTimeout),
 	}
+	if r.Initialize != nil {
+		out.Initialize = *r.Initialize
+	}
 	repositoryURL(c, r)
 	if c.absPath(r.PasswordFile, r.PasswordFileRange, "password_file") {
 		c.unitPath(r.PasswordFile, r.PasswordFileRange, "password_file")
@@ -290,6 +304,24 @@ func resolveNotifier(c *checker, n *rawNotifier) *model.Notifier {
 	out := &model.Notifier{Name: n.Name, Type: n.Type, URL: n.URL,
 		URLFile:   optPath(c, n.URLFile, n.URLFileRange, "url_file"),
 		TokenFile: optPath(c, n.TokenFile, n.TokenFileRange, "token_file")}
+	out.Events = slices.Clone(rules.DefaultNotifierEvents)
+	if events, ok := c.list(n.Events, n.EventsRange); ok {
+		out.Events = nil
+		if len(events) == 0 {
+			c.errorf(n.EventsRange, "No events", "events must list at least one of %s; leave it out for the default (%s).", quoteList(rules.NotifierEvents), quoteList(rules.DefaultNotifierEvents))
+		}
+		seen := map[string]bool{}
+		for _, e := range events {
+			switch {
+			case !slices.Contains(rules.NotifierEvents, e.s):
+				c.errorf(e.rng, "Unknown event", "%q is not a notifier event: use %s.%s", e.s, quoteList(rules.NotifierEvents), suggest(e.s, rules.NotifierEvents))
+			case seen[e.s]:
+				c.errorf(e.rng, "Duplicate event", "%q is listed twice.", e.s)
+			}
+			seen[e.s] = true
+			out.Events = append(out.Events, e.s)
+		}
+	}
 	// Both reach the notify units through LoadCredential=, where systemd
 	// expands specifiers.
 	if out.URLFile != "" {
@@ -345,14 +377,24 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, pgRepo
 			unitOK = false
 		}
 	}
+	if set(s.ContainerRange) {
+		svc.Unit, svc.Container = "", s.Container
+		if set(s.UnitRange) {
+			c.errorf(s.ContainerRange, "Both unit and container", "A service runs as a unit or as a container, not both: the unit of container %q is podman-%s.service or docker-%s.service, which nixgen derives from virtualisation.oci-containers.backend. Remove one.", s.Container, s.Container, s.Container)
+		} else if c.text(s.Container, s.ContainerRange, "container name") {
+			if msg := rules.Name(s.Container); msg != "" {
+				c.errorf(s.ContainerRange, "Invalid container name", "The container name %q %s.", s.Container, msg)
+			}
+		}
+	}
 	svc.User, svc.Group, svc.Mode = DefaultUser, DefaultGroup, DefaultMode
 	if set(s.UserRange) {
 		svc.User = s.User
-		c.unixName(s.User, s.UserRange, "user name")
+		c.owner(s.User, s.UserRange, "user")
 	}
 	if set(s.GroupRange) {
 		svc.Group = s.Group
-		c.unixName(s.Group, s.GroupRange, "group name")
+		c.owner(s.Group, s.GroupRange, "group")
 	}
 	if set(s.ModeRange) {
 		if m, ok := c.mode(s.Mode, s.ModeRange); ok {
@@ -387,9 +429,9 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, pgRepo
 	}
 
 	if b := s.Backup; b != nil {
-		ref(c, repos, b.Repository, b.RepositoryRange, "restic_repository")
-		svc.Backup = &model.Backup{Repository: b.Repository, Schedule: calendar(c, b.Schedule, b.ScheduleRange, DefaultBackupSchedule),
+		svc.Backup = &model.Backup{Schedule: calendar(c, b.Schedule, b.ScheduleRange, DefaultBackupSchedule),
 			Timeout: c.timeout(b.Timeout, b.TimeoutRange, DefaultBackupTimeout)}
+		svc.Backup.Repositories, svc.Backup.PerRepository = backupRepos(c, s, repos)
 		if paths, ok := c.list(b.Paths, b.PathsRange); ok {
 			if len(paths) == 0 {
 				c.errorf(b.PathsRange, "No backup paths", "paths must list at least one path; leave it out to back up the mountpoint.")
@@ -423,7 +465,15 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, pgRepo
 	}
 	if r := s.Replication; r != nil {
 		svc.Replication = &model.Replication{Target: r.Target, Schedule: calendar(c, r.Schedule, r.ScheduleRange, DefaultReplicationSchedule), SSHKey: r.SSHKey,
-			Timeout: c.timeout(r.Timeout, r.TimeoutRange, DefaultReplicationTimeout)}
+			Timeout: c.timeout(r.Timeout, r.TimeoutRange, DefaultReplicationTimeout), SendOptions: DefaultSendOptions}
+		if set(r.SendOptionsRange) {
+			svc.Replication.SendOptions = r.SendOptions
+			if c.nonEmpty(r.SendOptions, r.SendOptionsRange, "send_options") {
+				if msg := sendOptionsError(r.SendOptions); msg != "" {
+					c.errorf(r.SendOptionsRange, "Invalid send_options", "%q %s.", r.SendOptions, msg)
+				}
+			}
+		}
 		if c.nonEmpty(r.Target, r.TargetRange, "replication target") {
 			u, h, d, problem := parseTarget(r.Target)
 			if problem != "" {
@@ -476,6 +526,84 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, pgRepo
 	return t
 }
 
+// backupRepos resolves `repository` or `repositories` of a backup block.
+func backupRepos(c *checker, s *rawService, repos map[string]*rawRepo) (names []string, perRepo bool) {
+	b := s.Backup
+	switch {
+	case set(b.RepositoryRange) && set(b.RepositoriesRange):
+		c.errorf(b.RepositoriesRange, "Both repository and repositories", "Give one repository with `repository`, or several with `repositories`, not both.")
+		return nil, false
+	case set(b.RepositoryRange):
+		ref(c, repos, b.Repository, b.RepositoryRange, "restic_repository")
+		return []string{b.Repository}, false
+	case set(b.RepositoriesRange):
+		list, ok := c.list(b.Repositories, b.RepositoriesRange)
+		if ok && len(list) == 0 {
+			c.errorf(b.RepositoriesRange, "No repositories", "repositories must list at least one restic_repository.")
+		}
+		seen := map[string]bool{}
+		for _, r := range list {
+			if ref(c, repos, r.s, r.rng, "restic_repository") && seen[r.s] {
+				c.errorf(r.rng, "Duplicate repository", "%q is listed twice.", r.s)
+			}
+			seen[r.s] = true
+			names = append(names, r.s)
+		}
+		return names, true
+	default:
+		c.errorf(b.DefRange, "Missing repository", "A backup block needs `repository = \"NAME\"` or `repositories = [\"NAME\", ...]`.")
+		return nil, false
+	}
+}
+
+// resolveProtect resolves a host's protect block: an existing dataset
+// rendered like a service's protection (restic job, sanoid dataset,
+// syncoid command), never created, changed or preseeded.
+func resolveProtect(c *checker, h *model.Host, p *rawProtect, repos map[string]*rawRepo, notifiers map[string]*rawNotifier, profiles map[string]*profile, policies map[string]*rawPolicy) *model.Service {
+	if !c.blockName(p.Name, p.NameRange, "protect") {
+		return nil
+	}
+	for _, s := range h.Services {
+		if s.Name == p.Name {
+			c.errorf(p.NameRange, "Protect block named like a service", "Host %q runs service %q; a protect block shares the names of its jobs, locks and metrics with the services, so give it another name.", h.Name, p.Name)
+			return nil
+		}
+	}
+	t := resolveService(c, &rawService{Name: p.Name, NameRange: p.NameRange, DefRange: p.DefRange,
+		Mountpoint: p.Mountpoint, MountpointRange: p.MountpointRange, Notify: p.Notify, NotifyRange: p.NotifyRange,
+		Backup: p.Backup, Snapshots: p.Snapshots, Replication: p.Replication}, repos, nil, notifiers, profiles, policies)
+	svc := t.svc
+	svc.Protect, svc.Unit, svc.User, svc.Group, svc.Mode = true, "", "", "", ""
+	svc.Dataset, svc.Mountpoint = p.Dataset, p.Mountpoint
+	dsOK := false
+	if c.nonEmpty(p.Dataset, p.DatasetRange, "dataset") {
+		if msg := datasetNameError(p.Dataset); msg != "" {
+			c.errorf(p.DatasetRange, "Invalid dataset name", "%q is not a valid ZFS dataset name: %s.", p.Dataset, msg)
+		} else {
+			dsOK = true
+		}
+	}
+	if dsOK && (within(p.Dataset, h.ParentDataset, "/") || within(h.ParentDataset, p.Dataset, "/")) {
+		c.errorf(p.DatasetRange, "Protected dataset overlaps the services", "On host %q, %q overlaps parent_dataset %q, whose datasets nixgen manages; protect datasets outside it.", h.Name, p.Dataset, h.ParentDataset)
+	}
+	if b := svc.Backup; b != nil && t.mountOK {
+		if b.Paths == nil {
+			b.Paths = []string{p.Mountpoint}
+		} else {
+			for i, bp := range b.Paths {
+				if !within(bp, p.Mountpoint, "/") {
+					c.errorf(t.pathRanges[i], "Backup path outside the dataset", "%q is not inside the protected mountpoint %q; the backup reads a snapshot of the dataset bound over it.", bp, p.Mountpoint)
+				}
+			}
+		}
+	}
+	if r := svc.Replication; r != nil && dsOK && r.TargetHost == "" && r.TargetDataset != "" &&
+		(within(p.Dataset, r.TargetDataset, "/") || within(r.TargetDataset, p.Dataset, "/")) {
+		c.errorf(p.Replication.TargetRange, "Replication onto itself", "On host %q the local target %q overlaps the protected dataset %q; replicate to a dataset outside it.", h.Name, r.TargetDataset, p.Dataset)
+	}
+	return &svc
+}
+
 func resolvePreseed(c *checker, p *rawPreseed, svc *model.Service) *model.Preseed {
 	out := &model.Preseed{Timeout: DefaultPreseedTimeout, OnFailure: DefaultOnFailure}
 	usable := func(m string) string {
@@ -525,6 +653,62 @@ func resolvePreseed(c *checker, p *rawPreseed, svc *model.Service) *model.Presee
 		}
 	}
 	return out
+}
+
+var memoryMaxRe = regexp.MustCompile(`^([1-9][0-9]*[KMGT]?|[1-9][0-9]?(\.[0-9]+)?%|100%|infinity)$`)
+var cpuQuotaRe = regexp.MustCompile(`^[1-9][0-9]*%$`)
+
+// resolveJobs checks a host's jobs block.
+func resolveJobs(c *checker, j *rawJobs) model.JobLimits {
+	out := model.JobLimits{RandomizedDelay: DefaultRandomizedDelay}
+	if j == nil {
+		return out
+	}
+	if set(j.MemoryMaxRange) && c.nonEmpty(j.MemoryMax, j.MemoryMaxRange, "memory_max") {
+		out.MemoryMax = j.MemoryMax
+		if !memoryMaxRe.MatchString(j.MemoryMax) {
+			c.errorf(j.MemoryMaxRange, "Invalid memory_max", "%q is not a systemd MemoryMax= value: use bytes with an optional K, M, G or T suffix (\"4G\"), a percentage of the host's memory (\"25%%\"), or \"infinity\".", j.MemoryMax)
+		}
+	}
+	if set(j.CPUQuotaRange) && c.nonEmpty(j.CPUQuota, j.CPUQuotaRange, "cpu_quota") {
+		out.CPUQuota = j.CPUQuota
+		if !cpuQuotaRe.MatchString(j.CPUQuota) {
+			c.errorf(j.CPUQuotaRange, "Invalid cpu_quota", "%q is not a systemd CPUQuota= value: use a percentage of one CPU, such as \"150%%\" for one and a half.", j.CPUQuota)
+		}
+	}
+	if set(j.IOWeightRange) && c.usable(j.IOWeightRange) {
+		out.IOWeight = j.IOWeight
+		if j.IOWeight < 1 || j.IOWeight > 10000 {
+			c.errorf(j.IOWeightRange, "Invalid io_weight", "io_weight must be from 1 to 10000 (systemd's IOWeight=; 100 is the default of every unit), not %d.", j.IOWeight)
+		}
+	}
+	out.RandomizedDelay = c.timeout(j.RandomizedDelay, j.RandomizedDelayRange, DefaultRandomizedDelay)
+	return out
+}
+
+// sendFlags are the zfs send flags that syncoid passes on from
+// --sendoptions on a full or incremental send (its getoptionsline lists),
+// except R: nixgen replicates one dataset, and syncoid refuses R with
+// --recursive anyway.
+const sendFlags = "DLPcehpvw"
+
+// sendOptionsError checks replication's send_options: letters of
+// sendFlags, each once. syncoid drops letters it does not know without a
+// word, and o/x take a value it would read from the next word.
+func sendOptionsError(s string) string {
+	seen := map[rune]bool{}
+	for _, r := range s {
+		switch {
+		case r == 'R':
+			return "contains R: a recursive send would replicate the datasets below the service's as well; nixgen replicates each dataset by itself"
+		case !strings.ContainsRune(sendFlags, r):
+			return fmt.Sprintf("contains %q: use letters of zfs send flags that syncoid passes on (%s), written together, such as \"wp\"", r, strings.Join(strings.Split(sendFlags, ""), " "))
+		case seen[r]:
+			return fmt.Sprintf("lists %q twice", r)
+		}
+		seen[r] = true
+	}
+	return ""
 }
 
 // earlyUnitKind returns the suffix of a unit that default dependencies place

@@ -2,9 +2,11 @@ package specref
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
+	"github.com/nixgen/nixgen/internal/rules"
 	"github.com/nixgen/nixgen/internal/schema"
 )
 
@@ -24,12 +26,24 @@ const (
 // docs is keyed by the dotted path of a block or attribute. Defaults come
 // from schema's constants wherever the code has one.
 var docs = map[string]doc{
-	"host":                {Desc: "A NixOS machine and the services it runs."},
-	"host.parent_dataset": {Desc: "ZFS dataset every service dataset is created below; created with `mountpoint=none` when missing. A pool root is allowed."},
-	"host.parent_mount":   {Desc: "Absolute path: the root of the services' default mountpoints; not inside a directory other users can write to."},
-	"host.services":       {Desc: "Names of declared services this host runs, no duplicates; `[]` for a host that only receives replicas.", Default: "every declared service", Type: listString},
-	"host.addresses":      {Desc: "Other names and IPv4 addresses of the host (DNS names or IPv4, each naming one host): a replication target whose host part is one of them, or the host's name, is received by this host.", Type: listString},
-	"host.ssh_host_key":   {Desc: "The host's ssh host key (`ssh-ed25519 AAAA…`, the content of `/etc/ssh/ssh_host_ed25519_key.pub`); every host that replicates to it pins it in `programs.ssh.knownHosts` under its name and addresses."},
+	"host":                 {Desc: "A NixOS machine and the services it runs."},
+	"host.parent_dataset":  {Desc: "ZFS dataset every service dataset is created below; created with `mountpoint=none` when missing. A pool root is allowed."},
+	"host.parent_mount":    {Desc: "Absolute path: the root of the services' default mountpoints; not inside a directory other users can write to."},
+	"host.services":        {Desc: "Names of declared services this host runs, no duplicates; `[]` for a host that only receives replicas.", Default: "every declared service", Type: listString},
+	"host.addresses":       {Desc: "Other names and IPv4 addresses of the host (DNS names or IPv4, each naming one host): a replication target whose host part is one of them, or the host's name, is received by this host.", Type: listString},
+	"host.ssh_host_key":    {Desc: "The host's ssh host key (`ssh-ed25519 AAAA…`, the content of `/etc/ssh/ssh_host_ed25519_key.pub`); every host that replicates to it pins it in `programs.ssh.knownHosts` under its name and addresses."},
+	"host.sanoid_interval": {Desc: "OnCalendar schedule of sanoid's timer (`services.sanoid.interval`), such as `\"*:0/5\"`.", Default: "every 15 minutes when a policy keeps `frequently` snapshots, else hourly"},
+
+	"host.jobs":                  {Desc: "Limits of `nixgen-jobs.slice`, the slice of every backup, replication, prune, check, drill and sanoid unit of the host."},
+	"host.jobs.memory_max":       {Desc: "`MemoryMax=` of the slice: bytes with an optional K, M, G or T suffix, a percentage, or `\"infinity\"`."},
+	"host.jobs.cpu_quota":        {Desc: "`CPUQuota=` of the slice: a percentage of one CPU (`\"200%\"`)."},
+	"host.jobs.io_weight":        {Desc: "`IOWeight=` of the slice, 1 to 10000 (systemd's default is 100)."},
+	"host.jobs.randomized_delay": {Desc: "`RandomizedDelaySec=` of the backup timers, at least 1s.", Default: lit(duration(schema.DefaultRandomizedDelay))},
+
+	"host.protect":            {Desc: "An existing host dataset (`/persist`, `/home`) backed up, snapshotted and replicated like a service's, never created, changed or preseeded."},
+	"host.protect.dataset":    {Desc: "Full ZFS dataset name; must not overlap `parent_dataset`."},
+	"host.protect.mountpoint": {Desc: "Absolute path where the dataset is mounted; not `/`."},
+	"host.protect.notify":     {Desc: "Names of declared notifiers told about its jobs.", Type: listString},
 
 	"host.alerts":                          {Desc: "Thresholds of the host's generated Prometheus alert rules (`alerts.rules.yml`, see docs/alerts.md). Ages are durations such as `\"12h\"` or `\"9d\"`, at least 10m; each warning must be below its critical."},
 	"host.alerts.replication_lag_warning":  {Desc: "Warn when syncoid has not succeeded for this long.", Default: lit(duration(schema.DefaultAlerts.ReplicationLagWarning))},
@@ -55,6 +69,7 @@ var docs = map[string]doc{
 	"restic_repository.drill_schedule":   {Desc: "OnCalendar schedule of the restore drill.", Default: lit(schema.DefaultDrillSchedule)},
 	"restic_repository.prune_timeout":    {Desc: "Time limit of the prune job (`TimeoutStartSec`), at least 1s.", Default: lit(duration(schema.DefaultPruneTimeout))},
 	"restic_repository.check_timeout":    {Desc: "Time limit of the check job (`TimeoutStartSec`), at least 1s.", Default: lit(duration(schema.DefaultCheckTimeout))},
+	"restic_repository.initialize":       {Desc: "Whether a backup may create the repository (`restic init`) when there is none; off, a missing repository fails the backup.", Default: "`false`"},
 	"restic_repository.drill_timeout":    {Desc: "Time limit of the restore drill (`restore-test --timeout`; the unit's `TimeoutStartSec` is 5 minutes more), at least 1s.", Default: lit(duration(schema.DefaultDrillTimeout))},
 
 	"restic_repository.retention":         {Desc: "The `restic forget --keep-*` policy. Without it no forget policy is set; with it at least one count must be above 0."},
@@ -85,6 +100,7 @@ var docs = map[string]doc{
 	"notifier.url":        {Desc: "`http://` or `https://` URL with a host, without credentials (`user:pass@`, `token@`) or a token-like query parameter (`?auth=`, `?token=`, ...). Exactly one of `url` and `url_file`.", Default: "none: `url_file`"},
 	"notifier.url_file":   {Desc: "Absolute path of a root-only file holding the URL, for one with a secret in it (Slack, Discord, Matrix webhooks); no `%`.", Default: "none: `url`"},
 	"notifier.token_file": {Desc: "Absolute path of the root-only file holding the access token (sent as `Authorization: Bearer`); no `%`."},
+	"notifier.events":     {Desc: "What the notifier is told about: " + codeList(rules.NotifierEvents) + " (recovery: the first success after a failure; success: every successful run).", Default: codeList(rules.DefaultNotifierEvents), Type: listString},
 
 	"profile":             {Desc: "Reusable dataset settings. A profile named like a built-in one replaces it entirely."},
 	"profile.recordsize":  {Desc: "ZFS `recordsize`: a power of two from 512 to 16M (`\"16K\"`)."},
@@ -102,9 +118,10 @@ var docs = map[string]doc{
 	"snapshot_policy.autoprune":  {Desc: "Whether sanoid prunes old snapshots.", Default: "`true`"},
 
 	"service":            {Desc: "One service: its dataset, backups, snapshots, replication and preseed."},
-	"service.unit":       {Desc: "The systemd unit the preseed unit is ordered before.", Default: lit("<name>.service")},
-	"service.user":       {Desc: "Owner of the mountpoint root (a unix user name).", Default: lit(schema.DefaultUser)},
-	"service.group":      {Desc: "Group of the mountpoint root (a unix group name).", Default: lit(schema.DefaultGroup)},
+	"service.unit":       {Desc: "The systemd unit of the service, which the preseed or datasets unit is ordered before; the generated module asserts that something else defines it.", Default: lit("<name>.service")},
+	"service.container":  {Desc: "Instead of `unit`: the `virtualisation.oci-containers.containers` name; the unit is `podman-<name>.service` or `docker-<name>.service` by the backend."},
+	"service.user":       {Desc: "Owner of the mountpoint root: a unix user name or a numeric id.", Default: lit(schema.DefaultUser)},
+	"service.group":      {Desc: "Group of the mountpoint root: a unix group name or a numeric id.", Default: lit(schema.DefaultGroup)},
 	"service.mode":       {Desc: "Octal mode of the mountpoint root, 3 or 4 digits.", Default: lit(schema.DefaultMode)},
 	"service.mountpoint": {Desc: "Absolute path where the dataset is mounted; not `/`, a system directory, or inside a directory other users can write to (`/tmp`, `/var/tmp`, ...).", Default: lit("<parent_mount>/<name>")},
 	"service.notify":     {Desc: "Names of declared notifiers told about preseed outcomes.", Type: listString},
@@ -116,13 +133,14 @@ var docs = map[string]doc{
 	"service.dataset.compression": {Desc: "ZFS `compression`, overriding the profile's.", Default: "the profile's"},
 	"service.dataset.properties":  {Desc: "Other ZFS properties, overriding the profile's.", Type: mapString},
 
-	"service.backup":            {Desc: "Restic backups of the service's data (NixOS `services.restic.backups`)."},
-	"service.backup.repository": {Desc: "A declared `restic_repository`."},
-	"service.backup.paths":      {Desc: "Absolute paths inside the mountpoint to back up, no duplicates.", Default: "`[mountpoint]`", Type: listString},
-	"service.backup.exclude":    {Desc: "restic exclude patterns.", Type: listString},
-	"service.backup.tags":       {Desc: "restic tags, without commas or whitespace.", Type: listString},
-	"service.backup.schedule":   {Desc: "OnCalendar schedule of the backup.", Default: lit(schema.DefaultBackupSchedule)},
-	"service.backup.timeout":    {Desc: "Time limit of one backup run (`TimeoutStartSec` of `restic-backups-<service>`), at least 1s; a replication of the same dataset waits for a running backup at most this long plus 15 minutes.", Default: lit(duration(schema.DefaultBackupTimeout))},
+	"service.backup":              {Desc: "Restic backups of the service's data (NixOS `services.restic.backups`)."},
+	"service.backup.repository":   {Desc: "A declared `restic_repository`; the job is named after the service. Exactly one of `repository` and `repositories`."},
+	"service.backup.repositories": {Desc: "Several declared repositories (offsite copies): one job `<service>-<repository>` each; preseed tries them in this order.", Type: listString},
+	"service.backup.paths":        {Desc: "Absolute paths inside the mountpoint to back up, no duplicates.", Default: "`[mountpoint]`", Type: listString},
+	"service.backup.exclude":      {Desc: "restic exclude patterns.", Type: listString},
+	"service.backup.tags":         {Desc: "restic tags, without commas or whitespace.", Type: listString},
+	"service.backup.schedule":     {Desc: "OnCalendar schedule of the backup.", Default: lit(schema.DefaultBackupSchedule)},
+	"service.backup.timeout":      {Desc: "Time limit of one backup run (`TimeoutStartSec` of `restic-backups-<service>`), at least 1s; a replication of the same dataset waits for a running backup at most this long plus 15 minutes.", Default: lit(duration(schema.DefaultBackupTimeout))},
 
 	"service.snapshots":        {Desc: "Sanoid snapshots of the dataset (NixOS `services.sanoid`)."},
 	"service.snapshots.policy": {Desc: "A declared `snapshot_policy`."},
@@ -134,6 +152,7 @@ var docs = map[string]doc{
 	"service.replication.known_host_key": {Desc: "The target's ssh host key, for a target outside the specs (for a host of the specs, set its `ssh_host_key`); pinned in `programs.ssh.knownHosts`. Remote targets only."},
 	"service.replication.schedule":       {Desc: "OnCalendar schedule of the replication.", Default: lit(schema.DefaultReplicationSchedule)},
 	"service.replication.timeout":        {Desc: "Time limit of one syncoid run (the unit's `TimeoutStartSec`), so a target that hangs in `zfs receive` cannot stall replication and backups.", Default: lit(duration(schema.DefaultReplicationTimeout))},
+	"service.replication.send_options":   {Desc: "syncoid `sendOptions`: `zfs send` flags as letters from `D L P c e h p v w`, each once (`\"wp\"`).", Default: lit(schema.DefaultSendOptions)},
 
 	"service.postgresql":                      {Desc: "The service is a PostgreSQL cluster (NixOS `services.postgresql`). See docs/postgresql.md."},
 	"service.postgresql.data_dir":             {Desc: "Absolute path of the data directory (`services.postgresql.dataDir`, pgBackRest's `pg1-path`), inside the mountpoint.", Default: "the mountpoint"},
@@ -148,6 +167,20 @@ var docs = map[string]doc{
 	"service.preseed.methods":    {Desc: "Restore methods tried in order: `pgbackrest` (needs `postgresql.pitr`), `syncoid` (needs `replication`), `local`, `restic` (needs `backup`).", Default: "the usable ones of " + codeList(schema.PreseedMethods), Type: listString},
 	"service.preseed.timeout":    {Desc: "Time limit of each method (`\"30m\"`, `\"1h 30min\"`).", Default: lit(duration(schema.DefaultPreseedTimeout))},
 	"service.preseed.on_failure": {Desc: "When every method fails: `\"block\"` (the service stays down) or `\"start-empty\"`.", Default: lit(schema.DefaultOnFailure)},
+}
+
+// The protect block of a host takes a service's backup, snapshots and
+// replication blocks as they are.
+func init() {
+	shared := map[string]doc{}
+	for path, d := range docs {
+		for _, b := range []string{"backup", "snapshots", "replication"} {
+			if path == "service."+b || strings.HasPrefix(path, "service."+b+".") {
+				shared["host.protect."+strings.TrimPrefix(path, "service.")] = d
+			}
+		}
+	}
+	maps.Copy(docs, shared)
 }
 
 // lit is a string literal as written in a spec.

@@ -38,6 +38,16 @@
     after = [ "nixgen-preseed-plex.service" ];
   };
 
+  # NixOS would create an empty unit for a name that only nixgen's settings
+  # define, and the real service would start without them.
+  assertions = [
+    {
+      assertion = let u = config.systemd.services.${"plex"} or { }; in
+        builtins.elem "plex.service" config.nixgen.externalUnits || (u.script or "") != "" || u ? serviceConfig.ExecStart;
+      message = "nixgen: service \"plex\" protects the data of unit " + "plex.service" + ", which nothing else defines (no ExecStart and no script): NixOS would create an empty unit, and the real service would start without waiting for its data. Set `unit` or `container` in the spec to the unit that runs the service, or add the unit to nixgen.externalUnits when a package provides its unit file.";
+    }
+  ];
+
   # restic reads a ZFS snapshot of the dataset, bound read-only over the
   # mountpoint in the unit's own mount namespace: the recorded paths are the
   # real ones and the files do not change during the run.
@@ -45,7 +55,9 @@
     repository = "sftp:restic@nas.lan:/backup/restic/homelab";
     passwordFile = "/run/secrets/restic-password";
     environmentFile = "/run/secrets/restic-env";
-    initialize = true;
+    # A repository that is not there (an unmounted NAS, a wrong bucket) fails
+    # the backup instead of becoming a new, empty one.
+    initialize = false;
     # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
       "/var/lib/plex/Plex Media Server/Plug-in Support/Databases"
@@ -56,6 +68,8 @@
   };
 
   systemd.services.restic-backups-plex = {
+    # A switch must not kill a running backup (and page its failure).
+    restartIfChanged = false;
     # Never back up before the data is restored: an empty snapshot would become
     # the latest one that a later preseed restores.
     requires = [ "nixgen-preseed-plex.service" ];
@@ -71,6 +85,8 @@
       # A hung backup must not hold the dataset's lock, and with it the
       # replication, forever.
       TimeoutStartSec = 43200;
+      # With every other job, in the slice that the host's jobs limits bound.
+      Slice = "nixgen-jobs.slice";
       # Sandboxing of restic (the "+" commands run outside it); defaults, so
       # settings of the NixOS module win. See docs/security.md.
       NoNewPrivileges = lib.mkDefault true;
@@ -128,7 +144,8 @@
     wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "*-*-* 03:30:00";
-      RandomizedDelaySec = "15m";
+      # The host's jobs randomized_delay: backups on one schedule spread out.
+      RandomizedDelaySec = 3600;
       Persistent = true;
     };
   };

@@ -9,9 +9,12 @@ notifier "phone" {
   token_file = "/run/secrets/ntfy"
 }
 
+# The chat log hears of every result, routine successes too; the phone of
+# the default events (failure, recovery, preseed).
 notifier "chat" {
-  type = "webhook"
-  url  = "http://127.0.0.1:8080/hooks/nixgen"
+  type   = "webhook"
+  url    = "http://127.0.0.1:8080/hooks/nixgen"
+  events = ["failure", "success", "preseed"]
 }
 
 service "mail" {

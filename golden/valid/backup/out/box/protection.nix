@@ -55,6 +55,12 @@ in
   systemd.services."nixgen-notify-failure@" = notifyUnit "failure";
   systemd.services."nixgen-notify-success@" = notifyUnit "success";
 
+  # Every backup, replication, prune, check, drill and sanoid run of this
+  # host shares this slice and its limits (the host's jobs block).
+  systemd.slices.nixgen-jobs = {
+    description = "nixgen: backups, replication, repository maintenance, restore drills and snapshots";
+  };
+
   # Forget and prune old snapshots of repository "b2" once for all
   # services; a backup that meets its exclusive lock waits (--retry-lock).
   services.restic.backups.nixgen-prune-b2 = {
@@ -70,10 +76,13 @@ in
   };
 
   systemd.services.restic-backups-nixgen-prune-b2 = {
+    # A switch must not kill a running prune or check.
+    restartIfChanged = false;
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
       TimeoutStartSec = 43200;
+      Slice = "nixgen-jobs.slice";
       # Defaults, so settings of the NixOS module win. See docs/security.md.
       NoNewPrivileges = lib.mkDefault true;
       ProtectSystem = lib.mkDefault "full";
@@ -107,10 +116,13 @@ in
   };
 
   systemd.services.restic-backups-nixgen-check-b2 = {
+    # A switch must not kill a running prune or check.
+    restartIfChanged = false;
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
       TimeoutStartSec = 43200;
+      Slice = "nixgen-jobs.slice";
       # Defaults, so settings of the NixOS module win. See docs/security.md.
       NoNewPrivileges = lib.mkDefault true;
       ProtectSystem = lib.mkDefault "full";
@@ -143,10 +155,14 @@ in
   };
 
   systemd.services.restic-backups-nixgen-check-local = {
+    # A switch must not kill a running prune or check.
+    restartIfChanged = false;
+    unitConfig.RequiresMountsFor = [ "/backup/restic" ];
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
       TimeoutStartSec = 43200;
+      Slice = "nixgen-jobs.slice";
       # Defaults, so settings of the NixOS module win. See docs/security.md.
       NoNewPrivileges = lib.mkDefault true;
       ProtectSystem = lib.mkDefault "full";
@@ -181,6 +197,7 @@ in
       # is the backstop.
       ExecStart = "${config.nixgen.helper}/bin/nixgen-helper restore-test --manifest ${./manifest.json} --repository b2 --timeout 43200s";
       TimeoutStartSec = 43500;
+      Slice = "nixgen-jobs.slice";
       # restic's cache, outside the protected home directories.
       CacheDirectory = "nixgen-drill";
       CacheDirectoryMode = "0700";
@@ -224,6 +241,7 @@ in
     after = [ "network-online.target" ];
     path = [ pkgs.restic ];
     restartIfChanged = false;
+    unitConfig.RequiresMountsFor = [ "/backup/restic" ];
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
@@ -232,6 +250,7 @@ in
       # is the backstop.
       ExecStart = "${config.nixgen.helper}/bin/nixgen-helper restore-test --manifest ${./manifest.json} --repository local --timeout 43200s";
       TimeoutStartSec = 43500;
+      Slice = "nixgen-jobs.slice";
       # restic's cache, outside the protected home directories.
       CacheDirectory = "nixgen-drill";
       CacheDirectoryMode = "0700";

@@ -55,6 +55,12 @@ in
   systemd.services."nixgen-notify-failure@" = notifyUnit "failure";
   systemd.services."nixgen-notify-success@" = notifyUnit "success";
 
+  # Every backup, replication, prune, check, drill and sanoid run of this
+  # host shares this slice and its limits (the host's jobs block).
+  systemd.slices.nixgen-jobs = {
+    description = "nixgen: backups, replication, repository maintenance, restore drills and snapshots";
+  };
+
   # Verify repository "odd" with a sample of its data.
   services.restic.backups.nixgen-check-odd = {
     repository = "rest:https://backup.example/p\"a$\${ss}/''repo\\x";
@@ -72,10 +78,13 @@ in
   };
 
   systemd.services.restic-backups-nixgen-check-odd = {
+    # A switch must not kill a running prune or check.
+    restartIfChanged = false;
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
       TimeoutStartSec = 43200;
+      Slice = "nixgen-jobs.slice";
       # Defaults, so settings of the NixOS module win. See docs/security.md.
       NoNewPrivileges = lib.mkDefault true;
       ProtectSystem = lib.mkDefault "full";
@@ -110,6 +119,7 @@ in
       # is the backstop.
       ExecStart = "${config.nixgen.helper}/bin/nixgen-helper restore-test --manifest ${./manifest.json} --repository odd --timeout 43200s";
       TimeoutStartSec = 43500;
+      Slice = "nixgen-jobs.slice";
       # restic's cache, outside the protected home directories.
       CacheDirectory = "nixgen-drill";
       CacheDirectoryMode = "0700";

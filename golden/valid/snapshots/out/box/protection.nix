@@ -55,9 +55,16 @@ in
   systemd.services."nixgen-notify-failure@" = notifyUnit "failure";
   systemd.services."nixgen-notify-success@" = notifyUnit "success";
 
+  # Every backup, replication, prune, check, drill and sanoid run of this
+  # host shares this slice and its limits (the host's jobs block).
+  systemd.slices.nixgen-jobs = {
+    description = "nixgen: backups, replication, repository maintenance, restore drills and snapshots";
+  };
+
   services.sanoid = {
     enable = true;
-    # A policy keeps "frequently" snapshots, taken every 15 minutes.
+    # How often sanoid takes and prunes snapshots (the host's sanoid_interval,
+    # else every 15 minutes when a policy keeps "frequently" snapshots).
     interval = "*:0/15";
     templates.busy = {
       frequently = 4;
@@ -82,6 +89,9 @@ in
   };
 
   systemd.services.sanoid = {
+    # A switch must not kill a running snapshot or prune run.
+    restartIfChanged = false;
+    serviceConfig.Slice = "nixgen-jobs.slice";
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
   };

@@ -4,11 +4,23 @@
 
 {
   # The service starts only after its dataset was created and mounted, never
-  # into the bare directory that the dataset is then mounted over.
-  systemd.services.nixgen-datasets = {
-    wantedBy = [ "chat.service" ];
-    before = [ "chat.service" ];
+  # into the bare directory that the dataset is then mounted over: a failed
+  # apply or a missing mount keeps it stopped.
+  systemd.services.chat = {
+    requires = [ "nixgen-datasets.service" ];
+    after = [ "nixgen-datasets.service" ];
+    unitConfig.RequiresMountsFor = [ "/srv/chat" ];
   };
+
+  # NixOS would create an empty unit for a name that only nixgen's settings
+  # define, and the real service would start without them.
+  assertions = [
+    {
+      assertion = let u = config.systemd.services.${"chat"} or { }; in
+        builtins.elem "chat.service" config.nixgen.externalUnits || (u.script or "") != "" || u ? serviceConfig.ExecStart;
+      message = "nixgen: service \"chat\" protects the data of unit " + "chat.service" + ", which nothing else defines (no ExecStart and no script): NixOS would create an empty unit, and the real service would start without waiting for its data. Set `unit` or `container` in the spec to the unit that runs the service, or add the unit to nixgen.externalUnits when a package provides its unit file.";
+    }
+  ];
 
   # restic reads a ZFS snapshot of the dataset, bound read-only over the
   # mountpoint in the unit's own mount namespace: the recorded paths are the
@@ -16,7 +28,9 @@
   services.restic.backups.chat = {
     repository = "rest:https://backup.example.net/box";
     passwordFile = "/run/secrets/restic/password";
-    initialize = true;
+    # A repository that is not there (an unmounted NAS, a wrong bucket) fails
+    # the backup instead of becoming a new, empty one.
+    initialize = false;
     # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
       "/srv/chat"
@@ -27,6 +41,8 @@
   };
 
   systemd.services.restic-backups-chat = {
+    # A switch must not kill a running backup (and page its failure).
+    restartIfChanged = false;
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
@@ -38,6 +54,8 @@
       # A hung backup must not hold the dataset's lock, and with it the
       # replication, forever.
       TimeoutStartSec = 43200;
+      # With every other job, in the slice that the host's jobs limits bound.
+      Slice = "nixgen-jobs.slice";
       # Sandboxing of restic (the "+" commands run outside it); defaults, so
       # settings of the NixOS module win. See docs/security.md.
       NoNewPrivileges = lib.mkDefault true;
@@ -95,7 +113,8 @@
     wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "daily";
-      RandomizedDelaySec = "15m";
+      # The host's jobs randomized_delay: backups on one schedule spread out.
+      RandomizedDelaySec = 3600;
       Persistent = true;
     };
   };

@@ -37,4 +37,14 @@
     wants = [ "nixgen-preseed-grafana.service" ];
     after = [ "nixgen-preseed-grafana.service" ];
   };
+
+  # NixOS would create an empty unit for a name that only nixgen's settings
+  # define, and the real service would start without them.
+  assertions = [
+    {
+      assertion = let u = config.systemd.services.${"grafana"} or { }; in
+        builtins.elem "grafana.service" config.nixgen.externalUnits || (u.script or "") != "" || u ? serviceConfig.ExecStart;
+      message = "nixgen: service \"grafana\" protects the data of unit " + "grafana.service" + ", which nothing else defines (no ExecStart and no script): NixOS would create an empty unit, and the real service would start without waiting for its data. Set `unit` or `container` in the spec to the unit that runs the service, or add the unit to nixgen.externalUnits when a package provides its unit file.";
+    }
+  ];
 }

@@ -4,11 +4,23 @@
 
 {
   # The service starts only after its dataset was created and mounted, never
-  # into the bare directory that the dataset is then mounted over.
-  systemd.services.nixgen-datasets = {
-    wantedBy = [ "dns.service" ];
-    before = [ "dns.service" ];
+  # into the bare directory that the dataset is then mounted over: a failed
+  # apply or a missing mount keeps it stopped.
+  systemd.services.dns = {
+    requires = [ "nixgen-datasets.service" ];
+    after = [ "nixgen-datasets.service" ];
+    unitConfig.RequiresMountsFor = [ "/srv/dns" ];
   };
+
+  # NixOS would create an empty unit for a name that only nixgen's settings
+  # define, and the real service would start without them.
+  assertions = [
+    {
+      assertion = let u = config.systemd.services.${"dns"} or { }; in
+        builtins.elem "dns.service" config.nixgen.externalUnits || (u.script or "") != "" || u ? serviceConfig.ExecStart;
+      message = "nixgen: service \"dns\" protects the data of unit " + "dns.service" + ", which nothing else defines (no ExecStart and no script): NixOS would create an empty unit, and the real service would start without waiting for its data. Set `unit` or `container` in the spec to the unit that runs the service, or add the unit to nixgen.externalUnits when a package provides its unit file.";
+    }
+  ];
 
   services.syncoid.commands.dns = {
     source = "rpool/services/dns";
@@ -30,11 +42,14 @@
     service = {
       # Started by "nixgen-replicate-dns", which waits for a running backup.
       startAt = lib.mkForce [ ];
+      # A switch must not kill a running replication (and page its failure).
+      restartIfChanged = false;
       path = [ pkgs.openssh ];
       serviceConfig = {
         # A target that keeps ssh alive while `zfs receive` hangs must not
         # stall replication, and through the shared lock the backups, forever.
         TimeoutStartSec = 43200;
+        Slice = "nixgen-jobs.slice";
         # Fails within seconds, saying why (name, network, host key, login),
         # when the target cannot be reached; as syncoid's user, in its sandbox.
         ExecStartPre = [ "${config.nixgen.helper}/bin/nixgen-helper replication probe --manifest ${../manifest.json} --service dns" ];

@@ -4,11 +4,23 @@
 
 {
   # The service starts only after its dataset was created and mounted, never
-  # into the bare directory that the dataset is then mounted over.
-  systemd.services.nixgen-datasets = {
-    wantedBy = [ "media.service" ];
-    before = [ "media.service" ];
+  # into the bare directory that the dataset is then mounted over: a failed
+  # apply or a missing mount keeps it stopped.
+  systemd.services.media = {
+    requires = [ "nixgen-datasets.service" ];
+    after = [ "nixgen-datasets.service" ];
+    unitConfig.RequiresMountsFor = [ "/srv/media" ];
   };
+
+  # NixOS would create an empty unit for a name that only nixgen's settings
+  # define, and the real service would start without them.
+  assertions = [
+    {
+      assertion = let u = config.systemd.services.${"media"} or { }; in
+        builtins.elem "media.service" config.nixgen.externalUnits || (u.script or "") != "" || u ? serviceConfig.ExecStart;
+      message = "nixgen: service \"media\" protects the data of unit " + "media.service" + ", which nothing else defines (no ExecStart and no script): NixOS would create an empty unit, and the real service would start without waiting for its data. Set `unit` or `container` in the spec to the unit that runs the service, or add the unit to nixgen.externalUnits when a package provides its unit file.";
+    }
+  ];
 
   # restic reads a ZFS snapshot of the dataset, bound read-only over the
   # mountpoint in the unit's own mount namespace: the recorded paths are the
@@ -16,7 +28,9 @@
   services.restic.backups.media = {
     repository = "/mnt/nas/restic";
     passwordFile = "/run/secrets/restic-password";
-    initialize = true;
+    # A repository that is not there (an unmounted NAS, a wrong bucket) fails
+    # the backup instead of becoming a new, empty one.
+    initialize = false;
     # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
       "/srv/media"
@@ -27,6 +41,10 @@
   };
 
   systemd.services.restic-backups-media = {
+    # A switch must not kill a running backup (and page its failure).
+    restartIfChanged = false;
+    # The repository is a local path: without its mount the backup fails.
+    unitConfig.RequiresMountsFor = [ "/mnt/nas/restic" ];
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
@@ -38,6 +56,8 @@
       # A hung backup must not hold the dataset's lock, and with it the
       # replication, forever.
       TimeoutStartSec = 21600;
+      # With every other job, in the slice that the host's jobs limits bound.
+      Slice = "nixgen-jobs.slice";
       # Sandboxing of restic (the "+" commands run outside it); defaults, so
       # settings of the NixOS module win. See docs/security.md.
       NoNewPrivileges = lib.mkDefault true;
@@ -95,7 +115,8 @@
     wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "daily";
-      RandomizedDelaySec = "15m";
+      # The host's jobs randomized_delay: backups on one schedule spread out.
+      RandomizedDelaySec = 3600;
       Persistent = true;
     };
   };
@@ -120,11 +141,14 @@
     service = {
       # Started by "nixgen-replicate-media", which waits for a running backup.
       startAt = lib.mkForce [ ];
+      # A switch must not kill a running replication (and page its failure).
+      restartIfChanged = false;
       path = [ pkgs.openssh ];
       serviceConfig = {
         # A target that keeps ssh alive while `zfs receive` hangs must not
         # stall replication, and through the shared lock the backups, forever.
         TimeoutStartSec = 7200;
+        Slice = "nixgen-jobs.slice";
         # Fails within seconds, saying why (name, network, host key, login),
         # when the target cannot be reached; as syncoid's user, in its sandbox.
         ExecStartPre = [ "${config.nixgen.helper}/bin/nixgen-helper replication probe --manifest ${../manifest.json} --service media" ];

@@ -1,0 +1,16 @@
+host "box" {
+  parent_dataset = "tank/services"
+  parent_mount   = "/srv"
+}
+
+restic_repository "nas" {
+  url           = "/mnt/nas/restic"
+  password_file = "/run/secrets/restic"
+}
+
+service "vault" {
+  backup {
+    repository   = "nas"
+    repositories = ["nas"]
+  }
+}
