@@ -116,13 +116,14 @@ const trustedBase = "/var/lib"
 func (p *Pool) destroy(tb testing.TB) {
 	var out []byte
 	var err error
-	// A mount that is still busy (a process just exited) clears quickly.
-	for i := 0; i < 10; i++ {
+	// A mount that is still busy (a process just exited) clears quickly,
+	// but zfs-fuse on a loaded machine can take seconds.
+	for i := 0; i < 50; i++ {
 		out, err = exec.Command("zpool", "destroy", "-f", p.Name).CombinedOutput()
 		if err == nil {
 			return
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(300 * time.Millisecond)
 	}
 	tb.Errorf("zpool destroy %s: %v: %s", p.Name, err, out)
 }
