@@ -7,6 +7,7 @@
   imports = [
     ./datasets.nix
     ./protection.nix
+    ./monitoring.nix
     ./protect/persist.nix
     ./services/jellyseerr.nix
     ./services/prowlarr.nix

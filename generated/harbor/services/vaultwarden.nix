@@ -263,9 +263,11 @@
   services.syncoid.commands.vaultwarden = {
     source = "rpool/services/vaultwarden";
     target = "zfs-recv@nas.lan:backup/harbor/vaultwarden";
-    # zfs send flags from the spec; received datasets stay unmounted.
+    # zfs send flags from the spec; received datasets stay unmounted
+    # and carry nixgen:replica-of, which lets the receiving host's datasets apply
+    # tell a received replica from any other dataset of that name.
     sendOptions = "wp";
-    recvOptions = "u";
+    recvOptions = "u o nixgen:replica-of=harbor:rpool/services/vaultwarden";
     sshKey = "/run/secrets/syncoid-key";
     # A dead target must fail the unit, not hang it; a target whose host key
     # is not the pinned one (programs.ssh.knownHosts) is refused.

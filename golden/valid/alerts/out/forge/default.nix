@@ -15,4 +15,10 @@
     type = lib.types.package;
     description = "The nixgen-helper package that the generated units run.";
   };
+
+  options.nixgen.externalUnits = lib.mkOption {
+    type = lib.types.listOf lib.types.str;
+    default = [ ];
+    description = "Units (\"foo.service\") that a package's unit file defines (systemd.packages): the assertion that a service's unit is defined by something else accepts them.";
+  };
 }

@@ -55,6 +55,12 @@ in
   systemd.services."nixgen-notify-failure@" = notifyUnit "failure";
   systemd.services."nixgen-notify-success@" = notifyUnit "success";
 
+  # Every backup, replication, prune, check, drill and sanoid run of this
+  # host shares this slice and its limits (the host's jobs block).
+  systemd.slices.nixgen-jobs = {
+    description = "nixgen: backups, replication, repository maintenance, restore drills and snapshots";
+  };
+
   services.sanoid = {
     enable = true;
     templates.standard = {
@@ -70,6 +76,9 @@ in
   };
 
   systemd.services.sanoid = {
+    # A switch must not kill a running snapshot or prune run.
+    restartIfChanged = false;
+    serviceConfig.Slice = "nixgen-jobs.slice";
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
   };

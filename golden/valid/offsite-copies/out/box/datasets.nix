@@ -4,6 +4,9 @@
 
 let
   helper = "${config.nixgen.helper}/bin/nixgen-helper";
+  # After each apply, fresh metrics from the sandboxed unit (monitoring.nix);
+  # --no-block: it is ordered after this unit. "-": metrics never fail an apply.
+  metrics = "-${config.systemd.package}/bin/systemctl start --no-block nixgen-metrics.service";
 in
 {
   systemd.services.nixgen-datasets = {
@@ -22,7 +25,8 @@ in
       Type = "oneshot";
       RemainAfterExit = true;
       ExecStart = "${helper} datasets apply --manifest ${./manifest.json}";
-      ExecReload = "${helper} datasets apply --manifest ${./manifest.json}";
+      ExecStartPost = metrics;
+      ExecReload = [ "${helper} datasets apply --manifest ${./manifest.json}" metrics ];
       # Bounds the start and every reload: the wait for another apply's lock
       # and every zfs call have their own limits inside it.
       TimeoutStartSec = 1800;

@@ -7,6 +7,7 @@
   imports = [
     ./datasets.nix
     ./protection.nix
+    ./monitoring.nix
     ./services/vault.nix
     ./services/wiki.nix
   ];

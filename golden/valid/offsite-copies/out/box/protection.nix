@@ -54,8 +54,6 @@ in
   # services behind a job's unit.
   systemd.services."nixgen-notify-failure@" = notifyUnit "failure";
   systemd.services."nixgen-notify-success@" = notifyUnit "success";
-  # Where the metrics go; the notify units may write nothing else.
-  systemd.tmpfiles.rules = [ "d /var/lib/prometheus-node-exporter-text 0755 root root -" ];
 
   # Every backup, replication, prune, check, drill and sanoid run of this
   # host shares this slice and its limits (the host's jobs block).

@@ -55,6 +55,12 @@ in
   systemd.services."nixgen-notify-failure@" = notifyUnit "failure";
   systemd.services."nixgen-notify-success@" = notifyUnit "success";
 
+  # Every backup, replication, prune, check, drill and sanoid run of this
+  # host shares this slice and its limits (the host's jobs block).
+  systemd.slices.nixgen-jobs = {
+    description = "nixgen: backups, replication, repository maintenance, restore drills and snapshots";
+  };
+
   services.sanoid = {
     enable = true;
     templates.nixgen-replica-default = {
@@ -75,6 +81,9 @@ in
   };
 
   systemd.services.sanoid = {
+    # A switch must not kill a running snapshot or prune run.
+    restartIfChanged = false;
+    serviceConfig.Slice = "nixgen-jobs.slice";
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
   };
@@ -96,10 +105,14 @@ in
   };
 
   systemd.services.restic-backups-nixgen-check-offsite = {
+    # A switch must not kill a running prune or check.
+    restartIfChanged = false;
+    unitConfig.RequiresMountsFor = [ "/mnt/backup/restic" ];
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
       TimeoutStartSec = 43200;
+      Slice = "nixgen-jobs.slice";
       # Defaults, so settings of the NixOS module win. See docs/security.md.
       NoNewPrivileges = lib.mkDefault true;
       ProtectSystem = lib.mkDefault "full";
@@ -126,6 +139,7 @@ in
     after = [ "network-online.target" ];
     path = [ pkgs.restic ];
     restartIfChanged = false;
+    unitConfig.RequiresMountsFor = [ "/mnt/backup/restic" ];
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
@@ -134,6 +148,7 @@ in
       # is the backstop.
       ExecStart = "${config.nixgen.helper}/bin/nixgen-helper restore-test --manifest ${./manifest.json} --repository offsite --timeout 43200s";
       TimeoutStartSec = 43500;
+      Slice = "nixgen-jobs.slice";
       # restic's cache, outside the protected home directories.
       CacheDirectory = "nixgen-drill";
       CacheDirectoryMode = "0700";

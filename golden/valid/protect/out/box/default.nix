@@ -7,6 +7,7 @@
   imports = [
     ./datasets.nix
     ./protection.nix
+    ./monitoring.nix
     ./protect/home.nix
     ./protect/persist.nix
     ./services/app.nix

@@ -4,11 +4,23 @@
 
 {
   # The service starts only after its dataset was created and mounted, never
-  # into the bare directory that the dataset is then mounted over.
-  systemd.services.nixgen-datasets = {
-    wantedBy = [ "web.service" ];
-    before = [ "web.service" ];
+  # into the bare directory that the dataset is then mounted over: a failed
+  # apply or a missing mount keeps it stopped.
+  systemd.services.web = {
+    requires = [ "nixgen-datasets.service" ];
+    after = [ "nixgen-datasets.service" ];
+    unitConfig.RequiresMountsFor = [ "/srv/web" ];
   };
+
+  # NixOS would create an empty unit for a name that only nixgen's settings
+  # define, and the real service would start without them.
+  assertions = [
+    {
+      assertion = let u = config.systemd.services.${"web"} or { }; in
+        builtins.elem "web.service" config.nixgen.externalUnits || (u.script or "") != "" || u ? serviceConfig.ExecStart;
+      message = "nixgen: service \"web\" protects the data of unit " + "web.service" + ", which nothing else defines (no ExecStart and no script): NixOS would create an empty unit, and the real service would start without waiting for its data. Set `unit` or `container` in the spec to the unit that runs the service, or add the unit to nixgen.externalUnits when a package provides its unit file.";
+    }
+  ];
 
   services.sanoid.datasets."tank/services/web" = {
     useTemplate = [ "standard" ];

@@ -128,9 +128,11 @@
   services.syncoid.commands.vault = {
     source = "tank/services/vault";
     target = "syncoid@backup.example.net:backup/box/vault";
-    # zfs send flags from the spec; received datasets stay unmounted.
+    # zfs send flags from the spec; received datasets stay unmounted
+    # and carry nixgen:replica-of, which lets the receiving host's datasets apply
+    # tell a received replica from any other dataset of that name.
     sendOptions = "wp";
-    recvOptions = "u";
+    recvOptions = "u o nixgen:replica-of=box:tank/services/vault";
     # A dead target must fail the unit, not hang it; a target whose host key
     # is not the pinned one (programs.ssh.knownHosts) is refused.
     extraArgs = [

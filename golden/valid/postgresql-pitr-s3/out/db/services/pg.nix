@@ -38,6 +38,16 @@
     after = [ "nixgen-preseed-pg.service" ];
   };
 
+  # NixOS would create an empty unit for a name that only nixgen's settings
+  # define, and the real service would start without them.
+  assertions = [
+    {
+      assertion = let u = config.systemd.services.${"postgresql"} or { }; in
+        builtins.elem "postgresql.service" config.nixgen.externalUnits || (u.script or "") != "" || u ? serviceConfig.ExecStart;
+      message = "nixgen: service \"pg\" protects the data of unit " + "postgresql.service" + ", which nothing else defines (no ExecStart and no script): NixOS would create an empty unit, and the real service would start without waiting for its data. Set `unit` or `container` in the spec to the unit that runs the service, or add the unit to nixgen.externalUnits when a package provides its unit file.";
+    }
+  ];
+
   services.postgresql.dataDir = "/srv/pg";
 
   # Continuous archiving: every WAL segment goes to the stanza "pg",

@@ -43,13 +43,25 @@ in
     after = [ "nixgen-preseed-postgresql.service" ];
   };
 
+  # NixOS would create an empty unit for a name that only nixgen's settings
+  # define, and the real service would start without them.
+  assertions = [
+    {
+      assertion = let u = config.systemd.services.${"postgresql"} or { }; in
+        builtins.elem "postgresql.service" config.nixgen.externalUnits || (u.script or "") != "" || u ? serviceConfig.ExecStart;
+      message = "nixgen: service \"postgresql\" protects the data of unit " + "postgresql.service" + ", which nothing else defines (no ExecStart and no script): NixOS would create an empty unit, and the real service would start without waiting for its data. Set `unit` or `container` in the spec to the unit that runs the service, or add the unit to nixgen.externalUnits when a package provides its unit file.";
+    }
+  ];
+
   # restic reads a ZFS snapshot of the dataset, bound read-only over the
   # mountpoint in the unit's own mount namespace: the recorded paths are the
   # real ones and the files do not change during the run.
   services.restic.backups.postgresql = {
     repository = "/mnt/backup/restic";
     passwordFile = "/run/secrets/restic";
-    initialize = true;
+    # A repository that is not there (an unmounted NAS, a wrong bucket) fails
+    # the backup instead of becoming a new, empty one.
+    initialize = false;
     # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
       "/var/lib/postgresql"
@@ -63,6 +75,10 @@ in
   };
 
   systemd.services.restic-backups-postgresql = {
+    # A switch must not kill a running backup (and page its failure).
+    restartIfChanged = false;
+    # The repository is a local path: without its mount the backup fails.
+    unitConfig.RequiresMountsFor = [ "/mnt/backup/restic" ];
     # Never back up before the data is restored: an empty snapshot would become
     # the latest one that a later preseed restores.
     requires = [ "nixgen-preseed-postgresql.service" ];
@@ -78,6 +94,8 @@ in
       # A hung backup must not hold the dataset's lock, and with it the
       # replication, forever.
       TimeoutStartSec = 43200;
+      # With every other job, in the slice that the host's jobs limits bound.
+      Slice = "nixgen-jobs.slice";
       # Sandboxing of restic (the "+" commands run outside it); defaults, so
       # settings of the NixOS module win. See docs/security.md.
       NoNewPrivileges = lib.mkDefault true;
@@ -135,7 +153,8 @@ in
     wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "daily";
-      RandomizedDelaySec = "15m";
+      # The host's jobs randomized_delay: backups on one schedule spread out.
+      RandomizedDelaySec = 3600;
       Persistent = true;
     };
   };
@@ -151,10 +170,13 @@ in
     service = {
       # Started by "nixgen-replicate-postgresql", which waits for a running backup.
       startAt = lib.mkForce [ ];
+      # A switch must not kill a running replication (and page its failure).
+      restartIfChanged = false;
       serviceConfig = {
         # A target that keeps ssh alive while `zfs receive` hangs must not
         # stall replication, and through the shared lock the backups, forever.
         TimeoutStartSec = 43200;
+        Slice = "nixgen-jobs.slice";
         # "+": as root, outside the sandbox; "-": a metrics problem does not
         # fail the replication. Records the lag (nixgen_replication_lag_seconds).
         ExecStopPost = [ "-+${config.nixgen.helper}/bin/nixgen-helper replication lag --manifest ${../manifest.json} --service postgresql" ];

@@ -215,9 +215,11 @@
   services.syncoid.commands.persist = {
     source = "rpool/safe/persist";
     target = "syncoid@backup.example.net:backup/box/persist";
-    # zfs send flags from the spec; received datasets stay unmounted.
+    # zfs send flags from the spec; received datasets stay unmounted
+    # and carry nixgen:replica-of, which lets the receiving host's datasets apply
+    # tell a received replica from any other dataset of that name.
     sendOptions = "wp";
-    recvOptions = "u";
+    recvOptions = "u o nixgen:replica-of=box:rpool/safe/persist";
     # A dead target must fail the unit, not hang it; a target whose host key
     # is not the pinned one (programs.ssh.knownHosts) is refused.
     extraArgs = [
