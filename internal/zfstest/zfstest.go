@@ -173,12 +173,32 @@ func (p *Pool) Exists(name string) bool {
 
 func run(tb testing.TB, bin string, args ...string) string {
 	tb.Helper()
-	cmd := exec.Command(bin, args...)
+	var out []byte
+	var err error
 	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	// zfs-fuse under load refuses mounts and renames as busy for a moment
+	// (as zfs.RetryBusy knows); a test's setup must not fail on that.
+	busy := false
+	for i := 0; i < 25; i++ {
+		cmd := exec.Command(bin, args...)
+		stderr.Reset()
+		cmd.Stderr = &stderr
+		if out, err = cmd.Output(); err == nil || !strings.Contains(stderr.String(), "is busy") {
+			break
+		}
+		busy = true
+		time.Sleep(200 * time.Millisecond)
+	}
 	if err != nil {
 		tb.Fatalf("%s %s: %v: %s", bin, strings.Join(args, " "), err, stderr.String())
+	}
+	// A `zfs set mountpoint=` refused as busy may have set the property
+	// without mounting: mount it as the first attempt would have.
+	if busy && bin == "zfs" && len(args) == 3 && args[0] == "set" && strings.HasPrefix(args[1], "mountpoint=") {
+		st, _ := exec.Command("zfs", "get", "-H", "-o", "value", "mounted,canmount", args[2]).Output()
+		if f := strings.Fields(string(st)); len(f) == 2 && f[0] == "no" && f[1] == "on" {
+			run(tb, "zfs", "mount", args[2])
+		}
 	}
 	return strings.TrimSpace(string(out))
 }
