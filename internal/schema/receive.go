@@ -59,6 +59,9 @@ func matchReceivers(c *checker, raw map[string]*rawHost, hosts []*model.Host, tm
 		rng hcl.Range
 	}
 	external := map[string]keyAt{}
+	// One warning per distinct unmanaged receiver, not one per service:
+	// 50 services replicating to one NAS need the same setup done once.
+	warned := map[string]bool{}
 	for _, g := range hosts {
 		for _, s := range g.Services {
 			r := s.Replication
@@ -82,7 +85,10 @@ func matchReceivers(c *checker, raw map[string]*rawHost, hosts []*model.Host, tm
 				if r.KnownHostKey == "" {
 					pin = "no host key is pinned (set known_host_key to the target's public host key, from `ssh-keyscan`), so ssh, which checks host keys strictly, refuses the first connection"
 				}
-				c.warnf(raw.TargetRange, "Receiver not managed", "%q is not a host of the specs (no host has it as its name or in its addresses), so nixgen configures nothing there: create the receive user %q, the parent dataset %q and its permissions by hand (see docs/replication.md); %s.", r.TargetHost, r.ReceiveUser, parentOf(r.TargetDataset), pin)
+				if k := strings.Join([]string{where, r.ReceiveUser, parentOf(r.TargetDataset), pin}, "\x00"); !warned[k] {
+					warned[k] = true
+					c.warnf(raw.TargetRange, "Receiver not managed", "%q is not a host of the specs (no host has it as its name or in its addresses), so nixgen configures nothing there: create the receive user %q, the parent dataset %q and its permissions by hand (see docs/replication.md); %s.", r.TargetHost, r.ReceiveUser, parentOf(r.TargetDataset), pin)
+				}
 				continue
 			}
 			r.Receiver = h.Name
