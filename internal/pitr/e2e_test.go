@@ -47,6 +47,10 @@ func TestPITRRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, run := pgtest.Archiving(t, st, socket)
+	// pgBackRest keeps a backup's stop time in whole seconds: a target
+	// within the second the full backup ended finds no backup set before
+	// it. Let that second pass before the rows the target lies between.
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(2 * time.Second)))
 
 	c.SQL("CREATE TABLE t (x int); INSERT INTO t VALUES (1)")
 	target := c.SQL("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'")
