@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -289,6 +290,9 @@ func completeMove(root *safefs.Dir, j journal) error {
 		if err != nil {
 			return err
 		}
+		// In name order, not the directory's hash order: what a failed move
+		// leaves behind is then the same on every run.
+		slices.Sort(names)
 		for _, n := range names {
 			// Rename within one file system: nothing is copied, and a crash
 			// leaves each entry either in staging or in place, never torn.
