@@ -426,9 +426,6 @@ func (c *countRunner) runner() *zfs.Runner {
 // does not fit in) with on_failure = start-empty used to be marked complete
 // and empty. Now it fails, unmarked, and a later run can still restore.
 func TestStartEmptyNeverAfterENOSPC(t *testing.T) {
-	if os.Getenv("NIXGEN_ENOSPC") == "" {
-		t.Skip("set NIXGEN_ENOSPC=1: filling a dataset to its quota may wedge zfs-fuse")
-	}
 	e2e.Tool(t, "restic")
 	e := newEnv(t, "restic")
 	e.svc.Preseed.OnFailure = "start-empty"
