@@ -47,9 +47,12 @@ func alertRules(h *nixmodel.Host) []alertRule {
 		bak  time.Duration
 	}{{"warning", a.ReplicationLagWarning, a.BackupFailingWarning}, {"critical", a.ReplicationLagCritical, a.BackupFailingCritical}} {
 		add(alertRule{Alert: "NixgenReplicationLag", Severity: sev.name,
-			Expr:        age("nixgen_replication_last_success_timestamp_seconds", sev.lag),
-			Summary:     "no successful replication of {{ $labels.service }} on {{ $labels.host }} for {{ $value | humanizeDuration }}",
-			Description: fmt.Sprintf("syncoid has not succeeded for more than %s. journalctl -u {{ $labels.unit }}", promDuration(sev.lag))})
+			// The age of the newest snapshot the target has (nixgen-helper
+			// replication lag), not of syncoid's last success: a run that
+			// succeeds without sending anything new does not hide the lag.
+			Expr:        age("nixgen_replication_last_snapshot_timestamp_seconds", sev.lag),
+			Summary:     "the replica of {{ $labels.service }} from {{ $labels.host }} is {{ $value | humanizeDuration }} behind",
+			Description: fmt.Sprintf("The newest snapshot the replication target has of {{ $labels.service }} is older than %s: see the journal of its syncoid unit (docs/replication.md#health).", promDuration(sev.lag))})
 		add(alertRule{Alert: "NixgenBackupFailing", Severity: sev.name,
 			Expr:        age("nixgen_backup_last_success_timestamp_seconds", sev.bak),
 			Summary:     "no successful backup of {{ $labels.service }} on {{ $labels.host }} for {{ $value | humanizeDuration }}",

@@ -72,7 +72,7 @@ func TestAlertThresholds(t *testing.T) {
 	a.DrillAgeWarning = 10 * 24 * time.Hour
 	rules := string(renderAlerts(&model.Host{Name: "forge", Alerts: a}))
 	for _, want := range []string{
-		`nixgen_replication_last_success_timestamp_seconds{host="forge"} > 129600`,
+		`nixgen_replication_last_snapshot_timestamp_seconds{host="forge"} > 129600`,
 		`{host="forge"}) > 95'`,
 		`nixgen_restore_drill_last_success_timestamp_seconds{host="forge"} > 864000`,
 		"for: 10d",
