@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -63,10 +64,7 @@ func renderCase(t *testing.T, name string) (map[string][]byte, []byte) {
 	if diags.HasErrors() {
 		t.Fatalf("case %s has errors:\n%s", name, warnings.Bytes())
 	}
-	out, err := emit.Render(spec)
-	if err != nil {
-		t.Fatalf("render %s: %v", name, err)
-	}
+	out := emit.Render(spec)
 	return out, warnings.Bytes()
 }
 
@@ -160,5 +158,34 @@ func TestGeneratedNixParses(t *testing.T) {
 	// and stops at the first error); a process per file took 20 times longer.
 	if out, err := exec.Command(nix, append([]string{"--parse"}, files...)...).CombinedOutput(); err != nil {
 		t.Errorf("nix-instantiate --parse (%d files): %v\n%s", len(files), err, out)
+	}
+}
+
+// TestModuleArgumentsAreUsed: every generated module declares exactly the
+// arguments (config, lib, pkgs) that its body uses; the rest is "...".
+func TestModuleArgumentsAreUsed(t *testing.T) {
+	header := regexp.MustCompile(`(?m)^\{([^}]*)\}:\n`)
+	for _, name := range validCases(t) {
+		files, _ := renderCase(t, name)
+		for _, rel := range sortedKeys(files) {
+			if !strings.HasSuffix(rel, ".nix") {
+				continue
+			}
+			src := string(files[rel])
+			loc := header.FindStringSubmatchIndex(src)
+			if loc == nil {
+				t.Errorf("%s/%s: no module header", name, rel)
+				continue
+			}
+			declared := src[loc[2]:loc[3]]
+			body := src[loc[1]:]
+			for _, arg := range []string{"config", "lib", "pkgs"} {
+				decl := regexp.MustCompile(`\b` + arg + `,`).MatchString(declared)
+				used := regexp.MustCompile(`\b` + arg + `\.`).MatchString(body)
+				if decl != used {
+					t.Errorf("%s/%s: %s declared %v, used %v", name, rel, arg, decl, used)
+				}
+			}
+		}
 	}
 }

@@ -99,10 +99,7 @@ func TestHostileSpecRoundTrip(t *testing.T) {
 		}
 		t.FailNow()
 	}
-	out, err := emit.Render(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := emit.Render(spec)
 	m, err := manifest.Decode(bytes.NewReader(out["box/manifest.json"]))
 	if err != nil {
 		t.Fatal(err)

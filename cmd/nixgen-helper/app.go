@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nixgen/nixgen/internal/hostfacts"
 	"github.com/nixgen/nixgen/internal/zfs"
 )
 
@@ -134,8 +135,9 @@ func requireFlag(c *cli.Context, name string) (string, error) {
 	return v, nil
 }
 
-// defaultLockTimeout bounds the wait for another run's lock.
-const defaultLockTimeout = 10 * time.Minute
+// defaultLockTimeout bounds the wait for another run's lock; the generated
+// units' time limits leave room for it.
+const defaultLockTimeout = hostfacts.LockWait
 
 func contextWithTimeout(c *cli.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	if d <= 0 {

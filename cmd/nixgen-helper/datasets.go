@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nixgen/nixgen/internal/datasets"
+	"github.com/nixgen/nixgen/internal/hostfacts"
 	"github.com/nixgen/nixgen/internal/lockfile"
 	"github.com/nixgen/nixgen/internal/manifest"
 )
@@ -33,7 +34,7 @@ func datasetsCommand() *cli.Command {
 				Name:  "apply",
 				Usage: "make the datasets match the manifest, then verify them",
 				Flags: append(common,
-					&cli.StringFlag{Name: "lock-dir", Value: "/run/nixgen", EnvVars: []string{"NIXGEN_LOCK_DIR"}, Usage: "directory of the lock file that serialises applies"},
+					&cli.StringFlag{Name: "lock-dir", Value: hostfacts.RunDir, EnvVars: []string{"NIXGEN_LOCK_DIR"}, Usage: "directory of the lock file that serialises applies"},
 					&cli.DurationFlag{Name: "lock-timeout", Value: defaultLockTimeout, Usage: "how long to wait for another apply"},
 				),
 				Action: datasetsApply,

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -90,10 +91,12 @@ func TestBadManifestRunsNothing(t *testing.T) {
 	if err := os.WriteFile(spy, []byte("#!/bin/sh\necho \"$0 $*\" >> '"+logFile+"'\nexit 1\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	good := `{"version":1,"host":"h","parent":{"dataset":"tank/s","pool":"tank"},"services":[` +
+	version := `{"version":` + strconv.Itoa(manifest.Version) + `,`
+	good := version + `"host":"h","parent":{"dataset":"tank/s","pool":"tank"},"services":[` +
 		`{"name":"a","unit":"a.service","dataset":"tank/s/a","mountpoint":"/srv/a","user":"root","group":"root","mode":"0750","properties":{}}]}`
 	cases := map[string]struct{ body, want string }{
-		"malformed":          {`{"version":1,`, "unexpected EOF"},
+		"malformed":          {version, "unexpected EOF"},
+		"older version":      {strings.Replace(good, version, `{"version":1,`, 1), "version 1, but this nixgen-helper reads version " + strconv.Itoa(manifest.Version)},
 		"unknown field":      {strings.Replace(good, `"host"`, `"hots":"x","host"`, 1), `unknown field "hots"`},
 		"relative path":      {strings.Replace(good, `"/srv/a"`, `"srv/a"`, 1), `mountpoint "srv/a" must be an absolute path`},
 		"trailing data":      {good + "{}", "trailing data"},

@@ -185,11 +185,7 @@ func renderSpecs(c *cli.Context) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	files, err := emit.Render(spec)
-	if err != nil {
-		return nil, exitf(exitInvalid, "rendering: %v", err)
-	}
-	return files, nil
+	return emit.Render(spec), nil
 }
 
 func loadSpecs(c *cli.Context) (*model.Spec, error) {

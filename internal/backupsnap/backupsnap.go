@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nixgen/nixgen/internal/hostfacts"
 	"github.com/nixgen/nixgen/internal/manifest"
 	"github.com/nixgen/nixgen/internal/zfs"
 )
@@ -35,7 +36,7 @@ const (
 )
 
 // DefaultRunDir is where the clones are mounted, one directory per service.
-const DefaultRunDir = "/run/nixgen/backup"
+const DefaultRunDir = hostfacts.BackupRunDir
 
 // ErrForeign marks a dataset with the clone's name that is not a clone of
 // the reserved snapshot: it is left alone and the run refused.

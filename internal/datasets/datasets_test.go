@@ -202,7 +202,7 @@ func TestCreateOnlyDifferenceIsReportedNotTouched(t *testing.T) {
 	p.ZFS(t, "create", "-o", "mountpoint="+mnt, parent+"/app")
 	m := testManifest(p, parent, manifest.Service{Name: "app",
 		Properties: map[string]string{"casesensitivity": "insensitive", "utf8only": "on", "compression": "gzip"},
-		CreateOnly: []string{"casesensitivity"}, // utf8only is caught by zfs.CreateOnly
+		CreateOnly: []string{"casesensitivity"}, // utf8only is caught by rules.CreateOnly
 	})
 	var tr tracer
 	res := mustApply(t, tr.runner(), m)
@@ -334,7 +334,7 @@ func TestExportedPoolIsNotImported(t *testing.T) {
 func TestVolumeWhereFilesystemBelongs(t *testing.T) {
 	// zfs-fuse cannot create volumes ("Function not implemented"), so the
 	// decision is tested on a read state; TestRealVolume covers real ZFS.
-	m := &manifest.Manifest{Version: 1, Parent: manifest.Parent{Dataset: "tank/s", Pool: "tank"},
+	m := &manifest.Manifest{Version: manifest.Version, Parent: manifest.Parent{Dataset: "tank/s", Pool: "tank"},
 		Services: []manifest.Service{{Name: "app", Dataset: "tank/s/app", Mountpoint: "/srv/app", User: "root", Group: "root", Mode: "0750"}}}
 	p := &Plan{tree: zfs.Tree{
 		"tank/s":     {Name: "tank/s", Props: map[string]zfs.Prop{"type": {Value: "filesystem"}}},

@@ -24,6 +24,7 @@ import (
 
 	"github.com/nixgen/nixgen/internal/manifest"
 	"github.com/nixgen/nixgen/internal/owner"
+	"github.com/nixgen/nixgen/internal/rules"
 	"github.com/nixgen/nixgen/internal/safefs"
 	"github.com/nixgen/nixgen/internal/zfs"
 )
@@ -279,7 +280,7 @@ func (p *Plan) diff(s manifest.Service, d *zfs.Dataset) {
 	for _, k := range keys {
 		have, ok := d.Props[k]
 		same := ok && zfs.Normalize(k, have.Value) == zfs.Normalize(k, want[k])
-		if createOnly[k] || zfs.CreateOnly(k) {
+		if createOnly[k] || rules.CreateOnly(k) {
 			// Their source is always "-": only the value can differ.
 			if !same {
 				p.Refused = append(p.Refused, Refusal{Service: s.Name, Dataset: s.Dataset, Property: k, Have: have.Value, Want: want[k]})

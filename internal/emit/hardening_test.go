@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/nixgen/nixgen/internal/e2e"
+	"github.com/nixgen/nixgen/internal/hostfacts"
 	"github.com/nixgen/nixgen/internal/model"
 	"github.com/nixgen/nixgen/internal/nixeval"
 )
@@ -54,7 +55,7 @@ func units(t *testing.T, v map[string]any) map[string]map[string]any {
 			if sy, ok := svcs["syncoid"].(map[string]any); ok {
 				if cmds, ok := sy["commands"].(map[string]any); ok {
 					for name, c := range cmds {
-						merge(out, syncoidUnit(name), c.(map[string]any)["service"].(map[string]any))
+						merge(out, hostfacts.SyncoidUnit(name), c.(map[string]any)["service"].(map[string]any))
 					}
 				}
 			}
@@ -94,10 +95,7 @@ func merge(out map[string]map[string]any, name string, u map[string]any) {
 // and every restic and syncoid unit nixgen configures, has a time limit.
 func TestEveryGeneratedUnitIsBounded(t *testing.T) {
 	spec := boundedSpec()
-	out, err := Render(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := Render(spec)
 	checked := 0
 	for name, u := range units(t, nixeval.Host(t, spec, out)) {
 		sc, _ := u["serviceConfig"].(map[string]any)
@@ -147,10 +145,7 @@ func unitValue(v any) []string {
 func TestSystemdAcceptsUnitSettings(t *testing.T) {
 	analyze := e2e.Tool(t, "systemd-analyze")
 	spec := boundedSpec()
-	out, err := Render(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := Render(spec)
 	dir := t.TempDir()
 	var files []string
 	for name, u := range units(t, nixeval.Host(t, spec, out)) {

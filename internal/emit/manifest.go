@@ -1,7 +1,6 @@
 package emit
 
 import (
-	"fmt"
 	"sort"
 	"time"
 
@@ -11,7 +10,7 @@ import (
 
 // buildManifest returns manifest.json for one host: only the repositories and
 // notifiers that its services use, so a host never learns other hosts' secrets' paths.
-func buildManifest(spec *model.Spec, h *model.Host, services []*model.Service) ([]byte, error) {
+func buildManifest(spec *model.Spec, h *model.Host, services []*model.Service, units model.Units) []byte {
 	m := &manifest.Manifest{
 		Version:  manifest.Version,
 		Host:     h.Name,
@@ -54,18 +53,12 @@ func buildManifest(spec *model.Spec, h *model.Host, services []*model.Service) (
 		if b := s.Backup; b != nil {
 			for _, name := range b.Repositories {
 				r := spec.Repository(name)
-				if r == nil {
-					return nil, fmt.Errorf("service %q: restic repository %q is not declared", s.Name, name)
-				}
 				if m.Repositories == nil {
 					m.Repositories = map[string]manifest.Repository{}
 				}
 				m.Repositories[r.Name] = manifest.Repository{
 					URL: r.URL, RepositoryFile: r.RepositoryFile, PasswordFile: r.PasswordFile, EnvironmentFile: r.EnvironmentFile,
 				}
-			}
-			if len(b.Repositories) == 0 {
-				return nil, fmt.Errorf("service %q: backup without a repository", s.Name)
 			}
 			ms.Backup = &manifest.Backup{Repository: b.Repositories[0], Paths: b.Paths, Tags: b.Tags}
 			if b.PerRepository {
@@ -78,14 +71,9 @@ func buildManifest(spec *model.Spec, h *model.Host, services []*model.Service) (
 				Dataset: r.TargetDataset, SSHKey: r.SSHKey,
 			}
 		}
-		if err := pgManifest(spec, m, s, &ms); err != nil {
-			return nil, err
-		}
+		pgManifest(spec, m, s, &ms)
 		for _, name := range s.Notify {
 			n := spec.Notifier(name)
-			if n == nil {
-				return nil, fmt.Errorf("service %q: notifier %q is not declared", s.Name, name)
-			}
 			if m.Notifiers == nil {
 				m.Notifiers = map[string]manifest.Notifier{}
 			}
@@ -93,58 +81,27 @@ func buildManifest(spec *model.Spec, h *model.Host, services []*model.Service) (
 		}
 		m.Services = append(m.Services, ms)
 	}
-	m.Jobs = jobsFor(spec, h, services)
-	replicas := replicasOn(spec, h)
-	for _, r := range replicas {
+	for _, j := range units.Jobs {
+		m.Jobs = append(m.Jobs, manifest.Job{Unit: j.Unit, Kind: jobKinds[j.Kind], Service: j.Service,
+			Repository: j.Repository, Notify: j.Notify})
+	}
+	sort.Slice(m.Jobs, func(i, j int) bool { return m.Jobs[i].Unit < m.Jobs[j].Unit })
+	for _, r := range units.Replicas {
 		m.Replicas = append(m.Replicas, manifest.Replica{Dataset: r.Dataset, Source: r.Source})
 	}
-	_, m.Receive = receiversOn(replicas)
-	// The helper refuses an invalid manifest at run time; fail at render time instead.
+	_, m.Receive = receiversOn(units.Replicas)
+	// The helper refuses an invalid manifest at run time. internal/schema
+	// applies the same rules (internal/rules) with positions, so a manifest
+	// that fails here is a bug.
 	if err := m.Validate(); err != nil {
-		return nil, err
+		bug("%v", err)
 	}
-	return manifest.Marshal(m)
+	return must(manifest.Marshal(m))
 }
 
-// jobsFor lists the units whose OnFailure=/OnSuccess= run nixgen-helper
-// notify, with the notifiers each reports to: a service's own for its backup
-// and replication, the union over the services behind a repository or sanoid.
-func jobsFor(spec *model.Spec, h *model.Host, services []*model.Service) []manifest.Job {
-	var jobs []manifest.Job
-	repos := map[string]bool{}
-	snapshots := false
-	for _, s := range services {
-		if b := s.Backup; b != nil {
-			for _, r := range b.Repositories {
-				repos[r] = true
-				jobs = append(jobs, manifest.Job{Unit: resticUnit(b.Job(s.Name, r)) + ".service", Kind: manifest.JobBackup,
-					Service: s.Name, Repository: r, Notify: s.Notify})
-			}
-		}
-		if s.Replication != nil {
-			jobs = append(jobs, manifest.Job{Unit: syncoidUnit(s.Name) + ".service", Kind: manifest.JobReplication,
-				Service: s.Name, Notify: s.Notify})
-		}
-		snapshots = snapshots || s.Snapshots != nil
-		jobs = append(jobs, pgJobs(s)...)
-	}
-	for _, name := range sortedKeys(repos) {
-		r := spec.Repository(name)
-		notify := union(services, func(s *model.Service) bool { return s.Backup != nil && s.Backup.Uses(name) })
-		if len(pruneOpts(r.Retention)) > 0 && r.PruneSchedule != "" {
-			jobs = append(jobs, manifest.Job{Unit: resticUnit(pruneJob(name)) + ".service", Kind: manifest.JobPrune, Repository: name, Notify: notify})
-		}
-		if r.CheckSchedule != "" {
-			jobs = append(jobs, manifest.Job{Unit: resticUnit(checkJob(name)) + ".service", Kind: manifest.JobCheck, Repository: name, Notify: notify})
-		}
-		if r.DrillSchedule != "" {
-			jobs = append(jobs, manifest.Job{Unit: drillUnit(name) + ".service", Kind: manifest.JobDrill, Repository: name, Notify: notify})
-		}
-	}
-	if snapshots || len(replicasOn(spec, h)) > 0 {
-		jobs = append(jobs, manifest.Job{Unit: "sanoid.service", Kind: manifest.JobSnapshot,
-			Notify: union(services, func(s *model.Service) bool { return s.Snapshots != nil })})
-	}
-	sort.Slice(jobs, func(i, j int) bool { return jobs[i].Unit < jobs[j].Unit })
-	return jobs
+// jobKinds names each kind of job in manifest.json.
+var jobKinds = map[model.JobKind]string{
+	model.JobBackup: manifest.JobBackup, model.JobPrune: manifest.JobPrune, model.JobCheck: manifest.JobCheck,
+	model.JobDrill: manifest.JobDrill, model.JobSnapshot: manifest.JobSnapshot, model.JobReplication: manifest.JobReplication,
+	model.JobPgBackup: manifest.JobPgBackup, model.JobPgDrill: manifest.JobPgDrill,
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nixgen/nixgen/internal/e2e"
+	"github.com/nixgen/nixgen/internal/hostfacts"
 	"github.com/nixgen/nixgen/internal/manifest"
 	"github.com/nixgen/nixgen/internal/model"
 	"github.com/nixgen/nixgen/internal/nixeval"
@@ -28,10 +29,7 @@ func TestRenderedNixParses(t *testing.T) {
 		"hostile": hostileSpec(),
 		"mixed":   mixedSpec(),
 	} {
-		out, err := Render(spec)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
+		out := Render(spec)
 		dir := t.TempDir()
 		nixeval.WriteTree(t, dir, spec, out)
 		var files []string
@@ -127,7 +125,7 @@ func hostileSpec() *model.Spec {
 		})
 		// NixOS names syncoid units after an escaped command name; replicate
 		// only the services whose units stay distinct.
-		if u := syncoidUnit(name); syncoidUnits[u] {
+		if u := hostfacts.SyncoidUnit(name); syncoidUnits[u] {
 			last := h.Services[len(h.Services)-1]
 			last.Replication, last.Preseed.Methods = nil, []string{"local", "restic"}
 		} else {
@@ -202,10 +200,7 @@ func mustSd(t *testing.T, f func(string) (string, error), s string) string {
 // parses it, exactly systemd-quoted).
 func TestHostileRoundTrip(t *testing.T) {
 	spec := hostileSpec()
-	out, err := Render(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := Render(spec)
 	v := nixeval.Host(t, spec, out)
 	h := spec.Hosts[0]
 
@@ -305,7 +300,7 @@ func TestHostileRoundTrip(t *testing.T) {
 		checkWrapper(t, s.Name, nixeval.Get(t, mod, "systemd", "services", "nixgen-backup-"+s.Name), "restic-backups-"+s.Name+".service",
 			seconds(replTimeout+lockMargin), seconds(replTimeout+lockMargin)+seconds(s.Backup.Timeout+lockMargin))
 		expect(t, s.Name+" backup timer", nixeval.Get(t, mod, "systemd", "timers", "nixgen-backup-"+s.Name, "timerConfig"),
-			map[string]any{"OnCalendar": s.Backup.Schedule, "RandomizedDelaySec": 5400, "Persistent": true})
+			map[string]any{"OnCalendar": s.Backup.Schedule, "RandomizedDelaySec": map[string]any{"_default": 5400}, "Persistent": true})
 
 		expect(t, s.Name+" sanoid", nixeval.Get(t, mod, "services", "sanoid", "datasets", s.Dataset),
 			map[string]any{"useTemplate": []string{s.Snapshots.Policy}, "recursive": false})
@@ -318,10 +313,10 @@ func TestHostileRoundTrip(t *testing.T) {
 		}
 		expect(t, s.Name+" syncoid startAt", nixeval.Get(t, cmd, "service", "startAt"), map[string]any{"_force": []string{}})
 		expect(t, s.Name+" syncoid notify", hooks(nixeval.Get(t, cmd, "service")), notifyHooks)
-		checkWrapper(t, s.Name, nixeval.Get(t, mod, "systemd", "services", "nixgen-replicate-"+s.Name), syncoidUnit(s.Name)+".service",
+		checkWrapper(t, s.Name, nixeval.Get(t, mod, "systemd", "services", "nixgen-replicate-"+s.Name), hostfacts.SyncoidUnit(s.Name)+".service",
 			seconds(s.Backup.Timeout+lockMargin), seconds(s.Backup.Timeout+lockMargin)+seconds(s.Replication.Timeout+lockMargin))
 		expect(t, s.Name+" replication timer", nixeval.Get(t, mod, "systemd", "timers", "nixgen-replicate-"+s.Name, "timerConfig"),
-			map[string]any{"OnCalendar": s.Replication.Schedule, "RandomizedDelaySec": "5m", "Persistent": true})
+			map[string]any{"OnCalendar": s.Replication.Schedule, "RandomizedDelaySec": map[string]any{"_default": "5m"}, "Persistent": true})
 	}
 	for _, r := range []string{"failure", "success"} {
 		exe := nixeval.Get(t, v, "protection", "systemd", "services", "nixgen-notify-"+r+"@", "serviceConfig", "ExecStart").([]any)
@@ -339,7 +334,7 @@ func TestHostileRoundTrip(t *testing.T) {
 		wantPrune := map[string]any{
 			"passwordFile": r.PasswordFile, "environmentFile": r.EnvironmentFile,
 			"pruneOpts":   append([]string{"--retry-lock=2h"}, pruneOpts(r.Retention)...),
-			"timerConfig": map[string]any{"OnCalendar": r.PruneSchedule, "RandomizedDelaySec": "1h", "Persistent": true},
+			"timerConfig": map[string]any{"OnCalendar": r.PruneSchedule, "RandomizedDelaySec": map[string]any{"_default": "1h"}, "Persistent": true},
 		}
 		setRepository(wantPrune, r)
 		for _, job := range []string{"nixgen-prune-", "nixgen-check-"} {
@@ -361,7 +356,7 @@ func TestHostileRoundTrip(t *testing.T) {
 			expect(t, r.Name+" "+job+" TimeoutStartSec", nixeval.Get(t, v, "protection", "systemd", "services", "restic-backups-"+job+r.Name, "serviceConfig", "TimeoutStartSec"), seconds(limit))
 		}
 		expect(t, r.Name+" drill timer", nixeval.Get(t, v, "protection", "systemd", "timers", "nixgen-drill-"+r.Name, "timerConfig"),
-			map[string]any{"OnCalendar": r.DrillSchedule, "RandomizedDelaySec": "1h", "Persistent": true})
+			map[string]any{"OnCalendar": r.DrillSchedule, "RandomizedDelaySec": map[string]any{"_default": "1h"}, "Persistent": true})
 		if shellUnsafe(r) {
 			wantPrune["createWrapper"] = false
 		}
@@ -379,7 +374,7 @@ func TestHostileRoundTrip(t *testing.T) {
 		expect(t, p.Name+" template", nixeval.Get(t, v, "protection", "services", "sanoid", "templates", p.Name),
 			map[string]any{"frequently": p.Frequently, "hourly": p.Hourly, "daily": 0, "weekly": 0, "monthly": 0, "yearly": 0, "autosnap": true, "autoprune": false})
 	}
-	expect(t, "sanoid interval", nixeval.Get(t, v, "protection", "services", "sanoid", "interval"), "*:0/15")
+	expect(t, "sanoid interval", nixeval.Get(t, v, "protection", "services", "sanoid", "interval"), map[string]any{"_default": "*:0/15"})
 
 	// manifest.json carries the same strings to the helper, which decodes it strictly.
 	var key string
@@ -413,12 +408,12 @@ func TestHostileRoundTrip(t *testing.T) {
 			Unit: "restic-backups-" + s.Name + ".service", Kind: manifest.JobBackup, Service: s.Name,
 			Repository: s.Backup.Repositories[0], Notify: s.Notify})
 		if s.Replication != nil {
-			u := syncoidUnit(s.Name) + ".service"
+			u := hostfacts.SyncoidUnit(s.Name) + ".service"
 			expectGo(t, s.Name+" replication job", jobs[u], manifest.Job{Unit: u, Kind: manifest.JobReplication, Service: s.Name, Notify: s.Notify})
 		}
 	}
 	for _, r := range spec.Repositories {
-		notify := union(h.Services, func(s *model.Service) bool { return s.Backup.Uses(r.Name) })
+		notify := model.NotifiersOf(h.Services, func(s *model.Service) bool { return s.Backup.Uses(r.Name) })
 		for unit, kind := range map[string]string{
 			"restic-backups-nixgen-prune-" + r.Name + ".service": manifest.JobPrune,
 			"restic-backups-nixgen-check-" + r.Name + ".service": manifest.JobCheck,

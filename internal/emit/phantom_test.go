@@ -21,10 +21,7 @@ func renderHCL(t *testing.T, src string) map[string][]byte {
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}
-	out, err := Render(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := Render(spec)
 	return out
 }
 

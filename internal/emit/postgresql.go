@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/nixgen/nixgen/internal/hostfacts"
 	"github.com/nixgen/nixgen/internal/manifest"
 	"github.com/nixgen/nixgen/internal/model"
 )
@@ -42,71 +43,45 @@ type pgView struct {
 // services.pgbackrest.stanzas.<stanza>.jobs.<type>.
 type pgJob struct{ Unit, Type string }
 
-// Unit names of the pgBackRest jobs. NixOS's module names a job's unit
-// "pgbackrest-<stanza>-<job>"; the stanza is the service's name.
-func pgJobUnit(svc, job string) string { return "pgbackrest-" + svc + "-" + job }
-func pgStanzaUnit(svc string) string   { return "nixgen-pgbackrest-stanza-" + svc }
-func pgDrillUnit(svc string) string    { return "nixgen-pgdrill-" + svc }
-
-func pgViewFor(spec *model.Spec, s *model.Service) (*pgView, error) {
+func pgViewFor(spec *model.Spec, s *model.Service) *pgView {
 	pg := s.PostgreSQL
 	v := &pgView{DataDir: pg.DataDir, Stanza: s.Name, User: s.User, Group: s.Group}
 	t := pg.PITR
 	if t == nil {
-		return v, nil
+		return v
 	}
 	v.PITR = true
-	if v.Repo = spec.PgRepository(t.Repository); v.Repo == nil {
-		return nil, fmt.Errorf("pgbackrest repository %q is not declared", t.Repository)
-	}
-	if !strings.HasSuffix(s.Unit, ".service") || strings.Contains(s.Unit, "@") {
-		return nil, fmt.Errorf("a postgresql service needs a plain .service unit, not %q", s.Unit)
-	}
-	if t.Timeout < 1e9 || t.ArchiveTimeout < 1e9 {
-		return nil, fmt.Errorf("pitr timeouts must be at least one second")
-	}
-	for _, p := range []string{v.Repo.CipherPassFile, v.Repo.EnvironmentFile, v.Repo.SFTPPrivateKeyFile} {
-		if strings.IndexByte(p, '%') >= 0 {
-			return nil, fmt.Errorf("pgbackrest repository %q: path %q contains %%, which systemd would expand as a specifier", v.Repo.Name, p)
-		}
-	}
+	v.Repo = spec.PgRepository(t.Repository)
 	v.Cipher = v.Repo.CipherPassFile != ""
 	v.MainSvc = strings.TrimSuffix(s.Unit, ".service")
 	v.ArchiveTimeoutSec = seconds(t.ArchiveTimeout)
 	v.JobTimeoutSec = seconds(t.Timeout)
 	v.FullSchedule, v.DiffSchedule = t.FullSchedule, t.DiffSchedule
-	v.Jobs = []pgJob{{pgJobUnit(s.Name, "full"), "full"}}
+	v.Jobs = []pgJob{{hostfacts.PgBackupUnit(s.Name, "full"), "full"}}
 	if t.DiffSchedule != "" {
-		v.Jobs = append(v.Jobs, pgJob{pgJobUnit(s.Name, "diff"), "diff"})
+		v.Jobs = append(v.Jobs, pgJob{hostfacts.PgBackupUnit(s.Name, "diff"), "diff"})
 	}
-	v.StanzaUnit = pgStanzaUnit(s.Name)
+	v.StanzaUnit = hostfacts.PgStanzaUnit(s.Name)
 	v.StanzaService = v.StanzaUnit + ".service"
-	if v.Repo.DrillTimeout < 1e9 {
-		return nil, fmt.Errorf("pgbackrest repository %q: drill timeout must be at least one second", v.Repo.Name)
-	}
-	v.DrillUnit, v.DrillSchedule = pgDrillUnit(s.Name), v.Repo.DrillSchedule
-	v.MetricsUnit = "nixgen-pgmetrics-" + s.Name
+	v.DrillUnit, v.DrillSchedule = hostfacts.PgDrillUnit(s.Name), v.Repo.DrillSchedule
+	v.MetricsUnit = hostfacts.PgMetricsUnit(s.Name)
 	v.DrillTimeout = fmt.Sprintf("%ds", seconds(v.Repo.DrillTimeout))
 	v.DrillTimeoutSec = seconds(v.Repo.DrillTimeout + drillMargin)
-	var err error
-	v.Service, err = sdExecArg(s.Name)
-	return v, err
+	v.Service = must(sdExecArg(s.Name))
+	return v
 }
 
 // pgManifest adds a service's PostgreSQL settings, and its repository, to m.
-func pgManifest(spec *model.Spec, m *manifest.Manifest, s *model.Service, ms *manifest.Service) error {
+func pgManifest(spec *model.Spec, m *manifest.Manifest, s *model.Service, ms *manifest.Service) {
 	pg := s.PostgreSQL
 	if pg == nil {
-		return nil
+		return
 	}
 	ms.PostgreSQL = &manifest.PostgreSQL{DataDir: pg.DataDir}
 	if pg.PITR == nil {
-		return nil
+		return
 	}
 	r := spec.PgRepository(pg.PITR.Repository)
-	if r == nil {
-		return fmt.Errorf("service %q: pgbackrest repository %q is not declared", s.Name, pg.PITR.Repository)
-	}
 	ms.PostgreSQL.PITR = &manifest.PITR{Repository: r.Name}
 	if m.PgRepositories == nil {
 		m.PgRepositories = map[string]manifest.PgRepository{}
@@ -117,24 +92,6 @@ func pgManifest(spec *model.Spec, m *manifest.Manifest, s *model.Service, ms *ma
 		S3Bucket: r.S3Bucket, S3Endpoint: r.S3Endpoint, S3Region: r.S3Region,
 		SFTPHost: r.SFTPHost, SFTPHostUser: r.SFTPHostUser, SFTPKeyFile: r.SFTPPrivateKeyFile,
 	}
-	return nil
-}
-
-// pgJobs are the reported units of a PITR service: its full and diff
-// backups and its restore drill.
-func pgJobs(s *model.Service) []manifest.Job {
-	pg := s.PostgreSQL
-	if pg == nil || pg.PITR == nil {
-		return nil
-	}
-	var jobs []manifest.Job
-	for _, j := range []string{"full", "diff"} {
-		jobs = append(jobs, manifest.Job{Unit: pgJobUnit(s.Name, j) + ".service", Kind: manifest.JobPgBackup,
-			Service: s.Name, Repository: pg.PITR.Repository, Notify: s.Notify})
-	}
-	jobs = append(jobs, manifest.Job{Unit: pgDrillUnit(s.Name) + ".service", Kind: manifest.JobPgDrill,
-		Service: s.Name, Repository: pg.PITR.Repository, Notify: s.Notify})
-	return jobs
 }
 
 // pgBackupExclude is what restic leaves out of a service whose data

@@ -26,10 +26,7 @@ func pitrSpec(t *testing.T) *model.Spec {
 // on an option path that nixpkgs does not declare (see declaredOptions).
 func TestPITROptionsDeclared(t *testing.T) {
 	spec := pitrSpec(t)
-	out, err := Render(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := Render(spec)
 	v := nixeval.Host(t, spec, out)
 	svc := nixeval.Get(t, v, "services").(map[string]any)["postgresql.nix"]
 	used := map[string]bool{}

@@ -9,14 +9,13 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"text/template"
 	"time"
 
+	"github.com/nixgen/nixgen/internal/hostfacts"
 	"github.com/nixgen/nixgen/internal/manifest"
 	"github.com/nixgen/nixgen/internal/model"
 	"github.com/nixgen/nixgen/internal/parallel"
-	"github.com/nixgen/nixgen/internal/rules"
 	"github.com/nixgen/nixgen/templates"
 )
 
@@ -62,75 +61,52 @@ var nixFuncs = map[string]bool{
 	"nixUnit": true, "nixUnitAttr": true, "nixUnitKey": true,
 }
 
-var (
-	parseOnce sync.Once
-	parsed    *template.Template
-	parseErr  error
-)
-
-func loadTemplates() (*template.Template, error) {
-	parseOnce.Do(func() {
-		parsed, parseErr = template.New("nixgen").Option("missingkey=error").Funcs(funcs).ParseFS(templates.FS, "*.tmpl")
-	})
-	return parsed, parseErr
-}
+// tmpl holds every template, parsed once; they are embedded, so a parse
+// error is a build error that every test of this package reports.
+var tmpl = template.Must(template.New("nixgen").Option("missingkey=error").Funcs(funcs).ParseFS(templates.FS, "*.tmpl"))
 
 // Render returns the generated tree for spec, keyed by path relative to the
 // output directory ("<host>/default.nix", "<host>/manifest.json", ...).
 // The same spec always yields the same bytes.
-func Render(spec *model.Spec) (map[string][]byte, error) {
-	t, err := loadTemplates()
-	if err != nil {
-		return nil, fmt.Errorf("emit: parsing templates: %w", err)
-	}
+//
+// spec must come from internal/schema, which is the only place that decides
+// validity: Render checks nothing a user could get wrong. A spec it cannot
+// render is a bug in schema or here, and it panics (see bug).
+func Render(spec *model.Spec) map[string][]byte {
 	out := map[string][]byte{}
-	seenHost := map[string]bool{}
 	for _, h := range spec.Hosts {
-		if err := checkPathName("host", h.Name); err != nil {
-			return nil, fmt.Errorf("emit: %w", err)
-		}
-		if seenHost[h.Name] {
-			return nil, fmt.Errorf("emit: host %q is declared twice", h.Name)
-		}
-		seenHost[h.Name] = true
-		if err := renderHost(t, spec, h, out); err != nil {
-			return nil, fmt.Errorf("emit: host %q: %w", h.Name, err)
-		}
+		renderHost(spec, h, out)
 	}
-	return out, nil
+	return out
 }
 
-// checkPathName rejects names that cannot be one path component of the tree.
-func checkPathName(kind, name string) error {
-	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
-		return fmt.Errorf("%s name %q cannot be used as a file name", kind, name)
-	}
-	return nil
+// bug panics: something internal/schema guarantees does not hold, and
+// rendering on would write units that do something else than the spec says.
+func bug(format string, args ...any) {
+	panic(fmt.Sprintf("emit: spec breaks a schema invariant: "+format, args...))
 }
 
-func renderHost(t *template.Template, spec *model.Spec, h *model.Host, out map[string][]byte) error {
+// must is for the escaping helpers, which refuse only what schema rejects
+// (control characters, NUL).
+func must[T any](v T, err error) T {
+	if err != nil {
+		bug("%v", err)
+	}
+	return v
+}
+
+func renderHost(spec *model.Spec, h *model.Host, out map[string][]byte) {
 	services := append([]*model.Service(nil), h.Services...)
 	sort.Slice(services, func(i, j int) bool { return services[i].Name < services[j].Name })
 
-	var buf bytes.Buffer
-	exec := func(name string, data any) ([]byte, error) { return execTemplate(t, &buf, name, data) }
-
-	prot, err := protectionFor(spec, h, services)
-	if err != nil {
-		return err
-	}
+	units := spec.UnitsOn(h)
+	prot := protectionFor(spec, h, services, units)
 	dv := defaultView{Name: h.Name, DatasetsTimeoutSec: seconds(datasetsTimeout), RestrictSUIDSGID: true}
-	seen := map[string]bool{}
-	syncoidUnits := map[string]string{}
-	// checkErr stops the services at the first that fails a check; those
-	// before it are still rendered, so which error is returned does not
-	// depend on the order the work is done in.
-	var checkErr error
-	checked := services
-	for k, s := range services {
-		if checkErr = checkService(s, seen, syncoidUnits, prot, &dv); checkErr != nil {
-			checked = services[:k]
-			break
+	for _, s := range services {
+		// RestrictSUIDSGID= would refuse the chmod of a setuid or setgid
+		// mountpoint root (mode 2770, say).
+		if len(s.Mode) == 4 && (s.Mode[0]-'0')&6 != 0 {
+			dv.RestrictSUIDSGID = false
 		}
 		rel := "services/" + s.Name + ".nix"
 		if s.Protect {
@@ -140,37 +116,24 @@ func renderHost(t *template.Template, spec *model.Spec, h *model.Host, out map[s
 	}
 
 	// The per-service modules and the manifest are independent of each
-	// other: render them on every CPU (each result goes to its own slot,
-	// errors are reported in service order as before).
-	var manifestJSON []byte
-	var manifestErr error
-	var manifestDone sync.WaitGroup
-	manifestDone.Go(func() { manifestJSON, manifestErr = buildManifest(spec, h, services) })
-	modules := make([][]byte, len(checked))
-	errs := make([]error, len(checked))
-	parallel.For(len(checked), func(i int) {
-		s := checked[i]
-		sv, err := serviceFor(spec, h, s)
-		if err == nil {
-			var buf bytes.Buffer
-			modules[i], err = execTemplate(t, &buf, tmplService, sv)
+	// other: render them on every CPU, each into its own slot; the last
+	// slot is the manifest.
+	modules := make([][]byte, len(services)+1)
+	parallel.For(len(modules), func(i int) {
+		if i == len(services) {
+			modules[i] = buildManifest(spec, h, services, units)
+			return
 		}
-		if err != nil {
-			errs[i] = fmt.Errorf("service %q: %w", s.Name, err)
-		}
+		var buf bytes.Buffer
+		modules[i] = execTemplate(&buf, tmplService, serviceFor(spec, h, services[i]))
 	})
-	manifestDone.Wait()
-	for i := range checked {
-		if errs[i] != nil {
-			return errs[i]
-		}
+	for i := range services {
 		out[h.Name+"/"+dv.ServiceFiles[i]] = modules[i]
 	}
-	if checkErr != nil {
-		return checkErr
-	}
+	out[h.Name+"/manifest.json"] = modules[len(services)]
 
 	sort.Strings(dv.ServiceFiles)
+	var buf bytes.Buffer
 	for _, f := range []struct {
 		name, tmpl string
 		data       any
@@ -178,67 +141,21 @@ func renderHost(t *template.Template, spec *model.Spec, h *model.Host, out map[s
 		{"default.nix", tmplDefault, dv},
 		{"datasets.nix", tmplDatasets, dv},
 		{"protection.nix", tmplProtection, prot},
-		{"monitoring.nix", tmplMonitoring, monitoringView{Name: h.Name, TextfileDir: textfileDir, MetricsTimeoutSec: seconds(metricsTimeout)}},
+		{"monitoring.nix", tmplMonitoring, monitoringView{Name: h.Name, TextfileDir: hostfacts.TextfileDir, MetricsTimeoutSec: seconds(metricsTimeout)}},
 	} {
-		b, err := exec(f.tmpl, f.data)
-		if err != nil {
-			return err
-		}
-		out[h.Name+"/"+f.name] = b
+		out[h.Name+"/"+f.name] = execTemplate(&buf, f.tmpl, f.data)
 	}
-
-	if manifestErr != nil {
-		return manifestErr
-	}
-	out[h.Name+"/manifest.json"] = manifestJSON
 	out[h.Name+"/alerts.rules.yml"] = renderAlerts(h)
-	return nil
-}
-
-// checkService checks what the schema should already have refused for one
-// service of a host, and notes what the host's default.nix needs from it.
-func checkService(s *model.Service, seen map[string]bool, syncoidUnits map[string]string, prot *protectionView, dv *defaultView) error {
-	if err := checkPathName("service", s.Name); err != nil {
-		return err
-	}
-	if seen[s.Name] {
-		return fmt.Errorf("service %q is listed twice", s.Name)
-	}
-	seen[s.Name] = true
-	// RestrictSUIDSGID= would refuse the chmod of a setuid or setgid
-	// mountpoint root (mode 2770, say).
-	if len(s.Mode) == 4 && (s.Mode[0]-'0')&6 != 0 {
-		dv.RestrictSUIDSGID = false
-	}
-	if s.Replication != nil {
-		u := syncoidUnit(s.Name)
-		if other, ok := syncoidUnits[u]; ok {
-			return fmt.Errorf("services %q and %q would both replicate through unit %s.service; rename one", other, s.Name, u)
-		}
-		syncoidUnits[u] = s.Name
-	}
-	if prot.jobNames[s.Name] {
-		return fmt.Errorf("service %q has the name of a generated restic maintenance job; rename the service", s.Name)
-	}
-	if strings.HasPrefix(s.Unit, "nixgen-") {
-		return fmt.Errorf("service %q: unit %q uses the nixgen- prefix reserved for generated units", s.Name, s.Unit)
-	}
-	return nil
 }
 
 // execTemplate runs one named template into buf and returns a copy of the
-// bytes.
-func execTemplate(t *template.Template, buf *bytes.Buffer, name string, data any) ([]byte, error) {
+// bytes. The nix* and sd* functions fail only on what schema rejects.
+func execTemplate(buf *bytes.Buffer, name string, data any) []byte {
 	buf.Reset()
-	if err := t.ExecuteTemplate(buf, name, data); err != nil {
-		return nil, err
+	if err := tmpl.ExecuteTemplate(buf, name, data); err != nil {
+		bug("%s: %v", name, err)
 	}
-	b := buf.Bytes()
-	// A module that sets nothing reads better as { } than as a split pair.
-	if bytes.HasSuffix(b, []byte("\n{\n}\n")) {
-		b = append(b[:len(b)-3], " }\n"...)
-	}
-	return bytes.Clone(b), nil
+	return bytes.Clone(buf.Bytes())
 }
 
 type monitoringView struct {
@@ -258,10 +175,11 @@ type protectionView struct {
 	Name           string
 	Policies       []*model.SnapshotPolicy // used by this host's services and replicas, by name
 	SanoidInterval string                  // "" keeps NixOS's default (hourly)
-	Replicas       []replica               // datasets other hosts (or local targets) replicate into this host
+	Replicas       []model.Replica         // datasets other hosts (or local targets) replicate into this host
 	ReceiveUsers   []receiveUser           // users that other hosts' syncoid logs in as
 	KnownHosts     []knownHost             // host keys of the targets this host replicates to
 	Syncoid        bool                    // some service replicates
+	NeedPkgs       bool                    // a drill's path, a repository URL file or a receive user's shell uses pkgs
 	Maintenance    []maintenanceJob
 	Drills         []drillJob
 	Jobs           bool // some unit reports through the notify templates
@@ -274,8 +192,6 @@ type protectionView struct {
 	Slice            string // unit name of the jobs' slice
 	SliceName        string // its attribute name under systemd.slices
 	Limits           model.JobLimits
-
-	jobNames map[string]bool
 }
 
 // maintenanceJob is a restic job without paths: NixOS then runs only its
@@ -310,19 +226,14 @@ type drillJob struct {
 	RepoMount   string // see maintenanceJob
 }
 
-func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (*protectionView, error) {
-	pv := &protectionView{Name: h.Name, jobNames: map[string]bool{}, TextfileDir: textfileDir, NotifyTimeoutSec: seconds(notifyTimeout),
-		Slice: jobSlice + ".slice", SliceName: jobSlice, Limits: h.Jobs}
+func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service, units model.Units) *protectionView {
+	pv := &protectionView{Name: h.Name, TextfileDir: hostfacts.TextfileDir, NotifyTimeoutSec: seconds(notifyTimeout),
+		Slice: hostfacts.JobSlice + ".slice", SliceName: hostfacts.JobSlice, Limits: h.Jobs,
+		Replicas: units.Replicas, Jobs: len(units.Jobs) > 0}
 	policies := map[string]bool{}
-	repos := map[string]bool{}
 	for _, s := range services {
 		if s.Snapshots != nil {
 			policies[s.Snapshots.Policy] = true
-		}
-		if s.Backup != nil {
-			for _, r := range s.Backup.Repositories {
-				repos[r] = true
-			}
 		}
 		if s.Replication != nil {
 			pv.Syncoid = true
@@ -330,9 +241,6 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 	}
 	for _, name := range sortedKeys(policies) {
 		p := spec.Policy(name)
-		if p == nil {
-			return nil, fmt.Errorf("snapshot policy %q is not declared", name)
-		}
 		pv.Policies = append(pv.Policies, p)
 		if p.Frequently > 0 && p.Autosnap && h.SanoidInterval == "" {
 			pv.SanoidInterval = "*:0/15"
@@ -342,59 +250,37 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 		pv.SanoidInterval = h.SanoidInterval
 	}
 	// Prune-only templates for the replicas, one per source policy.
-	pv.Replicas = replicasOn(spec, h)
 	pv.ReceiveUsers, _ = receiversOn(pv.Replicas)
 	pv.KnownHosts = knownHostsFor(spec, services)
-	seenTmpl := map[string]bool{}
 	for _, r := range pv.Replicas {
-		if policies[r.Template] {
-			return nil, fmt.Errorf("snapshot policy %q has the name of a generated replica template; rename the policy", r.Template)
-		}
-		if !seenTmpl[r.Template] {
-			seenTmpl[r.Template] = true
-			p := r.policy
-			p.Name = r.Template
+		if !policies[r.Policy.Name] {
+			policies[r.Policy.Name] = true
+			p := r.Policy
 			pv.Policies = append(pv.Policies, &p)
 		}
 	}
 	sort.Slice(pv.Policies, func(i, j int) bool { return pv.Policies[i].Name < pv.Policies[j].Name })
-	for _, name := range sortedKeys(repos) {
-		r := spec.Repository(name)
-		if r == nil {
-			return nil, fmt.Errorf("restic repository %q is not declared", name)
-		}
-		// 0 would mean "no limit" to systemd: exactly what the limits prevent.
-		if r.DrillTimeout < time.Second || r.PruneTimeout < time.Second || r.CheckTimeout < time.Second {
-			return nil, fmt.Errorf("repository %q: prune, check and drill timeouts must be at least one second", name)
-		}
-		if prune := pruneOpts(r.Retention); len(prune) > 0 && r.PruneSchedule != "" {
+	for _, j := range units.Jobs {
+		r := spec.Repository(j.Repository)
+		switch j.Kind {
+		case model.JobPrune:
 			pv.Maintenance = append(pv.Maintenance, maintenanceJob{
-				Job: pruneJob(name), Repo: r, PruneOpts: append([]string{resticRetryLock}, prune...), Schedule: r.PruneSchedule,
-				TimeoutSec: seconds(r.PruneTimeout),
+				Job: hostfacts.PruneJob(r.Name), Repo: r, PruneOpts: append([]string{resticRetryLock}, pruneOpts(r.Retention)...),
+				Schedule: r.PruneSchedule, TimeoutSec: seconds(r.PruneTimeout),
 			})
-		}
-		if r.CheckSchedule != "" {
+		case model.JobCheck:
 			opts := []string{resticRetryLock}
 			if r.CheckSubset != "" {
-				a, err := sdExecArg("--read-data-subset=" + r.CheckSubset)
-				if err != nil {
-					return nil, fmt.Errorf("repository %q: %w", name, err)
-				}
-				opts = append(opts, a)
+				opts = append(opts, must(sdExecArg("--read-data-subset="+r.CheckSubset)))
 			}
 			pv.Maintenance = append(pv.Maintenance, maintenanceJob{
-				Job: checkJob(name), Repo: r, CheckOpts: opts, Schedule: r.CheckSchedule,
+				Job: hostfacts.CheckJob(r.Name), Repo: r, CheckOpts: opts, Schedule: r.CheckSchedule,
 				TimeoutSec: seconds(r.CheckTimeout),
 			})
-		}
-		if r.DrillSchedule != "" {
+		case model.JobDrill:
 			ssh, clone := backendTools(r)
-			mnt, err := repoMount(r)
-			if err != nil {
-				return nil, err
-			}
-			pv.Drills = append(pv.Drills, drillJob{RepoMount: mnt,
-				Unit: drillUnit(name), Repo: name, Schedule: r.DrillSchedule, NeedSSH: ssh, NeedClone: clone,
+			pv.Drills = append(pv.Drills, drillJob{RepoMount: repoMount(r),
+				Unit: hostfacts.DrillUnit(r.Name), Repo: r.Name, Schedule: r.DrillSchedule, NeedSSH: ssh, NeedClone: clone,
 				Timeout:    fmt.Sprintf("%ds", seconds(r.DrillTimeout)),
 				TimeoutSec: seconds(r.DrillTimeout + drillMargin), ProtectHome: protectHome(r),
 			})
@@ -402,57 +288,31 @@ func protectionFor(spec *model.Spec, h *model.Host, services []*model.Service) (
 	}
 	for i := range pv.Maintenance {
 		m := &pv.Maintenance[i]
-		m.Unit = resticUnit(m.Job)
+		m.Unit = hostfacts.ResticUnit(m.Job)
 		m.NoWrapper = shellUnsafe(m.Repo)
 		m.RepoFile = repoFile(m.Repo)
 		m.ProtectHome = protectHome(m.Repo)
-		var err error
-		if m.RepoMount, err = repoMount(m.Repo); err != nil {
-			return nil, err
-		}
-		if err := checkSecretPaths(m.Repo); err != nil {
-			return nil, err
-		}
-		pv.jobNames[m.Job] = true
+		m.RepoMount = repoMount(m.Repo)
+		pv.NeedPkgs = pv.NeedPkgs || m.RepoFile && m.Repo.RepositoryFile == ""
 	}
-	for _, d := range pv.Drills {
-		pv.jobNames[d.Unit] = true
-	}
-	pv.Jobs = len(pv.Policies) > 0 || pv.Syncoid || len(pv.Maintenance) > 0 || len(pv.Drills) > 0 || len(repos) > 0
-	for _, s := range services {
-		// pgBackRest backups and drills report through the notify units.
-		pv.Jobs = pv.Jobs || s.PostgreSQL != nil && s.PostgreSQL.PITR != nil
-	}
-	for _, name := range union(services, func(*model.Service) bool { return true }) {
+	pv.NeedPkgs = pv.NeedPkgs || len(pv.Drills) > 0 || len(pv.ReceiveUsers) > 0
+	for _, name := range model.NotifiersOf(services, func(*model.Service) bool { return true }) {
 		n := spec.Notifier(name)
-		if n == nil {
-			return nil, fmt.Errorf("notifier %q is not declared", name)
-		}
 		for _, c := range [][2]string{{manifest.CredentialToken(name), n.TokenFile}, {manifest.CredentialURL(name), n.URLFile}} {
-			if c[1] == "" {
-				continue
+			if c[1] != "" {
+				pv.Credentials = append(pv.Credentials, c[0]+":"+c[1])
 			}
-			// LoadCredential= expands specifiers in the path.
-			if strings.IndexByte(c[1], '%') >= 0 {
-				return nil, fmt.Errorf("notifier %q: path %q contains %%, which systemd would expand as a specifier", name, c[1])
-			}
-			pv.Credentials = append(pv.Credentials, c[0]+":"+c[1])
 		}
 	}
-	return pv, nil
+	return pv
 }
 
 // repoMount is localRepoPath quoted for RequiresMountsFor=.
-func repoMount(r *model.Repository) (string, error) {
-	p := localRepoPath(r)
-	if p == "" {
-		return "", nil
+func repoMount(r *model.Repository) string {
+	if p := localRepoPath(r); p != "" {
+		return must(sdPathArg(p))
 	}
-	q, err := sdPathArg(p)
-	if err != nil {
-		return "", fmt.Errorf("repository %q: %w", r.Name, err)
-	}
-	return q, nil
+	return ""
 }
 
 // backendTools reports whether restic needs ssh (sftp:) or rclone (rclone:)
@@ -469,23 +329,6 @@ func backendTools(r *model.Repository) (ssh, rclone bool) {
 // repositoryFile: NixOS writes RESTIC_REPOSITORY into Environment=, where
 // systemd would expand a "%" as a specifier. A file's content is not expanded.
 func repoFile(r *model.Repository) bool { return r.URL != "" && strings.IndexByte(r.URL, '%') >= 0 }
-
-// checkSecretPaths rejects password, environment and repository file
-// paths that NixOS would write where systemd expands specifiers
-// (Environment=RESTIC_PASSWORD_FILE, EnvironmentFile=,
-// Environment=RESTIC_REPOSITORY_FILE). internal/schema rejects them first,
-// with a position.
-func checkSecretPaths(r *model.Repository) error {
-	if (r.URL == "") == (r.RepositoryFile == "") {
-		return fmt.Errorf("repository %q: exactly one of url and repository_file must be set", r.Name)
-	}
-	for _, p := range []string{r.PasswordFile, r.EnvironmentFile, r.RepositoryFile} {
-		if strings.IndexByte(p, '%') >= 0 {
-			return fmt.Errorf("repository %q: path %q contains %%, which systemd would expand as a specifier", r.Name, p)
-		}
-	}
-	return nil
-}
 
 // shellUnsafe reports whether a repository setting would change meaning in
 // the restic-<job> wrapper script that NixOS generates, which pastes the
@@ -504,7 +347,6 @@ func shellUnsafe(r *model.Repository) bool {
 	return false
 }
 
-// pruneOpts turns a retention policy into restic forget flags.
 // resticRetryLock makes a restic job that finds the repository locked by
 // another one (a backup meeting the exclusive lock of a prune, a prune or
 // check meeting a backup's lock) wait for up to two hours instead of failing
@@ -512,6 +354,7 @@ func shellUnsafe(r *model.Repository) bool {
 // backup, forget --prune and check. restic >= 0.16 (NixOS 25.05 has 0.18).
 const resticRetryLock = "--retry-lock=2h"
 
+// pruneOpts turns a retention policy into restic forget flags.
 func pruneOpts(r *model.Retention) []string {
 	if r == nil {
 		return nil
@@ -602,36 +445,18 @@ type backupJob struct {
 // that something else defines it (see phantomCheck in the template).
 var unitOptions = map[string]string{".service": "services", ".target": "targets"}
 
-func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView, error) {
-	sv := &serviceView{Host: h.Name, S: s, Slice: jobSlice + ".slice", BackupDelaySec: seconds(h.Jobs.RandomizedDelay)}
-	var err error
-	if sv.Service, err = sdExecArg(s.Name); err != nil {
-		return nil, err
-	}
-	if sv.LockFile, err = sdExecArg(lockFile(s.Name)); err != nil {
-		return nil, err
-	}
-	if sv.Mountpoint, err = sdPathArg(s.Mountpoint); err != nil {
-		return nil, err
-	}
+func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) *serviceView {
+	sv := &serviceView{Host: h.Name, S: s, Slice: hostfacts.JobSlice + ".slice", BackupDelaySec: seconds(h.Jobs.RandomizedDelay),
+		Service: must(sdExecArg(s.Name)), LockFile: must(sdExecArg(hostfacts.JobLockFile(s.Name))), Mountpoint: must(sdPathArg(s.Mountpoint))}
 	switch {
 	case s.Protect:
 		// An existing host dataset: no unit of its own to order.
-		if s.Preseed != nil || s.Unit != "" || s.Container != "" {
-			return nil, fmt.Errorf("protected dataset %q with a unit, container or preseed", s.Name)
-		}
 	case s.Container != "":
-		if (s.Unit != "") || checkPathName("container", s.Container) != nil {
-			return nil, fmt.Errorf("container %q with unit %q", s.Container, s.Unit)
-		}
 		// podman-NAME or docker-NAME: nixUnit and nixUnitAttr write it as
 		// an expression of virtualisation.oci-containers.backend.
 		sv.MainOption = "services"
 	default:
 		dot := strings.LastIndexByte(s.Unit, '.')
-		if dot <= 0 {
-			return nil, fmt.Errorf("unit %q has no unit type suffix", s.Unit)
-		}
 		// Only services and targets get their dependencies on their own
 		// side. Units that NixOS keeps in lists or not at all (mount, swap,
 		// device, ...) and units that start before basic.target (sockets,
@@ -650,11 +475,8 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 	case "targets":
 		sv.PhantomRule = "no description and no dependencies but nixgen's"
 	}
-	if strings.HasPrefix(s.Unit, "nixgen-") {
-		return nil, fmt.Errorf("unit %q uses the nixgen- prefix reserved for generated units", s.Unit)
-	}
 	if p := s.Preseed; p != nil {
-		sv.PreseedUnit = "nixgen-preseed-" + s.Name
+		sv.PreseedUnit = hostfacts.PreseedUnit(s.Name)
 		sv.PreseedService = sv.PreseedUnit + ".service"
 		// Description= expands specifiers.
 		sv.PreseedDescription = "nixgen: restore the data of " + strings.ReplaceAll(s.Name, "%", "%%") + " before it first starts"
@@ -664,7 +486,7 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 		case "start-empty":
 			sv.MainDep, sv.ReverseDep = "wants", "wantedBy"
 		default:
-			return nil, fmt.Errorf("preseed on_failure %q is not block or start-empty", p.OnFailure)
+			bug("preseed on_failure %q", p.OnFailure)
 		}
 		total := time.Duration(len(p.Methods))*p.Timeout + preseedMargin
 		sv.TimeoutSec = int64(total / time.Second)
@@ -675,11 +497,9 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 				// restic reaches sftp: and rclone: repositories through those programs.
 				if s.Backup != nil {
 					for _, name := range s.Backup.Repositories {
-						if r := spec.Repository(name); r != nil {
-							ssh, clone := backendTools(r)
-							sv.NeedSSH = sv.NeedSSH || ssh
-							sv.NeedRclone = sv.NeedRclone || clone
-						}
+						ssh, clone := backendTools(spec.Repository(name))
+						sv.NeedSSH = sv.NeedSSH || ssh
+						sv.NeedRclone = sv.NeedRclone || clone
 					}
 				}
 			case "pgbackrest":
@@ -695,93 +515,48 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) (*serviceView
 	if b := s.Backup; b != nil {
 		for _, name := range b.Repositories {
 			r := spec.Repository(name)
-			if r == nil {
-				return nil, fmt.Errorf("restic repository %q is not declared", name)
-			}
-			if err := checkSecretPaths(r); err != nil {
-				return nil, err
-			}
 			j := backupJob{Job: b.Job(s.Name, name), Repo: r, NoWrapper: shellUnsafe(r), RepoFile: repoFile(r),
-				ProtectHome: protectHome(r, append([]string{s.Mountpoint}, b.Paths...)...)}
-			if j.RepoMount, err = repoMount(r); err != nil {
-				return nil, err
-			}
-			j.ResticUnit, j.BackupWrapper = resticUnit(j.Job), backupWrapper(j.Job)
-			if j.ResticService, err = sdExecArg(j.ResticUnit + ".service"); err != nil {
-				return nil, err
-			}
+				ProtectHome: protectHome(r, append([]string{s.Mountpoint}, b.Paths...)...), RepoMount: repoMount(r)}
+			j.ResticUnit, j.BackupWrapper = hostfacts.ResticUnit(j.Job), hostfacts.BackupWrapper(j.Job)
+			j.ResticService = must(sdExecArg(j.ResticUnit + ".service"))
 			sv.Backups = append(sv.Backups, j)
 		}
-		if len(sv.Backups) == 0 {
-			return nil, fmt.Errorf("backup without a repository")
-		}
 		sv.ExtraBackupArgs = []string{resticRetryLock}
-		if sv.BindSnapshot, err = sdBindPath(backupRunPath(s.Name), s.Mountpoint); err != nil {
-			return nil, fmt.Errorf("backup snapshot bind mount: %w", err)
-		}
+		sv.BindSnapshot = must(sdBindPath(hostfacts.BackupRunPath(s.Name), s.Mountpoint))
 		for _, p := range b.Paths {
 			sv.BackupPaths = append(sv.BackupPaths, resticFilesFromPath(p))
 		}
 		sv.BackupExclude = append(append([]string(nil), b.Exclude...), pgBackupExclude(s)...)
 		for _, tag := range b.Tags {
-			a, err := sdExecArg(tag)
-			if err != nil {
-				return nil, fmt.Errorf("backup tag: %w", err)
-			}
-			sv.ExtraBackupArgs = append(sv.ExtraBackupArgs, "--tag", a)
+			sv.ExtraBackupArgs = append(sv.ExtraBackupArgs, "--tag", must(sdExecArg(tag)))
 		}
 	}
 	if r := s.Replication; r != nil {
 		if r.TargetHost != "" {
-			sv.SSHOptions = []string{
-				"--sshoption=ConnectTimeout=10",
-				"--sshoption=ServerAliveInterval=15",
-				"--sshoption=ServerAliveCountMax=4",
-				"--sshoption=StrictHostKeyChecking=yes",
+			// The host's key is pinned (programs.ssh.knownHosts).
+			for _, o := range append(hostfacts.SSHOptions, "StrictHostKeyChecking=yes") {
+				sv.SSHOptions = append(sv.SSHOptions, "--sshoption="+o)
 			}
 		}
 		sv.SendOptions = r.SendOptions
-		if sv.SendOptions == "" {
-			return nil, fmt.Errorf("service %q: replication send options are empty", s.Name)
-		}
-		sv.SyncoidUnit = syncoidUnit(s.Name)
-		sv.ReplWrapper = replWrapper(s.Name)
-		// 0 would mean "no limit" to systemd: exactly what the limit prevents.
-		if s.Replication.Timeout < time.Second {
-			return nil, fmt.Errorf("service %q: replication timeout %v is not a positive number of seconds", s.Name, s.Replication.Timeout)
-		}
-		sv.ReplTimeoutSec = int64(s.Replication.Timeout / time.Second)
-		if sv.SyncoidService, err = sdExecArg(sv.SyncoidUnit + ".service"); err != nil {
-			return nil, err
-		}
-		// What reaches syncoid's shell must pass the allow-list that
-		// internal/schema and manifest.Validate apply.
-		for _, o := range sv.SSHOptions {
-			if msg := rules.SSHOption(strings.TrimPrefix(o, "--sshoption=")); msg != "" {
-				return nil, fmt.Errorf("ssh option %q %s", o, msg)
-			}
-		}
+		sv.SyncoidUnit = hostfacts.SyncoidUnit(s.Name)
+		sv.ReplWrapper = hostfacts.ReplicateWrapper(s.Name)
+		sv.ReplTimeoutSec = seconds(r.Timeout)
+		sv.SyncoidService = must(sdExecArg(sv.SyncoidUnit + ".service"))
 	}
 	if s.PostgreSQL != nil {
-		if sv.PG, err = pgViewFor(spec, s); err != nil {
-			return nil, err
-		}
+		sv.PG = pgViewFor(spec, s)
 	}
-	if err := lockWaits(sv, s); err != nil {
-		return nil, err
-	}
-	return sv, nil
+	lockWaits(sv, s)
+	return sv
 }
 
 // lockWaits sets the time limits of the backup and its wrapper, and the
 // lock waits of both wrappers: each waits for the other's job at most as
 // long as that job may run.
-func lockWaits(sv *serviceView, s *model.Service) error {
+func lockWaits(sv *serviceView, s *model.Service) {
 	var backup, repl time.Duration
 	if b := s.Backup; b != nil {
-		if b.Timeout < time.Second {
-			return fmt.Errorf("backup timeout %v is not a positive number of seconds", b.Timeout)
-		}
 		backup = b.Timeout
 		sv.BackupTimeoutSec = seconds(backup)
 	}
@@ -802,7 +577,6 @@ func lockWaits(sv *serviceView, s *model.Service) error {
 		sv.ReplLockWait = seconds(backup + lockMargin)
 		sv.ReplWrapperTimeoutSec = sv.ReplLockWait + seconds(repl+lockMargin)
 	}
-	return nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

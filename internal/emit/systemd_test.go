@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/nixgen/nixgen/internal/e2e"
+	"github.com/nixgen/nixgen/internal/hostfacts"
 )
 
 // TestSystemdReadsBindPaths has systemd itself parse the BindReadOnlyPaths=
@@ -25,7 +26,7 @@ func TestSystemdReadsBindPaths(t *testing.T) {
 	unit.WriteString("[Service]\nType=oneshot\nExecStart=/bin/true\n")
 	var want []string
 	for i, dst := range dsts {
-		src := backupRunPath("svc" + strings.Repeat("x", i) + "a:b c")
+		src := hostfacts.BackupRunPath("svc" + strings.Repeat("x", i) + "a:b c")
 		q, err := sdBindPath(src, dst)
 		if err != nil {
 			t.Fatal(err)

@@ -6,31 +6,22 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nixgen/nixgen/internal/hostfacts"
 	"github.com/nixgen/nixgen/internal/manifest"
 	"github.com/nixgen/nixgen/internal/model"
 )
 
-// Names of the units that NixOS's modules and these templates generate. The
-// templates and manifest.json (which `nixgen-helper notify` looks units up
-// in) must agree on them, so both take them from here.
-
-// Runtime paths shared with nixgen-helper.
-const (
-	backupRunDir = "/run/nixgen/backup" // helper's backup-snapshot --run-dir default
-	lockDir      = "/run/nixgen/locks"  // flock files serialising backup and replication
-	// textfileDir is nixgen-helper's --textfile-dir default, which the notify
-	// units may write to (ReadWritePaths=, created by tmpfiles).
-	textfileDir = "/var/lib/prometheus-node-exporter-text"
-)
+// The names of generated units and the runtime paths they share with
+// nixgen-helper come from internal/hostfacts.
 
 // Time limits of the generated units (TimeoutStartSec=). Oneshot units have
 // none unless one is set, and one hung job would otherwise hold the lock
 // its partner waits for, or keep a timer from ever firing again.
 const (
-	// datasetsTimeout bounds nixgen-datasets.service: apply waits up to 10
-	// minutes for another apply's lock, and each zfs call is bounded by the
-	// helper's --zfs-timeout (10 minutes).
-	datasetsTimeout = 30 * time.Minute
+	// datasetsTimeout bounds nixgen-datasets.service: apply waits up to
+	// hostfacts.LockWait for another apply's lock, and each zfs call is
+	// bounded by the helper's --zfs-timeout (10 minutes).
+	datasetsTimeout = hostfacts.LockWait + 20*time.Minute
 	// notifyTimeout bounds a notify unit: per notifier 3 attempts of at most
 	// 10 s with 1 s and 2 s pauses, and a journal excerpt and a systemctl
 	// call of at most 15 s each per step.
@@ -128,85 +119,6 @@ func nixUnitAttr(sv *serviceView) (string, error) {
 	return nixAttrPath(sv.MainOption, sv.MainName)
 }
 
-// resticUnit is the unit NixOS's restic module creates for job name.
-func resticUnit(job string) string { return "restic-backups-" + job }
-
-// syncoidUnit is the unit NixOS's syncoid module creates for command name:
-// nixpkgs' syncoid.nix escapeUnitName turns every run of characters outside
-// [a-zA-Z0-9_.-] into one "-".
-func syncoidUnit(command string) string {
-	var b strings.Builder
-	run := false
-	for i := 0; i < len(command); i++ {
-		c := command[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-' {
-			b.WriteByte(c)
-			run = false
-		} else if !run {
-			b.WriteByte('-')
-			run = true
-		}
-	}
-	return "syncoid-" + b.String()
-}
-
-// jobSlice holds every nixgen job unit of a host (systemd.slices, with the
-// host's jobs limits).
-const jobSlice = "nixgen-jobs"
-
-func pruneJob(repo string) string     { return "nixgen-prune-" + repo }
-func checkJob(repo string) string     { return "nixgen-check-" + repo }
-func drillUnit(repo string) string    { return "nixgen-drill-" + repo }
-func backupWrapper(svc string) string { return "nixgen-backup-" + svc }
-func replWrapper(svc string) string   { return "nixgen-replicate-" + svc }
-func lockFile(svc string) string      { return lockDir + "/" + svc + ".lock" }
-func backupRunPath(svc string) string { return backupRunDir + "/" + svc }
-func replicaTemplate(p string) string { return "nixgen-replica-" + p }
-
-// defaultReplicaPolicy keeps the replicas of a dataset whose source has no
-// snapshot policy: syncoid's own snapshots are pruned by syncoid, so this
-// only bounds snapshots that arrive some other way.
-var defaultReplicaPolicy = model.SnapshotPolicy{Name: "default", Hourly: 48, Daily: 30, Weekly: 8, Monthly: 6}
-
-// replica is a dataset that some host of the specs replicates into host h.
-type replica struct {
-	Dataset  string // on h
-	Source   string // "host:dataset"
-	Template string // sanoid template name on h
-	User     string // receive user on h, "" for a local target
-	Key      string // the sender's public key ("type base64"), "" for none
-	policy   model.SnapshotPolicy
-}
-
-// replicasOn lists the datasets replicated into h: remote targets that
-// name h (by its name or an address: model.Replication.Receiver) and local
-// targets of h's own services.
-func replicasOn(spec *model.Spec, h *model.Host) []replica {
-	var out []replica
-	for _, g := range spec.Hosts {
-		for _, s := range g.Services {
-			r := s.Replication
-			if r == nil || !(r.Receiver == h.Name || r.TargetHost == "" && g.Name == h.Name) {
-				continue
-			}
-			p := defaultReplicaPolicy
-			if s.Snapshots != nil {
-				if sp := spec.Policy(s.Snapshots.Policy); sp != nil {
-					p = *sp
-				}
-			}
-			p.Autosnap, p.Autoprune = false, true
-			rep := replica{Dataset: r.TargetDataset, Source: g.Name + ":" + s.Dataset, Template: replicaTemplate(p.Name), policy: p}
-			if r.Receiver != "" {
-				rep.User, rep.Key = r.ReceiveUser, r.SSHPublicKey
-			}
-			out = append(out, rep)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Dataset < out[j].Dataset })
-	return out
-}
-
 // receiveUser is a system user that other hosts' syncoid logs in as to
 // push replicas, with the senders' public keys it authorizes.
 type receiveUser struct {
@@ -216,7 +128,7 @@ type receiveUser struct {
 
 // receiversOn returns the receive users of h and the manifest's receive
 // entries (parent dataset, user) for the replicas other hosts push to it.
-func receiversOn(replicas []replica) ([]receiveUser, []manifest.Receive) {
+func receiversOn(replicas []model.Replica) ([]receiveUser, []manifest.Receive) {
 	keys := map[string]map[string]bool{}
 	recv := map[manifest.Receive]bool{}
 	for _, r := range replicas {
@@ -284,20 +196,4 @@ func knownHostsFor(spec *model.Spec, services []*model.Service) []knownHost {
 		out = append(out, *byName[n])
 	}
 	return out
-}
-
-// union returns the notifiers of services, sorted and without duplicates.
-func union(services []*model.Service, uses func(*model.Service) bool) []string {
-	set := map[string]bool{}
-	for _, s := range services {
-		if uses(s) {
-			for _, n := range s.Notify {
-				set[n] = true
-			}
-		}
-	}
-	if len(set) == 0 {
-		return nil
-	}
-	return sortedKeys(set)
 }

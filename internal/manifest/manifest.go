@@ -17,8 +17,13 @@ import (
 	"github.com/nixgen/nixgen/internal/rules"
 )
 
-// Version is bumped whenever a field changes meaning.
-const Version = 1
+// Version is bumped whenever the manifest's shape changes: a field added,
+// removed or changing meaning. The helper decodes strictly, so a manifest
+// of another version is refused, with both versions named.
+//
+// 2: jobs, replicas, create_only, repository_file, url_file and token_file
+// (added while the version stayed 1).
+const Version = 2
 
 // Manifest is everything the helper needs to know about one host.
 type Manifest struct {
@@ -237,8 +242,20 @@ func Marshal(m *Manifest) ([]byte, error) {
 }
 
 // Decode reads a manifest strictly (unknown fields are errors) and validates it.
+// A manifest of another version is refused before its fields are read: a
+// field this version does not know would otherwise be the error reported.
 func Decode(r io.Reader) (*Manifest, error) {
-	dec := json.NewDecoder(r)
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	var v struct {
+		Version *int `json:"version"`
+	}
+	if json.Unmarshal(data, &v) == nil && v.Version != nil && *v.Version != Version {
+		return nil, fmt.Errorf("manifest: version %d, but this nixgen-helper reads version %d: render the tree with the nixgen release that matches the helper", *v.Version, Version)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var m Manifest
 	if err := dec.Decode(&m); err != nil {
@@ -364,7 +381,7 @@ func (v *validator) overlaps(claims []claim) {
 func (v *validator) top() {
 	m := v.m
 	if m.Version != Version {
-		v.bad("version %d is not supported (want %d)", m.Version, Version)
+		v.bad("version %d, but this nixgen-helper reads version %d", m.Version, Version)
 	}
 	v.name("host", "name", m.Host)
 	if msg := rules.DatasetName(m.Parent.Dataset); msg != "" {

@@ -66,6 +66,19 @@ func TestDecodeIsStrict(t *testing.T) {
 	}
 }
 
+// TestDecodeNamesBothVersions: a manifest of another version is refused
+// with the version it has and the version the helper reads, even when it
+// carries a field this version does not know (which the strict decoder
+// would otherwise report instead).
+func TestDecodeNamesBothVersions(t *testing.T) {
+	b, _ := Marshal(valid())
+	in := strings.Replace(string(b), fmt.Sprintf(`"version": %d`, Version), `"future": true, "version": 1`, 1)
+	_, err := Decode(strings.NewReader(in))
+	if want := fmt.Sprintf("version 1, but this nixgen-helper reads version %d", Version); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("err = %v, want it to say %q", err, want)
+	}
+}
+
 func TestValidateRejects(t *testing.T) {
 	cases := map[string]struct {
 		edit func(m *Manifest)

@@ -10,12 +10,13 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/nixgen/nixgen/internal/hostfacts"
 	"github.com/nixgen/nixgen/internal/safefs"
 )
 
-// DefaultTextfileDir is where NixOS's node exporter textfile collector looks
-// by default in nixgen's generated configuration.
-const DefaultTextfileDir = "/var/lib/prometheus-node-exporter-text"
+// DefaultTextfileDir is where the generated node exporter configuration
+// collects textfiles from.
+const DefaultTextfileDir = hostfacts.TextfileDir
 
 // Preseed status values of nixgen_preseed_status.
 const (

@@ -10,7 +10,9 @@ import (
 // For calls f(i) for every i in [0, n), on up to GOMAXPROCS goroutines, and
 // returns when all calls have returned. Each f must write only to what
 // belongs to its i (a slot of a slice made beforehand), so the result does
-// not depend on the order the calls run in.
+// not depend on the order the calls run in. A panic in f is raised again
+// in the caller once every worker has stopped, as it would be without the
+// goroutines (a panic in a goroutine would end the process).
 func For(n int, f func(i int)) {
 	workers := min(runtime.GOMAXPROCS(0), n)
 	if workers <= 1 {
@@ -21,8 +23,16 @@ func For(n int, f func(i int)) {
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	var once sync.Once
+	var panicked any
 	for range workers {
 		wg.Go(func() {
+			defer func() {
+				if p := recover(); p != nil {
+					once.Do(func() { panicked = p })
+					next.Store(int64(n)) // the others stop after their current call
+				}
+			}()
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= n {
@@ -33,4 +43,7 @@ func For(n int, f func(i int)) {
 		})
 	}
 	wg.Wait()
+	if panicked != nil {
+		panic(panicked)
+	}
 }

@@ -12,11 +12,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nixgen/nixgen/internal/hostfacts"
 	"github.com/nixgen/nixgen/internal/safefs"
 )
 
 // DefaultLockDir holds one lock file per service while its preseed runs.
-const DefaultLockDir = "/run/nixgen"
+const DefaultLockDir = hostfacts.RunDir
 
 // ErrLocked is returned when another live preseed holds the service's lock
 // and waiting was not allowed (or timed out).

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nixgen/nixgen/internal/hostfacts"
 	"github.com/nixgen/nixgen/internal/restic"
 	"github.com/nixgen/nixgen/internal/zfs"
 )
@@ -193,15 +194,12 @@ func holdExists(err error) bool {
 	return errors.As(err, &e) && strings.Contains(e.Stderr, "tag already exists")
 }
 
-// DefaultSSHOptions bound every ssh connection to a remote replica, as the
-// generated syncoid command does: a host that does not answer fails the
-// method in seconds (ConnectTimeout also covers the SSH banner exchange), a
-// server that stops answering later within a minute (ServerAlive*), and the
-// next method is tried instead of waiting for the method's whole timeout.
-var DefaultSSHOptions = []string{"ConnectTimeout=10", "ServerAliveInterval=15", "ServerAliveCountMax=4"}
-
+// sshOptions bound every ssh connection to a remote replica as the
+// generated syncoid command does (hostfacts.SSHOptions): a host that does
+// not answer fails the method in seconds, and the next method is tried
+// instead of waiting for the method's whole timeout.
 func (r *run) sshOptions() []string {
-	return append(append([]string(nil), r.o.SSHOptions...), DefaultSSHOptions...)
+	return append(append([]string(nil), r.o.SSHOptions...), hostfacts.SSHOptions...)
 }
 
 // safeDataset matches what ZFS accepts in a dataset name; anything else is

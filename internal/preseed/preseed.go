@@ -130,7 +130,7 @@ type Options struct {
 
 	// SSHOptions are extra `ssh -o` options (e.g. "Port=2222") for reaching a
 	// remote replica, given to ssh and, as --sshoption, to syncoid. They
-	// come before DefaultSSHOptions, so they win (ssh takes an option's first
+	// come before hostfacts.SSHOptions, so they win (ssh takes an option's first
 	// value). Each must pass CheckSSHOption.
 	SSHOptions []string
 
@@ -490,7 +490,7 @@ func (r *run) applyOwnerAndProps(ctx context.Context) error {
 	}
 	props := map[string]string{}
 	for k, v := range r.svc.Properties {
-		if !createOnly[k] && !zfs.CreateOnly(k) {
+		if !createOnly[k] && !rules.CreateOnly(k) {
 			props[k] = v
 		}
 	}

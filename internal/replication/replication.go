@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nixgen/nixgen/internal/hostfacts"
 	"github.com/nixgen/nixgen/internal/manifest"
 	"github.com/nixgen/nixgen/internal/metrics"
 	"github.com/nixgen/nixgen/internal/preseed"
@@ -55,7 +56,7 @@ func Probe(ctx context.Context, svc *manifest.Service, o ProbeOptions) error {
 		ssh = "ssh"
 	}
 	argv := []string{"-o", "BatchMode=yes"}
-	for _, opt := range append(append(append([]string(nil), o.SSHOptions...), preseed.DefaultSSHOptions...), "StrictHostKeyChecking=yes") {
+	for _, opt := range append(append(append([]string(nil), o.SSHOptions...), hostfacts.SSHOptions...), "StrictHostKeyChecking=yes") {
 		argv = append(argv, "-o", opt)
 	}
 	if rep.SSHKey != "" {

@@ -316,3 +316,24 @@ func TestOwnerTakesNamesAndNumericIDs(t *testing.T) {
 		t.Error("NumericID(sonarr) is numeric")
 	}
 }
+
+// TestZFSSize: the one size parser, as libzfs's zfs_nicestrtonum reads a
+// value (internal/zfs's TestZFSSizeAgreesWithZFS holds it against a real
+// `zfs set`).
+func TestZFSSize(t *testing.T) {
+	for in, want := range map[string]uint64{
+		"512": 512, "0": 0, "16K": 16 << 10, "16k": 16 << 10, "1M": 1 << 20, "128KiB": 128 << 10,
+		"128kib": 128 << 10, "128KB": 128 << 10, "512B": 512, "512b": 512, "1G": 1 << 30, "2E": 2 << 60,
+		"1.5M": 3 << 19, ".5K": 512, "1.": 1, "1.5": 1, "0.25G": 1 << 28,
+	} {
+		if got, ok := ZFSSize(in); !ok || got != want {
+			t.Errorf("ZFSSize(%q) = %d, %v; want %d", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"", "K", ".", ".K", "-1K", "+1K", " 1K", "16 K", "16KK", "1BB", "1BiB", "1iB",
+		"12Q", "1Z", "0Z", "16E", "99999999999999999999", "1.5.5M", "1e3", "0x10"} {
+		if got, ok := ZFSSize(in); ok {
+			t.Errorf("ZFSSize(%q) = %d, want failure", in, got)
+		}
+	}
+}

@@ -47,7 +47,6 @@ func FuzzValueChecks(f *testing.F) {
 		parseTarget(s)
 		datasetNameError(s)
 		relativeDatasetError(s)
-		parseSize(s)
 		checkSubsetError(s)
 		for name := range nativeProperties {
 			propertyError(name, s)

@@ -1,7 +1,9 @@
 package schema
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -127,6 +129,20 @@ func checkPostgreSQL(c *checker, h string, t *serviceTmpl, svc *model.Service, m
 		pg.DataDir = svc.Mountpoint
 	} else if mpOK && !within(pg.DataDir, svc.Mountpoint, "/") {
 		c.errorf(raw.DataDirRange, "Data directory outside the dataset", "On host %q, data_dir %q is not inside the service's mountpoint %q; the dataset, its snapshots and its preseed hold only what is below it.", h, pg.DataDir, svc.Mountpoint)
+	}
+	// The archive and backup units order themselves against the cluster's
+	// own systemd.services entry, which a container, template instance or
+	// other unit type does not have.
+	if pg.PITR != nil && (!strings.HasSuffix(svc.Unit, ".service") || strings.Contains(svc.Unit, "@")) {
+		rng := raw.PITR.DefRange
+		if set(t.raw.UnitRange) {
+			rng = t.raw.UnitRange
+		}
+		what := fmt.Sprintf("unit %q", svc.Unit)
+		if svc.Container != "" {
+			what = fmt.Sprintf("container %q", svc.Container)
+		}
+		c.errorf(rng, "PITR needs a plain service", "On host %q, service %q runs as %s; pitr needs a plain .service unit (not a container, a template instance or another unit type): its backup and archive units are ordered against the PostgreSQL service.", h, svc.Name, what)
 	}
 	if pg.PITR == nil || svc.Backup == nil || !mpOK {
 		return

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/nixgen/nixgen/internal/hostfacts"
 	"github.com/nixgen/nixgen/internal/model"
 	"github.com/nixgen/nixgen/internal/rules"
 )
@@ -117,7 +118,7 @@ func datasetProps(c *checker, recordsize string, rsRange hcl.Range, compression 
 			c.errorf(rng, sum, "%s", det)
 			return
 		}
-		if createOnly[name] {
+		if rules.CreateOnly(name) {
 			c.warnf(rng, "Create-time-only property", "ZFS accepts %s only when a dataset is created: it applies to new datasets, and for an existing dataset nixgen-helper reports a difference instead of changing it.", name)
 		}
 		out[name] = value
@@ -334,8 +335,8 @@ func resolveNotifier(c *checker, n *rawNotifier) *model.Notifier {
 }
 
 func resolvePolicy(c *checker, p *rawPolicy) *model.SnapshotPolicy {
-	if strings.HasPrefix(p.Name, "nixgen-") {
-		c.errorf(p.NameRange, "Reserved name", "Snapshot policy names starting with \"nixgen-\" are reserved for the templates nixgen generates (nixgen-replica-<policy> on hosts that receive replicas); rename %q.", p.Name)
+	if strings.HasPrefix(p.Name, hostfacts.Prefix) {
+		c.errorf(p.NameRange, "Reserved name", "Snapshot policy names starting with %q are reserved for the templates nixgen generates (nixgen-replica-<policy> on hosts that receive replicas); rename %q.", hostfacts.Prefix, p.Name)
 	}
 	c.nonNegative(p.Frequently, p.FrequentlyRange, "frequently count")
 	c.nonNegative(p.Hourly, p.HourlyRange, "hourly count")
@@ -364,16 +365,15 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, pgRepo
 	unitOK := true
 	// Generated units and restic jobs are named nixgen-<what>-<name>
 	// (nixgen-check-<repository>, nixgen-preseed-<service>, ...): a service
-	// or unit of that form could take one's name. The renderer used to be
-	// the only place that refused them, so validate passed and render failed.
-	if strings.HasPrefix(s.Name, "nixgen-") {
-		c.errorf(s.NameRange, "Reserved name", "Service names starting with %q are reserved for the units nixgen generates (such as the restic jobs nixgen-check-<repository> and nixgen-prune-<repository>); rename %q.", "nixgen-", s.Name)
+	// or unit of that form could take one's name.
+	if strings.HasPrefix(s.Name, hostfacts.Prefix) {
+		c.errorf(s.NameRange, "Reserved name", "Service names starting with %q are reserved for the units nixgen generates (such as the restic jobs nixgen-check-<repository> and nixgen-prune-<repository>); rename %q.", hostfacts.Prefix, s.Name)
 	}
 	if set(s.UnitRange) {
 		svc.Unit = s.Unit
 		unitOK = c.unit(s.Unit, s.UnitRange)
-		if unitOK && strings.HasPrefix(s.Unit, "nixgen-") {
-			c.errorf(s.UnitRange, "Reserved unit name", "Unit names starting with %q are reserved for the units nixgen generates; %q cannot be a service's own unit.", "nixgen-", s.Unit)
+		if unitOK && strings.HasPrefix(s.Unit, hostfacts.Prefix) {
+			c.errorf(s.UnitRange, "Reserved unit name", "Unit names starting with %q are reserved for the units nixgen generates; %q cannot be a service's own unit.", hostfacts.Prefix, s.Unit)
 			unitOK = false
 		}
 	}
@@ -425,7 +425,7 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, pgRepo
 		maps.Copy(props, datasetProps(c, d.Recordsize, d.RecordsizeRange, d.Compression, d.CompressionRange, d.Properties, d.PropertiesRange))
 	}
 	for _, k := range slices.Sorted(maps.Keys(props)) {
-		svc.Properties = append(svc.Properties, model.Property{Name: k, Value: props[k], CreateOnly: createOnly[k]})
+		svc.Properties = append(svc.Properties, model.Property{Name: k, Value: props[k], CreateOnly: rules.CreateOnly(k)})
 	}
 
 	if b := s.Backup; b != nil {

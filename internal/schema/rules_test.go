@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nixgen/nixgen/internal/rules"
 )
 
 func TestDatasetNames(t *testing.T) {
@@ -44,20 +46,6 @@ func TestDatasetNames(t *testing.T) {
 	}
 }
 
-func TestParseSize(t *testing.T) {
-	cases := map[string]uint64{"512": 512, "16K": 16 << 10, "16k": 16 << 10, "1M": 1 << 20, "128KiB": 128 << 10, "128KB": 128 << 10, "512B": 512, "1G": 1 << 30}
-	for in, want := range cases {
-		if got, ok := parseSize(in); !ok || got != want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, ok, want)
-		}
-	}
-	for _, in := range []string{"", "K", "1.5M", "-1K", "16 K", "16KK", "1iB", "99999999999999999999E"} {
-		if got, ok := parseSize(in); ok {
-			t.Errorf("parseSize(%q) = %d, want failure", in, got)
-		}
-	}
-}
-
 func TestProperties(t *testing.T) {
 	ok := [][2]string{
 		{"recordsize", "512"}, {"recordsize", "16M"}, {"recordsize", "1M"},
@@ -90,7 +78,7 @@ func TestProperties(t *testing.T) {
 			t.Errorf("%s=%.20s: got %q %q, want mention of %q", p[0], p[1], s, d, p[2])
 		}
 	}
-	for name := range createOnly {
+	for _, name := range rules.CreateOnlyProperties() {
 		if _, native := nativeProperties[name]; !native {
 			t.Errorf("create-only %q is not a known native property", name)
 		}

@@ -21,22 +21,6 @@ func datasetNameError(name string) string { return rules.DatasetName(name) }
 // "apps/media").
 func relativeDatasetError(name string) string { return rules.RelativeDataset(name) }
 
-// createOnly lists the filesystem properties ZFS accepts only at creation
-// (zfs create -o); `zfs set` refuses them afterwards. keyformat and
-// pbkdf2iters change only through `zfs change-key`, which nixgen never runs.
-// This is the one place that list lives.
-var createOnly = map[string]bool{
-	"casesensitivity": true,
-	"encryption":      true,
-	"keyformat":       true,
-	"normalization":   true,
-	"pbkdf2iters":     true,
-	"utf8only":        true,
-}
-
-// IsCreateOnly reports whether ZFS accepts the property only at creation.
-func IsCreateOnly(name string) bool { return createOnly[name] }
-
 // propertyCheck returns why a value is wrong for a property, or "".
 type propertyCheck func(v string) string
 
@@ -59,33 +43,8 @@ func quoteList(vals []string) string {
 
 var onOff = oneOf("on", "off")
 
-// sizeRe matches ZFS's size syntax after upper-casing: a number with an
-// optional unit letter, optionally followed by "B" or "iB" ("128K", "1M",
-// "131072", "128KiB", "512B").
-var sizeRe = regexp.MustCompile(`^([0-9]+)(?:([KMGTPE])(?:I?B)?|B)?$`)
-
-// parseSize parses a ZFS size into bytes.
-func parseSize(v string) (uint64, bool) {
-	m := sizeRe.FindStringSubmatch(strings.ToUpper(v))
-	if m == nil {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(m[1], 10, 64)
-	if err != nil {
-		return 0, false
-	}
-	shift := 0
-	if m[2] != "" {
-		shift = (strings.Index("KMGTPE", m[2]) + 1) * 10
-	}
-	if shift > 0 && n > (1<<(64-shift))-1 {
-		return 0, false
-	}
-	return n << shift, true
-}
-
 func recordsize(v string) string {
-	n, ok := parseSize(v)
+	n, ok := rules.ZFSSize(v)
 	if !ok {
 		return "expected a size such as \"128K\" or \"1M\""
 	}
@@ -99,14 +58,14 @@ func sizeOrNone(v string) string {
 	if v == "none" {
 		return ""
 	}
-	if _, ok := parseSize(v); !ok {
+	if _, ok := rules.ZFSSize(v); !ok {
 		return "expected \"none\" or a size such as \"10G\""
 	}
 	return ""
 }
 
 func specialSmallBlocks(v string) string {
-	n, ok := parseSize(v)
+	n, ok := rules.ZFSSize(v)
 	if !ok {
 		return "expected a size such as \"64K\" or 0"
 	}

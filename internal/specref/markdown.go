@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/nixgen/nixgen/internal/rules"
 	"github.com/nixgen/nixgen/internal/schema"
 )
 
@@ -105,7 +106,7 @@ func Markdown(exitCodes []ExitCode) []byte {
 	p("\n## Create-time-only properties\n\n")
 	p("ZFS applies these only when a dataset is created. They are accepted with a warning;\n")
 	p("on an existing dataset nixgen-helper reports a difference instead of changing it.\n\n")
-	for _, name := range schema.CreateOnlyProperties() {
+	for _, name := range rules.CreateOnlyProperties() {
 		p("- `%s`\n", name)
 	}
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/nixgen/nixgen/internal/rules"
 	"github.com/nixgen/nixgen/internal/schema"
 )
 
@@ -219,7 +220,7 @@ func TestMarkdown(t *testing.T) {
 			listed = append(listed, strings.Trim(p, "`"))
 		}
 	}
-	if want := schema.CreateOnlyProperties(); !slices.Equal(listed, want) || len(want) == 0 {
+	if want := rules.CreateOnlyProperties(); !slices.Equal(listed, want) || len(want) == 0 {
 		t.Errorf("create-time-only properties %v, want %v", listed, want)
 	}
 	if !strings.Contains(sections["Exit codes of nixgen"], "| 7 | seven |") {

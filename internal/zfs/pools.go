@@ -1,6 +1,8 @@
 package zfs
 
 import (
+	"github.com/nixgen/nixgen/internal/rules"
+
 	"bytes"
 	"context"
 	"errors"
@@ -93,7 +95,7 @@ func ParsePoolList(out []byte) ([]Pool, error) {
 			if v == "-" { // a faulted pool may not know its sizes
 				continue
 			}
-			n, ok := ParseSize(v)
+			n, ok := rules.ZFSSize(v)
 			if !ok {
 				return nil, fmt.Errorf("zpool list output line %d: unparsable size %q", i+1, v)
 			}

@@ -1,25 +1,11 @@
 package zfs
 
 import (
-	"math"
 	"strconv"
 	"strings"
+
+	"github.com/nixgen/nixgen/internal/rules"
 )
-
-// createOnly are the properties ZFS accepts only at creation (`zfs set`
-// refuses them). Manifests list their own; this is the safety net.
-var createOnly = map[string]bool{
-	"casesensitivity": true,
-	"normalization":   true,
-	"utf8only":        true,
-	"encryption":      true,
-	"keyformat":       true,
-	"pbkdf2iters":     true,
-	"volblocksize":    true,
-}
-
-// CreateOnly reports whether prop can only be given at creation time.
-func CreateOnly(prop string) bool { return createOnly[prop] }
 
 // sizeProps hold byte counts: `zfs get -p` prints them as plain integers.
 var sizeProps = map[string]bool{
@@ -69,61 +55,8 @@ func Normalize(prop, value string) string {
 	if value == "none" {
 		return "0"
 	}
-	if n, ok := ParseSize(value); ok {
+	if n, ok := rules.ZFSSize(value); ok {
 		return strconv.FormatUint(n, 10)
 	}
 	return value
-}
-
-// ParseSize parses a ZFS size: a number (decimals allowed) with an optional
-// binary suffix B, K, M, G, T, P, E, optionally followed by "B" or "iB"
-// ("16K", "16k", "16KB", "16KiB", "1.5M"). Suffixes are powers of 1024.
-func ParseSize(s string) (uint64, bool) {
-	s = strings.TrimSpace(s)
-	i := 0
-	for i < len(s) && (s[i] >= '0' && s[i] <= '9' || s[i] == '.') {
-		i++
-	}
-	num, suf := s[:i], strings.ToUpper(s[i:])
-	if num == "" {
-		return 0, false
-	}
-	suf = strings.TrimSuffix(strings.TrimSuffix(suf, "IB"), "B")
-	if s[i:] != "" && suf == "" {
-		suf = "B" // a lone "B"/"b" suffix: bytes
-	}
-	shift := 0
-	switch suf {
-	case "", "B":
-	case "K":
-		shift = 10
-	case "M":
-		shift = 20
-	case "G":
-		shift = 30
-	case "T":
-		shift = 40
-	case "P":
-		shift = 50
-	case "E":
-		shift = 60
-	default:
-		return 0, false
-	}
-	if !strings.Contains(num, ".") {
-		n, err := strconv.ParseUint(num, 10, 64)
-		if err != nil || n > math.MaxUint64>>shift {
-			return 0, false
-		}
-		return n << shift, true
-	}
-	f, err := strconv.ParseFloat(num, 64)
-	if err != nil {
-		return 0, false
-	}
-	v := f * float64(uint64(1)<<shift)
-	if v >= math.MaxUint64 {
-		return 0, false
-	}
-	return uint64(v), true
 }

@@ -3,8 +3,7 @@
 { config, lib, pkgs, ... }:
 
 {
-  # Restores the data before the service first starts; does nothing when the
-  # dataset already holds data.
+  # Restores the data before the service first starts.
   systemd.services.nixgen-preseed-postgresql = {
     description = "nixgen: restore the data of postgresql before it first starts";
     wants = [ "network-online.target" ];
@@ -12,8 +11,7 @@
     after = [ "nixgen-datasets.service" "zfs-mount.service" "network-online.target" ];
     before = [ "postgresql.service" ];
     path = [ config.boot.zfs.package pkgs.restic pkgs.sanoid pkgs.openssh ];
-    # Only the first start matters; a restart on switch would also restart a
-    # service that Requires= this unit.
+    # Only the first start matters.
     restartIfChanged = false;
     unitConfig.RequiresMountsFor = [ "/var/lib/postgresql" ];
     serviceConfig = {
@@ -22,9 +20,7 @@
       # Every method may use its whole timeout, plus time for the checks.
       TimeoutStartSec = 22500;
       ExecStart = "${config.nixgen.helper}/bin/nixgen-helper preseed --manifest ${../manifest.json} --service postgresql";
-      # Sandboxing that keeps the host's mount namespace (what preseed
-      # receives and mounts must be visible to everyone) and lets it restore
-      # setuid files anywhere; see docs/security.md.
+      # Sandboxing within the host's mount namespace (docs/security.md).
       NoNewPrivileges = true;
       LockPersonality = true;
       RestrictRealtime = true;
@@ -38,8 +34,7 @@
     after = [ "nixgen-preseed-postgresql.service" ];
   };
 
-  # NixOS would create an empty unit for a name that only nixgen's settings
-  # define, and the real service would start without them.
+  # The unit must be defined by something other than nixgen.
   assertions = [
     {
       assertion = let u = config.systemd.services.${"postgresql"} or { }; in
@@ -48,15 +43,12 @@
     }
   ];
 
-  # restic reads a ZFS snapshot of the dataset, bound read-only over the
-  # mountpoint in the unit's own mount namespace: the recorded paths are the
-  # real ones and the files do not change during the run.
+  # restic reads a snapshot of the dataset, bound over the mountpoint.
   services.restic.backups.postgresql = {
     repository = "sftp:restic@nas.lan:/backup/restic/homelab";
     passwordFile = "/run/secrets/restic-password";
     environmentFile = "/run/secrets/restic-env";
-    # A repository that is not there (an unmounted NAS, a wrong bucket) fails
-    # the backup instead of becoming a new, empty one.
+    # A missing repository fails the backup instead of becoming a new one.
     initialize = false;
     # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
@@ -68,27 +60,23 @@
   };
 
   systemd.services.restic-backups-postgresql = {
-    # A switch must not kill a running backup (and page its failure).
+    # A switch must not kill a running backup.
     restartIfChanged = false;
-    # Never back up before the data is restored: an empty snapshot would become
-    # the latest one that a later preseed restores.
+    # Never back up before the data is restored.
     requires = [ "nixgen-preseed-postgresql.service" ];
     after = [ "nixgen-preseed-postgresql.service" ];
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
-      # "+": outside the unit's sandbox. Release runs after every outcome,
-      # also a failed or killed run; create first removes an earlier leftover.
+      # "+": outside the sandbox; release runs after every outcome.
       ExecStartPre = lib.mkBefore [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot create --manifest ${../manifest.json} --service postgresql" ];
       ExecStopPost = lib.mkAfter [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot release --manifest ${../manifest.json} --service postgresql" ];
       BindReadOnlyPaths = [ "/run/nixgen/backup/postgresql:/var/lib/postgresql" ];
-      # A hung backup must not hold the dataset's lock, and with it the
-      # replication, forever.
+      # A hung backup must not hold the dataset's lock forever.
       TimeoutStartSec = 43200;
-      # With every other job, in the slice that the host's jobs limits bound.
+      # With every other job, in the slice of the host's jobs limits.
       Slice = "nixgen-jobs.slice";
-      # Sandboxing of restic (the "+" commands run outside it); defaults, so
-      # settings of the NixOS module win. See docs/security.md.
+      # Sandboxing of restic, as defaults (docs/security.md).
       NoNewPrivileges = lib.mkDefault true;
       ProtectSystem = lib.mkDefault "full";
       ProtectHome = lib.mkDefault "read-only";
@@ -112,8 +100,7 @@
       Type = "oneshot";
       RuntimeDirectory = "nixgen/locks";
       RuntimeDirectoryPreserve = true;
-      # Waits for a running replication at most as long as that may run; then
-      # "flock: timeout while waiting to get lock" and status 75 (TEMPFAIL).
+      # Waits for a running replication as long as that may run.
       ExecStart = "${pkgs.util-linux}/bin/flock --verbose -w 44100 -E 75 /run/nixgen/locks/postgresql.lock ${config.systemd.package}/bin/systemctl start --wait restic-backups-postgresql.service";
       TimeoutStartSec = 88200;
       # It takes a lock and starts a unit, nothing else.
@@ -144,8 +131,7 @@
     wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "daily";
-      # The host's jobs randomized_delay: backups on one schedule spread out.
-      RandomizedDelaySec = 3600;
+      RandomizedDelaySec = lib.mkDefault 3600;
       Persistent = true;
     };
   };
@@ -158,9 +144,8 @@
   services.syncoid.commands.postgresql = {
     source = "tank/services/postgresql";
     target = "zfs-recv@nas.lan:backup/forge/postgresql";
-    # Raw sends keep compression and encryption; received datasets stay unmounted
-    # and carry nixgen:replica-of, which lets the receiving host's datasets apply
-    # tell a received replica from any other dataset of that name.
+    # Raw sends keep compression and encryption; replicas stay unmounted and
+    # carry nixgen:replica-of.
     sendOptions = "w";
     recvOptions = "u o nixgen:replica-of=forge:tank/services/postgresql";
     sshKey = "/run/secrets/syncoid-key";
@@ -175,19 +160,16 @@
     service = {
       # Started by "nixgen-replicate-postgresql", which waits for a running backup.
       startAt = lib.mkForce [ ];
-      # A switch must not kill a running replication (and page its failure).
+      # A switch must not kill a running replication.
       restartIfChanged = false;
       path = [ pkgs.openssh ];
       serviceConfig = {
-        # A target that keeps ssh alive while `zfs receive` hangs must not
-        # stall replication, and through the shared lock the backups, forever.
+        # A hung `zfs receive` must not stall replication and backups forever.
         TimeoutStartSec = 43200;
         Slice = "nixgen-jobs.slice";
-        # Fails within seconds, saying why (name, network, host key, login),
-        # when the target cannot be reached; as syncoid's user, in its sandbox.
+        # Fails within seconds, saying why, when the target cannot be reached.
         ExecStartPre = [ "${config.nixgen.helper}/bin/nixgen-helper replication probe --manifest ${../manifest.json} --service postgresql" ];
-        # "+": as root, outside the sandbox; "-": a metrics problem does not
-        # fail the replication. Records the lag (nixgen_replication_lag_seconds).
+        # Records the lag ("-+": as root; a metrics problem is not a failure).
         ExecStopPost = [ "-+${config.nixgen.helper}/bin/nixgen-helper replication lag --manifest ${../manifest.json} --service postgresql" ];
       };
       # Never replicate an empty dataset before the preseed restored it.
@@ -205,8 +187,7 @@
       Type = "oneshot";
       RuntimeDirectory = "nixgen/locks";
       RuntimeDirectoryPreserve = true;
-      # Waits for a running backup at most as long as that may run; then
-      # "flock: timeout while waiting to get lock" and status 75 (TEMPFAIL).
+      # Waits for a running backup as long as that may run.
       ExecStart = "${pkgs.util-linux}/bin/flock --verbose -w 44100 -E 75 /run/nixgen/locks/postgresql.lock ${config.systemd.package}/bin/systemctl start --wait syncoid-postgresql.service";
       TimeoutStartSec = 88200;
       # It takes a lock and starts a unit, nothing else.
@@ -237,7 +218,7 @@
     wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "hourly";
-      RandomizedDelaySec = "5m";
+      RandomizedDelaySec = lib.mkDefault "5m";
       Persistent = true;
     };
   };

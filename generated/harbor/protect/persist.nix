@@ -4,15 +4,14 @@
 { config, lib, pkgs, ... }:
 
 {
-  # restic reads a ZFS snapshot of the dataset, bound read-only over the
-  # mountpoint in the unit's own mount namespace: the recorded paths are the
-  # real ones and the files do not change during the run.
+  # An existing host dataset: nothing to create, order or restore.
+
+  # restic reads a snapshot of the dataset, bound over the mountpoint.
   services.restic.backups.persist-nas = {
     repository = "sftp:restic@nas.lan:/backup/restic/homelab";
     passwordFile = "/run/secrets/restic-password";
     environmentFile = "/run/secrets/restic-env";
-    # A repository that is not there (an unmounted NAS, a wrong bucket) fails
-    # the backup instead of becoming a new, empty one.
+    # A missing repository fails the backup instead of becoming a new one.
     initialize = false;
     # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
@@ -27,23 +26,20 @@
   };
 
   systemd.services.restic-backups-persist-nas = {
-    # A switch must not kill a running backup (and page its failure).
+    # A switch must not kill a running backup.
     restartIfChanged = false;
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
-      # "+": outside the unit's sandbox. Release runs after every outcome,
-      # also a failed or killed run; create first removes an earlier leftover.
+      # "+": outside the sandbox; release runs after every outcome.
       ExecStartPre = lib.mkBefore [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot create --manifest ${../manifest.json} --service persist" ];
       ExecStopPost = lib.mkAfter [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot release --manifest ${../manifest.json} --service persist" ];
       BindReadOnlyPaths = [ "/run/nixgen/backup/persist:/persist" ];
-      # A hung backup must not hold the dataset's lock, and with it the
-      # replication, forever.
+      # A hung backup must not hold the dataset's lock forever.
       TimeoutStartSec = 43200;
-      # With every other job, in the slice that the host's jobs limits bound.
+      # With every other job, in the slice of the host's jobs limits.
       Slice = "nixgen-jobs.slice";
-      # Sandboxing of restic (the "+" commands run outside it); defaults, so
-      # settings of the NixOS module win. See docs/security.md.
+      # Sandboxing of restic, as defaults (docs/security.md).
       NoNewPrivileges = lib.mkDefault true;
       ProtectSystem = lib.mkDefault "full";
       ProtectHome = lib.mkDefault "read-only";
@@ -67,8 +63,7 @@
       Type = "oneshot";
       RuntimeDirectory = "nixgen/locks";
       RuntimeDirectoryPreserve = true;
-      # Waits for a running replication at most as long as that may run; then
-      # "flock: timeout while waiting to get lock" and status 75 (TEMPFAIL).
+      # Waits for a running replication as long as that may run.
       ExecStart = "${pkgs.util-linux}/bin/flock --verbose -w 44100 -E 75 /run/nixgen/locks/persist.lock ${config.systemd.package}/bin/systemctl start --wait restic-backups-persist-nas.service";
       TimeoutStartSec = 88200;
       # It takes a lock and starts a unit, nothing else.
@@ -99,20 +94,17 @@
     wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "daily";
-      # The host's jobs randomized_delay: backups on one schedule spread out.
-      RandomizedDelaySec = 3600;
+      RandomizedDelaySec = lib.mkDefault 3600;
       Persistent = true;
     };
   };
 
-  # restic reads a ZFS snapshot of the dataset, bound read-only over the
-  # mountpoint in the unit's own mount namespace: the recorded paths are the
-  # real ones and the files do not change during the run.
+  # restic reads a snapshot of the dataset, bound over the mountpoint.
   services.restic.backups.persist-r2 = {
     repository = "s3:https://0123456789abcdef.r2.cloudflarestorage.com/harbor";
     passwordFile = "/run/secrets/restic-r2-password";
     environmentFile = "/run/secrets/restic-r2-env";
-    # initialize = true in the spec: the first backup may create the repository.
+    # initialize = true in the spec.
     initialize = true;
     # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
@@ -127,23 +119,20 @@
   };
 
   systemd.services.restic-backups-persist-r2 = {
-    # A switch must not kill a running backup (and page its failure).
+    # A switch must not kill a running backup.
     restartIfChanged = false;
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
-      # "+": outside the unit's sandbox. Release runs after every outcome,
-      # also a failed or killed run; create first removes an earlier leftover.
+      # "+": outside the sandbox; release runs after every outcome.
       ExecStartPre = lib.mkBefore [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot create --manifest ${../manifest.json} --service persist" ];
       ExecStopPost = lib.mkAfter [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot release --manifest ${../manifest.json} --service persist" ];
       BindReadOnlyPaths = [ "/run/nixgen/backup/persist:/persist" ];
-      # A hung backup must not hold the dataset's lock, and with it the
-      # replication, forever.
+      # A hung backup must not hold the dataset's lock forever.
       TimeoutStartSec = 43200;
-      # With every other job, in the slice that the host's jobs limits bound.
+      # With every other job, in the slice of the host's jobs limits.
       Slice = "nixgen-jobs.slice";
-      # Sandboxing of restic (the "+" commands run outside it); defaults, so
-      # settings of the NixOS module win. See docs/security.md.
+      # Sandboxing of restic, as defaults (docs/security.md).
       NoNewPrivileges = lib.mkDefault true;
       ProtectSystem = lib.mkDefault "full";
       ProtectHome = lib.mkDefault "read-only";
@@ -167,8 +156,7 @@
       Type = "oneshot";
       RuntimeDirectory = "nixgen/locks";
       RuntimeDirectoryPreserve = true;
-      # Waits for a running replication at most as long as that may run; then
-      # "flock: timeout while waiting to get lock" and status 75 (TEMPFAIL).
+      # Waits for a running replication as long as that may run.
       ExecStart = "${pkgs.util-linux}/bin/flock --verbose -w 44100 -E 75 /run/nixgen/locks/persist.lock ${config.systemd.package}/bin/systemctl start --wait restic-backups-persist-r2.service";
       TimeoutStartSec = 88200;
       # It takes a lock and starts a unit, nothing else.
@@ -199,8 +187,7 @@
     wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "daily";
-      # The host's jobs randomized_delay: backups on one schedule spread out.
-      RandomizedDelaySec = 3600;
+      RandomizedDelaySec = lib.mkDefault 3600;
       Persistent = true;
     };
   };

@@ -3,8 +3,7 @@
 { config, lib, pkgs, ... }:
 
 {
-  # Restores the data before the service first starts; does nothing when the
-  # dataset already holds data.
+  # Restores the data before the service first starts.
   systemd.services.nixgen-preseed-vaultwarden = {
     description = "nixgen: restore the data of vaultwarden before it first starts";
     wants = [ "network-online.target" ];
@@ -12,8 +11,7 @@
     after = [ "nixgen-datasets.service" "zfs-mount.service" "network-online.target" ];
     before = [ "${config.virtualisation.oci-containers.backend}-vaultwarden.service" ];
     path = [ config.boot.zfs.package pkgs.restic pkgs.sanoid pkgs.openssh ];
-    # Only the first start matters; a restart on switch would also restart a
-    # service that Requires= this unit.
+    # Only the first start matters.
     restartIfChanged = false;
     unitConfig.RequiresMountsFor = [ "/srv/vaultwarden" ];
     serviceConfig = {
@@ -22,9 +20,7 @@
       # Every method may use its whole timeout, plus time for the checks.
       TimeoutStartSec = 4500;
       ExecStart = "${config.nixgen.helper}/bin/nixgen-helper preseed --manifest ${../manifest.json} --service vaultwarden";
-      # Sandboxing that keeps the host's mount namespace (what preseed
-      # receives and mounts must be visible to everyone) and lets it restore
-      # setuid files anywhere; see docs/security.md.
+      # Sandboxing within the host's mount namespace (docs/security.md).
       NoNewPrivileges = true;
       LockPersonality = true;
       RestrictRealtime = true;
@@ -38,8 +34,7 @@
     after = [ "nixgen-preseed-vaultwarden.service" ];
   };
 
-  # NixOS would create an empty unit for a name that only nixgen's settings
-  # define, and the real service would start without them.
+  # The unit must be defined by something other than nixgen.
   assertions = [
     {
       assertion = config.virtualisation.oci-containers.containers ? vaultwarden;
@@ -52,15 +47,12 @@
     }
   ];
 
-  # restic reads a ZFS snapshot of the dataset, bound read-only over the
-  # mountpoint in the unit's own mount namespace: the recorded paths are the
-  # real ones and the files do not change during the run.
+  # restic reads a snapshot of the dataset, bound over the mountpoint.
   services.restic.backups.vaultwarden-nas = {
     repository = "sftp:restic@nas.lan:/backup/restic/homelab";
     passwordFile = "/run/secrets/restic-password";
     environmentFile = "/run/secrets/restic-env";
-    # A repository that is not there (an unmounted NAS, a wrong bucket) fails
-    # the backup instead of becoming a new, empty one.
+    # A missing repository fails the backup instead of becoming a new one.
     initialize = false;
     # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
@@ -72,27 +64,23 @@
   };
 
   systemd.services.restic-backups-vaultwarden-nas = {
-    # A switch must not kill a running backup (and page its failure).
+    # A switch must not kill a running backup.
     restartIfChanged = false;
-    # Never back up before the data is restored: an empty snapshot would become
-    # the latest one that a later preseed restores.
+    # Never back up before the data is restored.
     requires = [ "nixgen-preseed-vaultwarden.service" ];
     after = [ "nixgen-preseed-vaultwarden.service" ];
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
-      # "+": outside the unit's sandbox. Release runs after every outcome,
-      # also a failed or killed run; create first removes an earlier leftover.
+      # "+": outside the sandbox; release runs after every outcome.
       ExecStartPre = lib.mkBefore [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot create --manifest ${../manifest.json} --service vaultwarden" ];
       ExecStopPost = lib.mkAfter [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot release --manifest ${../manifest.json} --service vaultwarden" ];
       BindReadOnlyPaths = [ "/run/nixgen/backup/vaultwarden:/srv/vaultwarden" ];
-      # A hung backup must not hold the dataset's lock, and with it the
-      # replication, forever.
+      # A hung backup must not hold the dataset's lock forever.
       TimeoutStartSec = 43200;
-      # With every other job, in the slice that the host's jobs limits bound.
+      # With every other job, in the slice of the host's jobs limits.
       Slice = "nixgen-jobs.slice";
-      # Sandboxing of restic (the "+" commands run outside it); defaults, so
-      # settings of the NixOS module win. See docs/security.md.
+      # Sandboxing of restic, as defaults (docs/security.md).
       NoNewPrivileges = lib.mkDefault true;
       ProtectSystem = lib.mkDefault "full";
       ProtectHome = lib.mkDefault "read-only";
@@ -116,8 +104,7 @@
       Type = "oneshot";
       RuntimeDirectory = "nixgen/locks";
       RuntimeDirectoryPreserve = true;
-      # Waits for a running replication at most as long as that may run; then
-      # "flock: timeout while waiting to get lock" and status 75 (TEMPFAIL).
+      # Waits for a running replication as long as that may run.
       ExecStart = "${pkgs.util-linux}/bin/flock --verbose -w 44100 -E 75 /run/nixgen/locks/vaultwarden.lock ${config.systemd.package}/bin/systemctl start --wait restic-backups-vaultwarden-nas.service";
       TimeoutStartSec = 88200;
       # It takes a lock and starts a unit, nothing else.
@@ -148,20 +135,17 @@
     wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "daily";
-      # The host's jobs randomized_delay: backups on one schedule spread out.
-      RandomizedDelaySec = 3600;
+      RandomizedDelaySec = lib.mkDefault 3600;
       Persistent = true;
     };
   };
 
-  # restic reads a ZFS snapshot of the dataset, bound read-only over the
-  # mountpoint in the unit's own mount namespace: the recorded paths are the
-  # real ones and the files do not change during the run.
+  # restic reads a snapshot of the dataset, bound over the mountpoint.
   services.restic.backups.vaultwarden-r2 = {
     repository = "s3:https://0123456789abcdef.r2.cloudflarestorage.com/harbor";
     passwordFile = "/run/secrets/restic-r2-password";
     environmentFile = "/run/secrets/restic-r2-env";
-    # initialize = true in the spec: the first backup may create the repository.
+    # initialize = true in the spec.
     initialize = true;
     # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
@@ -173,27 +157,23 @@
   };
 
   systemd.services.restic-backups-vaultwarden-r2 = {
-    # A switch must not kill a running backup (and page its failure).
+    # A switch must not kill a running backup.
     restartIfChanged = false;
-    # Never back up before the data is restored: an empty snapshot would become
-    # the latest one that a later preseed restores.
+    # Never back up before the data is restored.
     requires = [ "nixgen-preseed-vaultwarden.service" ];
     after = [ "nixgen-preseed-vaultwarden.service" ];
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
-      # "+": outside the unit's sandbox. Release runs after every outcome,
-      # also a failed or killed run; create first removes an earlier leftover.
+      # "+": outside the sandbox; release runs after every outcome.
       ExecStartPre = lib.mkBefore [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot create --manifest ${../manifest.json} --service vaultwarden" ];
       ExecStopPost = lib.mkAfter [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot release --manifest ${../manifest.json} --service vaultwarden" ];
       BindReadOnlyPaths = [ "/run/nixgen/backup/vaultwarden:/srv/vaultwarden" ];
-      # A hung backup must not hold the dataset's lock, and with it the
-      # replication, forever.
+      # A hung backup must not hold the dataset's lock forever.
       TimeoutStartSec = 43200;
-      # With every other job, in the slice that the host's jobs limits bound.
+      # With every other job, in the slice of the host's jobs limits.
       Slice = "nixgen-jobs.slice";
-      # Sandboxing of restic (the "+" commands run outside it); defaults, so
-      # settings of the NixOS module win. See docs/security.md.
+      # Sandboxing of restic, as defaults (docs/security.md).
       NoNewPrivileges = lib.mkDefault true;
       ProtectSystem = lib.mkDefault "full";
       ProtectHome = lib.mkDefault "read-only";
@@ -217,8 +197,7 @@
       Type = "oneshot";
       RuntimeDirectory = "nixgen/locks";
       RuntimeDirectoryPreserve = true;
-      # Waits for a running replication at most as long as that may run; then
-      # "flock: timeout while waiting to get lock" and status 75 (TEMPFAIL).
+      # Waits for a running replication as long as that may run.
       ExecStart = "${pkgs.util-linux}/bin/flock --verbose -w 44100 -E 75 /run/nixgen/locks/vaultwarden.lock ${config.systemd.package}/bin/systemctl start --wait restic-backups-vaultwarden-r2.service";
       TimeoutStartSec = 88200;
       # It takes a lock and starts a unit, nothing else.
@@ -249,8 +228,7 @@
     wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "daily";
-      # The host's jobs randomized_delay: backups on one schedule spread out.
-      RandomizedDelaySec = 3600;
+      RandomizedDelaySec = lib.mkDefault 3600;
       Persistent = true;
     };
   };
@@ -263,9 +241,8 @@
   services.syncoid.commands.vaultwarden = {
     source = "rpool/services/vaultwarden";
     target = "zfs-recv@nas.lan:backup/harbor/vaultwarden";
-    # zfs send flags from the spec; received datasets stay unmounted
-    # and carry nixgen:replica-of, which lets the receiving host's datasets apply
-    # tell a received replica from any other dataset of that name.
+    # zfs send flags from the spec; replicas stay unmounted and
+    # carry nixgen:replica-of.
     sendOptions = "wp";
     recvOptions = "u o nixgen:replica-of=harbor:rpool/services/vaultwarden";
     sshKey = "/run/secrets/syncoid-key";
@@ -280,19 +257,16 @@
     service = {
       # Started by "nixgen-replicate-vaultwarden", which waits for a running backup.
       startAt = lib.mkForce [ ];
-      # A switch must not kill a running replication (and page its failure).
+      # A switch must not kill a running replication.
       restartIfChanged = false;
       path = [ pkgs.openssh ];
       serviceConfig = {
-        # A target that keeps ssh alive while `zfs receive` hangs must not
-        # stall replication, and through the shared lock the backups, forever.
+        # A hung `zfs receive` must not stall replication and backups forever.
         TimeoutStartSec = 43200;
         Slice = "nixgen-jobs.slice";
-        # Fails within seconds, saying why (name, network, host key, login),
-        # when the target cannot be reached; as syncoid's user, in its sandbox.
+        # Fails within seconds, saying why, when the target cannot be reached.
         ExecStartPre = [ "${config.nixgen.helper}/bin/nixgen-helper replication probe --manifest ${../manifest.json} --service vaultwarden" ];
-        # "+": as root, outside the sandbox; "-": a metrics problem does not
-        # fail the replication. Records the lag (nixgen_replication_lag_seconds).
+        # Records the lag ("-+": as root; a metrics problem is not a failure).
         ExecStopPost = [ "-+${config.nixgen.helper}/bin/nixgen-helper replication lag --manifest ${../manifest.json} --service vaultwarden" ];
       };
       # Never replicate an empty dataset before the preseed restored it.
@@ -310,8 +284,7 @@
       Type = "oneshot";
       RuntimeDirectory = "nixgen/locks";
       RuntimeDirectoryPreserve = true;
-      # Waits for a running backup at most as long as that may run; then
-      # "flock: timeout while waiting to get lock" and status 75 (TEMPFAIL).
+      # Waits for a running backup as long as that may run.
       ExecStart = "${pkgs.util-linux}/bin/flock --verbose -w 44100 -E 75 /run/nixgen/locks/vaultwarden.lock ${config.systemd.package}/bin/systemctl start --wait syncoid-vaultwarden.service";
       TimeoutStartSec = 88200;
       # It takes a lock and starts a unit, nothing else.
@@ -342,7 +315,7 @@
     wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "hourly";
-      RandomizedDelaySec = "5m";
+      RandomizedDelaySec = lib.mkDefault "5m";
       Persistent = true;
     };
   };

@@ -13,12 +13,10 @@ in
     description = "nixgen: create and tune the ZFS datasets of this host";
     wantedBy = [ "multi-user.target" ];
     wants = [ "zfs-import.target" ];
-    # Not before local-fs.target or zfs-mount.service: this unit has default
-    # dependencies (after sysinit.target), so that order would be a cycle.
+    # Not before local-fs.target: that would be an ordering cycle.
     after = [ "zfs-import.target" "systemd-sysusers.service" ];
     path = [ config.boot.zfs.package ];
-    # A changed manifest re-runs apply as a reload: a restart would propagate
-    # through Requires= to the preseed units and the services behind them.
+    # A reload, not a restart, which would restart the preseeds and services.
     reloadIfChanged = true;
     reloadTriggers = [ ./manifest.json ];
     serviceConfig = {
@@ -27,11 +25,9 @@ in
       ExecStart = "${helper} datasets apply --manifest ${./manifest.json}";
       ExecStartPost = metrics;
       ExecReload = [ "${helper} datasets apply --manifest ${./manifest.json}" metrics ];
-      # Bounds the start and every reload: the wait for another apply's lock
-      # and every zfs call have their own limits inside it.
+      # Bounds the start and every reload.
       TimeoutStartSec = 1800;
-      # Sandboxing that keeps the host's mount namespace: the datasets it
-      # creates and mounts must be visible to everyone. See docs/security.md.
+      # Sandboxing within the host's mount namespace (docs/security.md).
       NoNewPrivileges = true;
       LockPersonality = true;
       RestrictRealtime = true;
@@ -42,9 +38,7 @@ in
     };
   };
 
-  # `nixos-rebuild dry-activate` prints what apply would change; the apply
-  # itself only ever runs from the unit above. Activation scripts run with a
-  # PATH that holds no zfs, which the helper runs from PATH.
+  # `nixos-rebuild dry-activate` prints what apply would change.
   system.activationScripts.nixgen-datasets-plan = {
     supportsDryActivation = true;
     text = ''

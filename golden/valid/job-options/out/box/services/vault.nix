@@ -3,17 +3,14 @@
 { config, lib, pkgs, ... }:
 
 {
-  # The service starts only after its dataset was created and mounted, never
-  # into the bare directory that the dataset is then mounted over: a failed
-  # apply or a missing mount keeps it stopped.
+  # The service starts only once its dataset is mounted.
   systemd.services.vault = {
     requires = [ "nixgen-datasets.service" ];
     after = [ "nixgen-datasets.service" ];
     unitConfig.RequiresMountsFor = [ "/srv/vault" ];
   };
 
-  # NixOS would create an empty unit for a name that only nixgen's settings
-  # define, and the real service would start without them.
+  # The unit must be defined by something other than nixgen.
   assertions = [
     {
       assertion = let u = config.systemd.services.${"vault"} or { }; in
@@ -22,13 +19,11 @@
     }
   ];
 
-  # restic reads a ZFS snapshot of the dataset, bound read-only over the
-  # mountpoint in the unit's own mount namespace: the recorded paths are the
-  # real ones and the files do not change during the run.
+  # restic reads a snapshot of the dataset, bound over the mountpoint.
   services.restic.backups.vault = {
     repository = "/mnt/backup/restic";
     passwordFile = "/run/secrets/restic";
-    # initialize = true in the spec: the first backup may create the repository.
+    # initialize = true in the spec.
     initialize = true;
     # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
@@ -40,25 +35,22 @@
   };
 
   systemd.services.restic-backups-vault = {
-    # A switch must not kill a running backup (and page its failure).
+    # A switch must not kill a running backup.
     restartIfChanged = false;
     # The repository is a local path: without its mount the backup fails.
     unitConfig.RequiresMountsFor = [ "/mnt/backup/restic" ];
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
-      # "+": outside the unit's sandbox. Release runs after every outcome,
-      # also a failed or killed run; create first removes an earlier leftover.
+      # "+": outside the sandbox; release runs after every outcome.
       ExecStartPre = lib.mkBefore [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot create --manifest ${../manifest.json} --service vault" ];
       ExecStopPost = lib.mkAfter [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot release --manifest ${../manifest.json} --service vault" ];
       BindReadOnlyPaths = [ "/run/nixgen/backup/vault:/srv/vault" ];
-      # A hung backup must not hold the dataset's lock, and with it the
-      # replication, forever.
+      # A hung backup must not hold the dataset's lock forever.
       TimeoutStartSec = 43200;
-      # With every other job, in the slice that the host's jobs limits bound.
+      # With every other job, in the slice of the host's jobs limits.
       Slice = "nixgen-jobs.slice";
-      # Sandboxing of restic (the "+" commands run outside it); defaults, so
-      # settings of the NixOS module win. See docs/security.md.
+      # Sandboxing of restic, as defaults (docs/security.md).
       NoNewPrivileges = lib.mkDefault true;
       ProtectSystem = lib.mkDefault "full";
       ProtectHome = lib.mkDefault "read-only";
@@ -82,8 +74,7 @@
       Type = "oneshot";
       RuntimeDirectory = "nixgen/locks";
       RuntimeDirectoryPreserve = true;
-      # Waits for a running replication at most as long as that may run; then
-      # "flock: timeout while waiting to get lock" and status 75 (TEMPFAIL).
+      # Waits for a running replication as long as that may run.
       ExecStart = "${pkgs.util-linux}/bin/flock --verbose -w 44100 -E 75 /run/nixgen/locks/vault.lock ${config.systemd.package}/bin/systemctl start --wait restic-backups-vault.service";
       TimeoutStartSec = 88200;
       # It takes a lock and starts a unit, nothing else.
@@ -114,8 +105,7 @@
     wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "daily";
-      # The host's jobs randomized_delay: backups on one schedule spread out.
-      RandomizedDelaySec = 7200;
+      RandomizedDelaySec = lib.mkDefault 7200;
       Persistent = true;
     };
   };
@@ -128,9 +118,8 @@
   services.syncoid.commands.vault = {
     source = "tank/services/vault";
     target = "syncoid@backup.example.net:backup/box/vault";
-    # zfs send flags from the spec; received datasets stay unmounted
-    # and carry nixgen:replica-of, which lets the receiving host's datasets apply
-    # tell a received replica from any other dataset of that name.
+    # zfs send flags from the spec; replicas stay unmounted and
+    # carry nixgen:replica-of.
     sendOptions = "wp";
     recvOptions = "u o nixgen:replica-of=box:tank/services/vault";
     # A dead target must fail the unit, not hang it; a target whose host key
@@ -144,19 +133,16 @@
     service = {
       # Started by "nixgen-replicate-vault", which waits for a running backup.
       startAt = lib.mkForce [ ];
-      # A switch must not kill a running replication (and page its failure).
+      # A switch must not kill a running replication.
       restartIfChanged = false;
       path = [ pkgs.openssh ];
       serviceConfig = {
-        # A target that keeps ssh alive while `zfs receive` hangs must not
-        # stall replication, and through the shared lock the backups, forever.
+        # A hung `zfs receive` must not stall replication and backups forever.
         TimeoutStartSec = 43200;
         Slice = "nixgen-jobs.slice";
-        # Fails within seconds, saying why (name, network, host key, login),
-        # when the target cannot be reached; as syncoid's user, in its sandbox.
+        # Fails within seconds, saying why, when the target cannot be reached.
         ExecStartPre = [ "${config.nixgen.helper}/bin/nixgen-helper replication probe --manifest ${../manifest.json} --service vault" ];
-        # "+": as root, outside the sandbox; "-": a metrics problem does not
-        # fail the replication. Records the lag (nixgen_replication_lag_seconds).
+        # Records the lag ("-+": as root; a metrics problem is not a failure).
         ExecStopPost = [ "-+${config.nixgen.helper}/bin/nixgen-helper replication lag --manifest ${../manifest.json} --service vault" ];
       };
       onFailure = [ "nixgen-notify-failure@%n.service" ];
@@ -171,8 +157,7 @@
       Type = "oneshot";
       RuntimeDirectory = "nixgen/locks";
       RuntimeDirectoryPreserve = true;
-      # Waits for a running backup at most as long as that may run; then
-      # "flock: timeout while waiting to get lock" and status 75 (TEMPFAIL).
+      # Waits for a running backup as long as that may run.
       ExecStart = "${pkgs.util-linux}/bin/flock --verbose -w 44100 -E 75 /run/nixgen/locks/vault.lock ${config.systemd.package}/bin/systemctl start --wait syncoid-vault.service";
       TimeoutStartSec = 88200;
       # It takes a lock and starts a unit, nothing else.
@@ -203,7 +188,7 @@
     wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "hourly";
-      RandomizedDelaySec = "5m";
+      RandomizedDelaySec = lib.mkDefault "5m";
       Persistent = true;
     };
   };

@@ -3,8 +3,7 @@
 { config, lib, pkgs, ... }:
 
 {
-  # Restores the data before the service first starts; does nothing when the
-  # dataset already holds data.
+  # Restores the data before the service first starts.
   systemd.services.nixgen-preseed-pg = {
     description = "nixgen: restore the data of pg before it first starts";
     wants = [ "network-online.target" ];
@@ -12,8 +11,7 @@
     after = [ "nixgen-datasets.service" "zfs-mount.service" "network-online.target" ];
     before = [ "postgresql.service" ];
     path = [ config.boot.zfs.package pkgs.pgbackrest pkgs.util-linux ];
-    # Only the first start matters; a restart on switch would also restart a
-    # service that Requires= this unit.
+    # Only the first start matters.
     restartIfChanged = false;
     unitConfig.RequiresMountsFor = [ "/srv/pg" ];
     serviceConfig = {
@@ -22,9 +20,7 @@
       # Every method may use its whole timeout, plus time for the checks.
       TimeoutStartSec = 4500;
       ExecStart = "${config.nixgen.helper}/bin/nixgen-helper preseed --manifest ${../manifest.json} --service pg";
-      # Sandboxing that keeps the host's mount namespace (what preseed
-      # receives and mounts must be visible to everyone) and lets it restore
-      # setuid files anywhere; see docs/security.md.
+      # Sandboxing within the host's mount namespace (docs/security.md).
       NoNewPrivileges = true;
       LockPersonality = true;
       RestrictRealtime = true;
@@ -38,8 +34,7 @@
     after = [ "nixgen-preseed-pg.service" ];
   };
 
-  # NixOS would create an empty unit for a name that only nixgen's settings
-  # define, and the real service would start without them.
+  # The unit must be defined by something other than nixgen.
   assertions = [
     {
       assertion = let u = config.systemd.services.${"postgresql"} or { }; in
@@ -187,7 +182,7 @@
     wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "weekly";
-      RandomizedDelaySec = "1h";
+      RandomizedDelaySec = lib.mkDefault "1h";
       Persistent = true;
     };
   };

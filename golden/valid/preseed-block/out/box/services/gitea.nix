@@ -3,8 +3,7 @@
 { config, lib, pkgs, ... }:
 
 {
-  # Restores the data before the service first starts; does nothing when the
-  # dataset already holds data.
+  # Restores the data before the service first starts.
   systemd.services.nixgen-preseed-gitea = {
     description = "nixgen: restore the data of gitea before it first starts";
     wants = [ "network-online.target" ];
@@ -12,8 +11,7 @@
     after = [ "nixgen-datasets.service" "zfs-mount.service" "network-online.target" ];
     before = [ "gitea.service" ];
     path = [ config.boot.zfs.package pkgs.restic pkgs.openssh ];
-    # Only the first start matters; a restart on switch would also restart a
-    # service that Requires= this unit.
+    # Only the first start matters.
     restartIfChanged = false;
     unitConfig.RequiresMountsFor = [ "/srv/gitea" ];
     serviceConfig = {
@@ -22,9 +20,7 @@
       # Every method may use its whole timeout, plus time for the checks.
       TimeoutStartSec = 4500;
       ExecStart = "${config.nixgen.helper}/bin/nixgen-helper preseed --manifest ${../manifest.json} --service gitea";
-      # Sandboxing that keeps the host's mount namespace (what preseed
-      # receives and mounts must be visible to everyone) and lets it restore
-      # setuid files anywhere; see docs/security.md.
+      # Sandboxing within the host's mount namespace (docs/security.md).
       NoNewPrivileges = true;
       LockPersonality = true;
       RestrictRealtime = true;
@@ -38,8 +34,7 @@
     after = [ "nixgen-preseed-gitea.service" ];
   };
 
-  # NixOS would create an empty unit for a name that only nixgen's settings
-  # define, and the real service would start without them.
+  # The unit must be defined by something other than nixgen.
   assertions = [
     {
       assertion = let u = config.systemd.services.${"gitea"} or { }; in
@@ -48,14 +43,11 @@
     }
   ];
 
-  # restic reads a ZFS snapshot of the dataset, bound read-only over the
-  # mountpoint in the unit's own mount namespace: the recorded paths are the
-  # real ones and the files do not change during the run.
+  # restic reads a snapshot of the dataset, bound over the mountpoint.
   services.restic.backups.gitea = {
     repository = "sftp:backup@nas:/restic";
     passwordFile = "/run/secrets/restic";
-    # A repository that is not there (an unmounted NAS, a wrong bucket) fails
-    # the backup instead of becoming a new, empty one.
+    # A missing repository fails the backup instead of becoming a new one.
     initialize = false;
     # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
@@ -67,27 +59,23 @@
   };
 
   systemd.services.restic-backups-gitea = {
-    # A switch must not kill a running backup (and page its failure).
+    # A switch must not kill a running backup.
     restartIfChanged = false;
-    # Never back up before the data is restored: an empty snapshot would become
-    # the latest one that a later preseed restores.
+    # Never back up before the data is restored.
     requires = [ "nixgen-preseed-gitea.service" ];
     after = [ "nixgen-preseed-gitea.service" ];
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
-      # "+": outside the unit's sandbox. Release runs after every outcome,
-      # also a failed or killed run; create first removes an earlier leftover.
+      # "+": outside the sandbox; release runs after every outcome.
       ExecStartPre = lib.mkBefore [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot create --manifest ${../manifest.json} --service gitea" ];
       ExecStopPost = lib.mkAfter [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot release --manifest ${../manifest.json} --service gitea" ];
       BindReadOnlyPaths = [ "/run/nixgen/backup/gitea:/srv/gitea" ];
-      # A hung backup must not hold the dataset's lock, and with it the
-      # replication, forever.
+      # A hung backup must not hold the dataset's lock forever.
       TimeoutStartSec = 43200;
-      # With every other job, in the slice that the host's jobs limits bound.
+      # With every other job, in the slice of the host's jobs limits.
       Slice = "nixgen-jobs.slice";
-      # Sandboxing of restic (the "+" commands run outside it); defaults, so
-      # settings of the NixOS module win. See docs/security.md.
+      # Sandboxing of restic, as defaults (docs/security.md).
       NoNewPrivileges = lib.mkDefault true;
       ProtectSystem = lib.mkDefault "full";
       ProtectHome = lib.mkDefault "read-only";
@@ -111,8 +99,7 @@
       Type = "oneshot";
       RuntimeDirectory = "nixgen/locks";
       RuntimeDirectoryPreserve = true;
-      # Waits for a running replication at most as long as that may run; then
-      # "flock: timeout while waiting to get lock" and status 75 (TEMPFAIL).
+      # Waits for a running replication as long as that may run.
       ExecStart = "${pkgs.util-linux}/bin/flock --verbose -w 900 -E 75 /run/nixgen/locks/gitea.lock ${config.systemd.package}/bin/systemctl start --wait restic-backups-gitea.service";
       TimeoutStartSec = 45000;
       # It takes a lock and starts a unit, nothing else.
@@ -143,8 +130,7 @@
     wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "daily";
-      # The host's jobs randomized_delay: backups on one schedule spread out.
-      RandomizedDelaySec = 3600;
+      RandomizedDelaySec = lib.mkDefault 3600;
       Persistent = true;
     };
   };

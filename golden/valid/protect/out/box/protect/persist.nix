@@ -4,14 +4,13 @@
 { config, lib, pkgs, ... }:
 
 {
-  # restic reads a ZFS snapshot of the dataset, bound read-only over the
-  # mountpoint in the unit's own mount namespace: the recorded paths are the
-  # real ones and the files do not change during the run.
+  # An existing host dataset: nothing to create, order or restore.
+
+  # restic reads a snapshot of the dataset, bound over the mountpoint.
   services.restic.backups.persist-nas = {
     repository = "/mnt/nas/restic";
     passwordFile = "/run/secrets/restic";
-    # A repository that is not there (an unmounted NAS, a wrong bucket) fails
-    # the backup instead of becoming a new, empty one.
+    # A missing repository fails the backup instead of becoming a new one.
     initialize = false;
     # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
@@ -26,25 +25,22 @@
   };
 
   systemd.services.restic-backups-persist-nas = {
-    # A switch must not kill a running backup (and page its failure).
+    # A switch must not kill a running backup.
     restartIfChanged = false;
     # The repository is a local path: without its mount the backup fails.
     unitConfig.RequiresMountsFor = [ "/mnt/nas/restic" ];
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
-      # "+": outside the unit's sandbox. Release runs after every outcome,
-      # also a failed or killed run; create first removes an earlier leftover.
+      # "+": outside the sandbox; release runs after every outcome.
       ExecStartPre = lib.mkBefore [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot create --manifest ${../manifest.json} --service persist" ];
       ExecStopPost = lib.mkAfter [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot release --manifest ${../manifest.json} --service persist" ];
       BindReadOnlyPaths = [ "/run/nixgen/backup/persist:/persist" ];
-      # A hung backup must not hold the dataset's lock, and with it the
-      # replication, forever.
+      # A hung backup must not hold the dataset's lock forever.
       TimeoutStartSec = 43200;
-      # With every other job, in the slice that the host's jobs limits bound.
+      # With every other job, in the slice of the host's jobs limits.
       Slice = "nixgen-jobs.slice";
-      # Sandboxing of restic (the "+" commands run outside it); defaults, so
-      # settings of the NixOS module win. See docs/security.md.
+      # Sandboxing of restic, as defaults (docs/security.md).
       NoNewPrivileges = lib.mkDefault true;
       ProtectSystem = lib.mkDefault "full";
       ProtectHome = lib.mkDefault "read-only";
@@ -68,8 +64,7 @@
       Type = "oneshot";
       RuntimeDirectory = "nixgen/locks";
       RuntimeDirectoryPreserve = true;
-      # Waits for a running replication at most as long as that may run; then
-      # "flock: timeout while waiting to get lock" and status 75 (TEMPFAIL).
+      # Waits for a running replication as long as that may run.
       ExecStart = "${pkgs.util-linux}/bin/flock --verbose -w 44100 -E 75 /run/nixgen/locks/persist.lock ${config.systemd.package}/bin/systemctl start --wait restic-backups-persist-nas.service";
       TimeoutStartSec = 88200;
       # It takes a lock and starts a unit, nothing else.
@@ -100,21 +95,17 @@
     wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "daily";
-      # The host's jobs randomized_delay: backups on one schedule spread out.
-      RandomizedDelaySec = 3600;
+      RandomizedDelaySec = lib.mkDefault 3600;
       Persistent = true;
     };
   };
 
-  # restic reads a ZFS snapshot of the dataset, bound read-only over the
-  # mountpoint in the unit's own mount namespace: the recorded paths are the
-  # real ones and the files do not change during the run.
+  # restic reads a snapshot of the dataset, bound over the mountpoint.
   services.restic.backups.persist-r2 = {
     repository = "s3:https://example.r2.cloudflarestorage.com/box";
     passwordFile = "/run/secrets/restic-r2";
     environmentFile = "/run/secrets/restic-r2.env";
-    # A repository that is not there (an unmounted NAS, a wrong bucket) fails
-    # the backup instead of becoming a new, empty one.
+    # A missing repository fails the backup instead of becoming a new one.
     initialize = false;
     # restic expands each path as a glob pattern: * ? [ \ are escaped.
     paths = [
@@ -129,23 +120,20 @@
   };
 
   systemd.services.restic-backups-persist-r2 = {
-    # A switch must not kill a running backup (and page its failure).
+    # A switch must not kill a running backup.
     restartIfChanged = false;
     onFailure = [ "nixgen-notify-failure@%n.service" ];
     onSuccess = [ "nixgen-notify-success@%n.service" ];
     serviceConfig = {
-      # "+": outside the unit's sandbox. Release runs after every outcome,
-      # also a failed or killed run; create first removes an earlier leftover.
+      # "+": outside the sandbox; release runs after every outcome.
       ExecStartPre = lib.mkBefore [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot create --manifest ${../manifest.json} --service persist" ];
       ExecStopPost = lib.mkAfter [ "+${config.nixgen.helper}/bin/nixgen-helper backup-snapshot release --manifest ${../manifest.json} --service persist" ];
       BindReadOnlyPaths = [ "/run/nixgen/backup/persist:/persist" ];
-      # A hung backup must not hold the dataset's lock, and with it the
-      # replication, forever.
+      # A hung backup must not hold the dataset's lock forever.
       TimeoutStartSec = 43200;
-      # With every other job, in the slice that the host's jobs limits bound.
+      # With every other job, in the slice of the host's jobs limits.
       Slice = "nixgen-jobs.slice";
-      # Sandboxing of restic (the "+" commands run outside it); defaults, so
-      # settings of the NixOS module win. See docs/security.md.
+      # Sandboxing of restic, as defaults (docs/security.md).
       NoNewPrivileges = lib.mkDefault true;
       ProtectSystem = lib.mkDefault "full";
       ProtectHome = lib.mkDefault "read-only";
@@ -169,8 +157,7 @@
       Type = "oneshot";
       RuntimeDirectory = "nixgen/locks";
       RuntimeDirectoryPreserve = true;
-      # Waits for a running replication at most as long as that may run; then
-      # "flock: timeout while waiting to get lock" and status 75 (TEMPFAIL).
+      # Waits for a running replication as long as that may run.
       ExecStart = "${pkgs.util-linux}/bin/flock --verbose -w 44100 -E 75 /run/nixgen/locks/persist.lock ${config.systemd.package}/bin/systemctl start --wait restic-backups-persist-r2.service";
       TimeoutStartSec = 88200;
       # It takes a lock and starts a unit, nothing else.
@@ -201,8 +188,7 @@
     wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "daily";
-      # The host's jobs randomized_delay: backups on one schedule spread out.
-      RandomizedDelaySec = 3600;
+      RandomizedDelaySec = lib.mkDefault 3600;
       Persistent = true;
     };
   };
@@ -215,9 +201,8 @@
   services.syncoid.commands.persist = {
     source = "rpool/safe/persist";
     target = "syncoid@backup.example.net:backup/box/persist";
-    # zfs send flags from the spec; received datasets stay unmounted
-    # and carry nixgen:replica-of, which lets the receiving host's datasets apply
-    # tell a received replica from any other dataset of that name.
+    # zfs send flags from the spec; replicas stay unmounted and
+    # carry nixgen:replica-of.
     sendOptions = "wp";
     recvOptions = "u o nixgen:replica-of=box:rpool/safe/persist";
     # A dead target must fail the unit, not hang it; a target whose host key
@@ -231,19 +216,16 @@
     service = {
       # Started by "nixgen-replicate-persist", which waits for a running backup.
       startAt = lib.mkForce [ ];
-      # A switch must not kill a running replication (and page its failure).
+      # A switch must not kill a running replication.
       restartIfChanged = false;
       path = [ pkgs.openssh ];
       serviceConfig = {
-        # A target that keeps ssh alive while `zfs receive` hangs must not
-        # stall replication, and through the shared lock the backups, forever.
+        # A hung `zfs receive` must not stall replication and backups forever.
         TimeoutStartSec = 43200;
         Slice = "nixgen-jobs.slice";
-        # Fails within seconds, saying why (name, network, host key, login),
-        # when the target cannot be reached; as syncoid's user, in its sandbox.
+        # Fails within seconds, saying why, when the target cannot be reached.
         ExecStartPre = [ "${config.nixgen.helper}/bin/nixgen-helper replication probe --manifest ${../manifest.json} --service persist" ];
-        # "+": as root, outside the sandbox; "-": a metrics problem does not
-        # fail the replication. Records the lag (nixgen_replication_lag_seconds).
+        # Records the lag ("-+": as root; a metrics problem is not a failure).
         ExecStopPost = [ "-+${config.nixgen.helper}/bin/nixgen-helper replication lag --manifest ${../manifest.json} --service persist" ];
       };
       onFailure = [ "nixgen-notify-failure@%n.service" ];
@@ -258,8 +240,7 @@
       Type = "oneshot";
       RuntimeDirectory = "nixgen/locks";
       RuntimeDirectoryPreserve = true;
-      # Waits for a running backup at most as long as that may run; then
-      # "flock: timeout while waiting to get lock" and status 75 (TEMPFAIL).
+      # Waits for a running backup as long as that may run.
       ExecStart = "${pkgs.util-linux}/bin/flock --verbose -w 44100 -E 75 /run/nixgen/locks/persist.lock ${config.systemd.package}/bin/systemctl start --wait syncoid-persist.service";
       TimeoutStartSec = 88200;
       # It takes a lock and starts a unit, nothing else.
@@ -290,7 +271,7 @@
     wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "hourly";
-      RandomizedDelaySec = "5m";
+      RandomizedDelaySec = lib.mkDefault "5m";
       Persistent = true;
     };
   };

@@ -3,17 +3,14 @@
 { config, lib, pkgs, ... }:
 
 {
-  # The service starts only after its dataset was created and mounted, never
-  # into the bare directory that the dataset is then mounted over: a failed
-  # apply or a missing mount keeps it stopped.
+  # The service starts only once its dataset is mounted.
   systemd.services.cache = {
     requires = [ "nixgen-datasets.service" ];
     after = [ "nixgen-datasets.service" ];
     unitConfig.RequiresMountsFor = [ "/srv/cache" ];
   };
 
-  # NixOS would create an empty unit for a name that only nixgen's settings
-  # define, and the real service would start without them.
+  # The unit must be defined by something other than nixgen.
   assertions = [
     {
       assertion = let u = config.systemd.services.${"cache"} or { }; in
@@ -25,23 +22,20 @@
   services.syncoid.commands.cache = {
     source = "tank/services/cache";
     target = "tank/replica/cache";
-    # Raw sends keep compression and encryption; received datasets stay unmounted
-    # and carry nixgen:replica-of, which lets the receiving host's datasets apply
-    # tell a received replica from any other dataset of that name.
+    # Raw sends keep compression and encryption; replicas stay unmounted and
+    # carry nixgen:replica-of.
     sendOptions = "w";
     recvOptions = "u o nixgen:replica-of=box:tank/services/cache";
     service = {
       # Started by "nixgen-replicate-cache", which waits for a running backup.
       startAt = lib.mkForce [ ];
-      # A switch must not kill a running replication (and page its failure).
+      # A switch must not kill a running replication.
       restartIfChanged = false;
       serviceConfig = {
-        # A target that keeps ssh alive while `zfs receive` hangs must not
-        # stall replication, and through the shared lock the backups, forever.
+        # A hung `zfs receive` must not stall replication and backups forever.
         TimeoutStartSec = 43200;
         Slice = "nixgen-jobs.slice";
-        # "+": as root, outside the sandbox; "-": a metrics problem does not
-        # fail the replication. Records the lag (nixgen_replication_lag_seconds).
+        # Records the lag ("-+": as root; a metrics problem is not a failure).
         ExecStopPost = [ "-+${config.nixgen.helper}/bin/nixgen-helper replication lag --manifest ${../manifest.json} --service cache" ];
       };
       onFailure = [ "nixgen-notify-failure@%n.service" ];
@@ -56,8 +50,7 @@
       Type = "oneshot";
       RuntimeDirectory = "nixgen/locks";
       RuntimeDirectoryPreserve = true;
-      # Waits for a running backup at most as long as that may run; then
-      # "flock: timeout while waiting to get lock" and status 75 (TEMPFAIL).
+      # Waits for a running backup as long as that may run.
       ExecStart = "${pkgs.util-linux}/bin/flock --verbose -w 900 -E 75 /run/nixgen/locks/cache.lock ${config.systemd.package}/bin/systemctl start --wait syncoid-cache.service";
       TimeoutStartSec = 45000;
       # It takes a lock and starts a unit, nothing else.
@@ -88,7 +81,7 @@
     wantedBy = [ "timers.target" ];
     timerConfig = {
       OnCalendar = "hourly";
-      RandomizedDelaySec = "5m";
+      RandomizedDelaySec = lib.mkDefault "5m";
       Persistent = true;
     };
   };
