@@ -18,12 +18,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/nixgen/nixgen/internal/manifest"
+	"github.com/nixgen/nixgen/internal/proc"
 	"github.com/nixgen/nixgen/internal/rules"
 )
 
@@ -32,7 +32,7 @@ import (
 const ExitIncomplete = 3
 
 // DefaultGrace is the time between SIGTERM and SIGKILL after a timeout.
-const DefaultGrace = 10 * time.Second
+const DefaultGrace = proc.DefaultGrace
 
 // Runner runs restic for one repository.
 type Runner struct {
@@ -130,26 +130,8 @@ func RepositoryURL(repo manifest.Repository) (string, error) {
 	return url, nil
 }
 
-// Error is a failed restic call.
-type Error struct {
-	Argv     []string
-	ExitCode int // -1 when restic did not exit normally (signal, not started)
-	Stderr   string
-	Err      error
-}
-
-func (e *Error) Error() string {
-	msg := fmt.Sprintf("%s: %v", strings.Join(e.Argv, " "), e.Err)
-	if e.ExitCode == ExitIncomplete {
-		msg += " (exit code 3: incomplete, some files could not be read or written)"
-	}
-	if e.Stderr != "" {
-		msg += fmt.Sprintf(": %q", e.Stderr)
-	}
-	return msg
-}
-
-func (e *Error) Unwrap() error { return e.Err }
+// Error is a failed restic call (the helper's one error type).
+type Error = proc.Error
 
 // Incomplete reports whether err is a restic run that exited with code 3.
 func Incomplete(err error) bool {
@@ -167,8 +149,6 @@ func (r *Runner) Output(ctx context.Context, args ...string) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-const stderrKeep = 4096
-
 // Run runs restic with args, its standard output going to stdout (nil
 // discards it). Any exit code other than 0, 3 included, is an *Error.
 func (r *Runner) Run(ctx context.Context, stdout io.Writer, args ...string) error {
@@ -176,59 +156,16 @@ func (r *Runner) Run(ctx context.Context, stdout io.Writer, args ...string) erro
 	if len(r.Command) == 0 {
 		argv = append([]string{"restic"}, args...)
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = r.Env
-	// Setpgid so a timeout reaches rclone/ssh children; Pdeathsig so a
-	// killed helper does not leave restic running behind it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if stdout == nil {
 		stdout = io.Discard
 	}
-	var stderr bytes.Buffer
-	cmd.Stdout = stdout
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		return &Error{Argv: argv, ExitCode: -1, Err: err}
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var err error
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		pg := cmd.Process.Pid
-		_ = syscall.Kill(-pg, syscall.SIGTERM)
-		grace := r.Grace
-		if grace <= 0 {
-			grace = DefaultGrace
-		}
-		select {
-		case err = <-done:
-		case <-time.After(grace):
-			_ = syscall.Kill(-pg, syscall.SIGKILL)
-			err = <-done
-		}
-		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
-	}
-	if err == nil {
-		return nil
-	}
-	msg := tail(stderr.Bytes())
+	c := proc.Cmd{Argv: argv, Env: r.Env, Stdout: stdout, Grace: r.Grace}
 	if r.url != "" {
-		msg = strings.ReplaceAll(msg, r.url, rules.RedactURL(r.url))
+		c.Redact = func(s string) string { return strings.ReplaceAll(s, r.url, rules.RedactURL(r.url)) }
 	}
-	e := &Error{Argv: argv, ExitCode: -1, Err: err, Stderr: msg}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) && ctx.Err() == nil {
-		e.ExitCode = ee.ExitCode()
+	_, err := c.Run(ctx)
+	if e, ok := err.(*Error); ok && e.ExitCode == ExitIncomplete {
+		e.Hint = "incomplete, some files could not be read or written"
 	}
-	return e
-}
-
-func tail(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > stderrKeep {
-		s = "…" + s[len(s)-stderrKeep:]
-	}
-	return s
+	return err
 }

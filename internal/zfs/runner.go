@@ -9,22 +9,20 @@
 package zfs
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/nixgen/nixgen/internal/proc"
 )
 
 // Defaults for a zero Runner.
 const (
 	DefaultTimeout = 10 * time.Minute
-	DefaultGrace   = 10 * time.Second
+	DefaultGrace   = proc.DefaultGrace
 )
 
 // Runner starts zfs and zpool. The zero value is ready to use and runs the
@@ -67,24 +65,9 @@ func (r *Runner) zpoolBin() string {
 	return "zpool"
 }
 
-// Error is a failed zfs or zpool call.
-type Error struct {
-	Argv     []string
-	ExitCode int    // -1 when the process did not exit normally
-	Stderr   string // trimmed; at most the last 4 KiB
-	Stdout   []byte // what was printed before the failure
-	Err      error  // the underlying exec error (or context error on timeout)
-}
-
-func (e *Error) Error() string {
-	msg := fmt.Sprintf("%s: %v", strings.Join(e.Argv, " "), e.Err)
-	if e.Stderr != "" {
-		msg += fmt.Sprintf(": %q", e.Stderr)
-	}
-	return msg
-}
-
-func (e *Error) Unwrap() error { return e.Err }
+// Error is a failed zfs or zpool call: the helper's one error type for
+// every program it runs.
+type Error = proc.Error
 
 // NotExist reports whether err is a zfs/zpool error saying that the dataset
 // or pool named in the call does not exist.
@@ -106,59 +89,20 @@ func (r *Runner) ZPoolCmd(ctx context.Context, args ...string) ([]byte, error) {
 	return r.run(ctx, r.zpoolBin(), args)
 }
 
-const stderrKeep = 4096
-
 func (r *Runner) run(ctx context.Context, bin string, args []string) ([]byte, error) {
-	timeout, grace := r.Timeout, r.Grace
+	timeout := r.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	if grace <= 0 {
-		grace = DefaultGrace
-	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-
-	argv := append([]string{bin}, args...)
-	cmd := exec.CommandContext(ctx, bin, args...)
-	// Give the program a chance to finish its transaction cleanly; Go sends
-	// SIGKILL once WaitDelay has passed after the context is done.
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = grace
-	// Error messages are matched (NotExist), so pin the language.
-	cmd.Env = append(os.Environ(), "LC_ALL=C")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
-
-	if r.Trace != nil {
-		r.Trace(argv)
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, &Error{Argv: argv, ExitCode: -1, Err: err}
-	}
-	r.started.Add(1)
-	err := cmd.Wait()
-	if err == nil {
-		return stdout.Bytes(), nil
-	}
-	e := &Error{Argv: argv, ExitCode: -1, Err: err, Stderr: tail(stderr.Bytes()), Stdout: stdout.Bytes()}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		e.ExitCode = ee.ExitCode()
-	}
-	if ctx.Err() != nil {
-		e.Err = fmt.Errorf("%w (%v)", ctx.Err(), err)
-	}
-	// What was printed still goes back: a listing of several names prints
-	// those that exist even when another does not.
-	return stdout.Bytes(), e
-}
-
-func tail(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > stderrKeep {
-		s = "…" + s[len(s)-stderrKeep:]
-	}
-	return s
+	// Error messages are matched (NotExist), so the language is pinned.
+	c := proc.Cmd{Argv: append([]string{bin}, args...), Env: append(os.Environ(), "LC_ALL=C"), Grace: r.Grace,
+		Started: func(argv []string) {
+			r.started.Add(1)
+			if r.Trace != nil {
+				r.Trace(argv)
+			}
+		}}
+	return c.Run(ctx)
 }
