@@ -13,11 +13,9 @@
 package jobreport
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +23,7 @@ import (
 	"github.com/nixgen/nixgen/internal/manifest"
 	"github.com/nixgen/nixgen/internal/metrics"
 	"github.com/nixgen/nixgen/internal/notify"
+	"github.com/nixgen/nixgen/internal/proc"
 	"github.com/nixgen/nixgen/internal/rules"
 )
 
@@ -185,15 +184,10 @@ func (o Options) call(ctx context.Context, prog, def string, args ...string) ([]
 	}
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, prog, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	// proc.Error names the command and quotes the end of its stderr.
+	out, err := proc.Cmd{Argv: append([]string{prog}, args...), Grace: 5 * time.Second}.Run(ctx)
 	if err != nil {
-		if msg := strings.TrimSpace(stderr.String()); msg != "" {
-			err = fmt.Errorf("%w: %s", err, firstLine(msg))
-		}
-		return nil, fmt.Errorf("%s %s: %w", prog, strings.Join(args, " "), err)
+		return nil, err
 	}
 	return out, nil
 }
@@ -290,8 +284,3 @@ func parseRun(out []byte) runInfo {
 // -p ExecMainExitTimestampMonotonic` (microseconds); 0 when either is
 // missing or zero, or the exit is not after the start (a run in progress).
 func ParseMainDuration(out []byte) time.Duration { return parseRun(out).duration }
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
-}

@@ -5,7 +5,6 @@
 package replication
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 	"github.com/nixgen/nixgen/internal/manifest"
 	"github.com/nixgen/nixgen/internal/metrics"
 	"github.com/nixgen/nixgen/internal/preseed"
+	"github.com/nixgen/nixgen/internal/proc"
 	"github.com/nixgen/nixgen/internal/zfs"
 )
 
@@ -73,15 +73,17 @@ func Probe(ctx context.Context, svc *manifest.Service, o ProbeOptions) error {
 	// ssh joins the words into one command line for the remote shell; every
 	// word passed manifest.Validate's shell allow-list.
 	argv = append(argv, "--", dest, "zfs", "list", "-H", "-o", "name", parent)
-	cmd := exec.CommandContext(ctx, ssh, argv...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	cmd.WaitDelay = 5 * time.Second
-	err := cmd.Run()
+	_, err := proc.Cmd{Argv: append([]string{ssh}, argv...), Grace: 5 * time.Second}.Run(ctx)
 	if err == nil {
 		return nil
 	}
-	return probeError(ctx, dest, parent, rep.Target, err, stderr.String())
+	// probeError reads ssh's stderr itself, and quotes an excerpt once.
+	stderr := ""
+	var pe *proc.Error
+	if errors.As(err, &pe) {
+		stderr, err = pe.Stderr, pe.Err
+	}
+	return probeError(ctx, dest, parent, rep.Target, err, stderr)
 }
 
 // probeError turns ssh's failure into a sentence that names the cause.
