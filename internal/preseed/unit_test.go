@@ -18,18 +18,20 @@ import (
 	"github.com/nixgen/nixgen/internal/zfs"
 )
 
-func TestLockExclusiveAndStale(t *testing.T) {
+func TestLockExclusiveAndWaits(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
 	l, err := acquireLock(ctx, dir, "svc", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := readPid(l.path); got != os.Getpid() {
-		t.Fatalf("lock holds pid %d, want %d", got, os.Getpid())
+	b, err := os.ReadFile(l.path)
+	if err != nil || strings.TrimSpace(string(b)) != strconv.Itoa(os.Getpid()) {
+		t.Fatalf("lock file says %q (%v), want our pid", b, err)
 	}
-	if _, err := acquireLock(ctx, dir, "svc", 0); !errors.Is(err, ErrLocked) {
-		t.Fatalf("second acquire: err = %v, want ErrLocked", err)
+	_, err = acquireLock(ctx, dir, "svc", 0)
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "held by pid "+strconv.Itoa(os.Getpid())) {
+		t.Fatalf("second acquire: err = %v, want ErrLocked naming our pid", err)
 	}
 	// Waiting succeeds once the owner releases.
 	go func() {
@@ -41,29 +43,48 @@ func TestLockExclusiveAndStale(t *testing.T) {
 		t.Fatal(err)
 	}
 	l2.release()
+}
 
-	// A lock left by a dead process is taken over.
-	cmd := exec.Command("true")
-	if err := cmd.Run(); err != nil {
-		t.Fatal(err)
-	}
-	dead := cmd.Process.Pid
-	if pidAlive(dead) {
-		t.Skip("pid of an exited child still present")
-	}
-	if err := os.WriteFile(filepath.Join(dir, "preseed-svc.lock"), []byte(strconv.Itoa(dead)+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	l3, err := acquireLock(ctx, dir, "svc", 0)
+// A preseed killed while it holds the lock leaves nothing stale: the kernel
+// drops the flock with its last descriptor. The holder here is util-linux
+// flock(1) (--close: its child sleep(1) does not inherit the descriptor),
+// killed with SIGKILL.
+func TestLockFreedWhenHolderIsKilled(t *testing.T) {
+	flock, err := exec.LookPath("flock")
 	if err != nil {
-		t.Fatalf("stale lock not taken over: %v", err)
+		t.Skip("flock(1) not installed")
 	}
-	if err := l3.release(); err != nil {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "preseed-svc.lock")
+	holder := exec.Command(flock, "--exclusive", "--close", path, "sleep", "60")
+	holder.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := holder.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(l3.path); !os.IsNotExist(err) {
-		t.Fatalf("lock file still there after release: %v", err)
+	t.Cleanup(func() { syscall.Kill(-holder.Process.Pid, syscall.SIGKILL); holder.Wait() })
+	ctx := context.Background()
+	// Wait until flock(1) holds it.
+	for i := 0; ; i++ {
+		l, err := acquireLock(ctx, dir, "svc", 0)
+		if errors.Is(err, ErrLocked) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.release()
+		if i == 100 {
+			t.Fatal("flock(1) never took the lock")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
+	holder.Process.Kill() // flock(1) only; its sleep(1) lives on without the lock
+	holder.Wait()
+	l, err := acquireLock(ctx, dir, "svc", 0)
+	if err != nil {
+		t.Fatalf("lock of a killed holder not free: %v", err)
+	}
+	l.release()
 }
 
 func TestCommandTimeoutKillsGroup(t *testing.T) {
@@ -78,49 +99,6 @@ func TestCommandTimeoutKillsGroup(t *testing.T) {
 	}
 	if d := time.Since(start); d > 10*time.Second {
 		t.Fatalf("run returned after %v: the group was not killed", d)
-	}
-}
-
-// A lock left by a killed preseed whose pid now belongs to an unrelated
-// process is stale: the process's start time is not the one in the lock.
-func TestLockStaleWhenPidReused(t *testing.T) {
-	dir := t.TempDir()
-	other := exec.Command("sleep", "30")
-	if err := other.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { other.Process.Kill(); other.Wait() })
-	// Field 22 of /proc/<pid>/stat (after the parenthesised name): start time.
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(other.Process.Pid) + "/stat")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-	start, err := strconv.ParseUint(f[19], 10, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lockPath := filepath.Join(dir, "preseed-svc.lock")
-	write := func(start uint64) {
-		t.Helper()
-		content := strconv.Itoa(other.Process.Pid) + "\n" + strconv.FormatUint(start, 10) + "\n"
-		if err := os.WriteFile(lockPath, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// The owner recorded in the lock is this very process: held.
-	write(start)
-	if _, err := acquireLock(context.Background(), dir, "svc", 0); !errors.Is(err, ErrLocked) {
-		t.Fatalf("live owner: err = %v, want ErrLocked", err)
-	}
-	// Same pid, another start time: the owner died and the pid was reused.
-	write(start + 1)
-	l, err := acquireLock(context.Background(), dir, "svc", 0)
-	if err != nil {
-		t.Fatalf("lock of a reused pid not taken over: %v", err)
-	}
-	if err := l.release(); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -209,26 +187,12 @@ func TestServiceNameNeverLeavesItsDirectory(t *testing.T) {
 	if err := metrics.WritePreseed(textDir, metrics.Preseed{Service: "app", Finished: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	dead := exec.Command("true")
-	if err := dead.Run(); err != nil {
-		t.Fatal(err)
-	}
 	lockPath := filepath.Join(lockDir, "preseed-app.lock")
-	if err := os.WriteFile(lockPath, []byte(strconv.Itoa(dead.Process.Pid)+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(victim, lockPath+".takeover"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := acquireLock(context.Background(), lockDir, "app", 0); err == nil {
-		t.Error("a stale lock was taken over through a symlinked side file")
-	}
-	os.Remove(lockPath)
 	if err := os.Symlink(victim, lockPath); err != nil {
 		t.Fatal(err)
 	}
-	if o := readOwner(lockPath); o.raw != "" {
-		t.Errorf("a symlinked lock was read: %q", o.raw)
+	if _, err := acquireLock(context.Background(), lockDir, "app", 0); err == nil {
+		t.Error("a lock was taken through a symlink planted under its name")
 	}
 	if b, _ := os.ReadFile(victim); string(b) != "keep\n" {
 		t.Errorf("victim written through a symlink: %q", b)
