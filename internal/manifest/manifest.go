@@ -21,8 +21,10 @@ import (
 // removed or changing meaning. The helper decodes strictly, so a manifest
 // of another version is refused, with both versions named.
 //
-// 2: jobs, replicas, create_only, repository_file, url_file and token_file
-// (added while the version stayed 1).
+// 2: everything added while the version stayed 1: jobs, replicas, receive,
+// create_only, repository_file, url_file, token_file, notifier events,
+// protect, container, a backup's repositories, postgresql and
+// pgbackrest_repositories.
 const Version = 2
 
 // Manifest is everything the helper needs to know about one host.
