@@ -105,100 +105,122 @@ func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map
 	}
 	mountOK := c.absPath(h.ParentMount, h.ParentMountRange, "parent_mount")
 
-	var names []string
-	if set(h.ServicesRange) {
-		list, ok := c.list(h.Services, h.ServicesRange)
-		if !ok {
-			// Which services this host runs is unknown: do not warn
-			// about services that seem to run nowhere.
-			*unknownHosts = true
-		}
-		seen := map[string]bool{}
-		for _, n := range list {
-			if !ref(c, tmpls, n.s, n.rng, "service") {
-				continue
-			}
-			if seen[n.s] {
-				c.errorf(n.rng, "Duplicate service", "%q is listed twice.", n.s)
-				continue
-			}
-			seen[n.s] = true
-			names = append(names, n.s)
-		}
-		slices.Sort(names)
-	} else {
-		names = slices.Sorted(maps.Keys(tmpls))
-	}
-
 	var all []placed
-	for _, n := range names {
+	for _, n := range hostServiceNames(c, h, tmpls, unknownHosts) {
 		used[n] = true
-		t := tmpls[n]
-		s := t.raw
-		svc := t.svc // copy: each host gets its own resolved service
-		svc.Properties = slices.Clone(t.svc.Properties)
-		svc.Notify = slices.Clone(t.svc.Notify)
-		if b := t.svc.Backup; b != nil {
-			cb := *b
-			svc.Backup = &cb
+		svc, p := placeService(c, h, tmpls[n], parentOK, mountOK)
+		out.Services = append(out.Services, svc)
+		all = append(all, p)
+	}
+	checkJobNames(c, out, all)
+	if parentOK {
+		checkDatasetCollisions(c, out, all)
+	}
+	if mountOK {
+		checkMountpointCollisions(c, out, all)
+	}
+	checkOnePgRepo(c, out, tmpls)
+	return out
+}
+
+// hostServiceNames returns the services a host runs, sorted: its services
+// list, or every service when it has none.
+func hostServiceNames(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, unknownHosts *bool) []string {
+	if !set(h.ServicesRange) {
+		return slices.Sorted(maps.Keys(tmpls))
+	}
+	list, ok := c.list(h.Services, h.ServicesRange)
+	if !ok {
+		// Which services this host runs is unknown: do not warn
+		// about services that seem to run nowhere.
+		*unknownHosts = true
+	}
+	var names []string
+	seen := map[string]bool{}
+	for _, n := range list {
+		if !ref(c, tmpls, n.s, n.rng, "service") {
+			continue
 		}
-		if r := t.svc.Replication; r != nil {
-			cr := *r
-			svc.Replication = &cr
+		if seen[n.s] {
+			c.errorf(n.rng, "Duplicate service", "%q is listed twice.", n.s)
+			continue
 		}
-		if pg := t.svc.PostgreSQL; pg != nil {
-			cpg := *pg
-			svc.PostgreSQL = &cpg
-		}
-		if p := t.svc.Preseed; p != nil {
-			cp := *p
-			cp.Methods = slices.Clone(p.Methods)
-			svc.Preseed = &cp
-		}
-		p := placed{t: t, dsRange: s.NameRange, mRng: s.NameRange}
-		svc.Dataset = h.ParentDataset + "/" + t.relName
-		if s.Dataset != nil && set(s.Dataset.NameRange) {
-			p.dsRange = s.Dataset.NameRange
-		}
-		svc.Mountpoint = path.Join(h.ParentMount, s.Name)
-		if set(s.MountpointRange) {
-			svc.Mountpoint = s.Mountpoint
-			p.mRng = s.MountpointRange
-		}
-		p.dataset, p.mountpoint = svc.Dataset, svc.Mountpoint
-		mpOK := t.mountOK && (mountOK || set(s.MountpointRange))
-		if msg := systemMountpointError(svc.Mountpoint); msg != "" && mpOK {
-			c.errorf(p.mRng, "Mountpoint over a system directory", "On host %q, service %q would be mounted at %q: %s.", h.Name, s.Name, svc.Mountpoint, msg)
-		}
-		if parentOK && relativeDatasetError(t.relName) == "" && len(svc.Dataset) > maxDatasetName {
-			c.errorf(p.dsRange, "Dataset name too long", "On host %q the dataset %q is %d bytes long; ZFS allows at most %d.", h.Name, svc.Dataset, len(svc.Dataset), maxDatasetName)
-		}
-		if b := svc.Backup; b != nil {
-			if b.Paths == nil {
-				b.Paths = []string{svc.Mountpoint}
-			} else if mpOK {
-				for i, bp := range b.Paths {
-					if strings.HasPrefix(bp, "/") && !within(bp, svc.Mountpoint, "/") {
-						c.errorf(t.pathRanges[i], "Backup path outside the dataset", "On host %q, %q is not inside the service's mountpoint %q; preseed restores backups into the dataset, so every path must be below it.", h.Name, bp, svc.Mountpoint)
-					}
+		seen[n.s] = true
+		names = append(names, n.s)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// placeService resolves service template t on host h: its own copy, with
+// the dataset and mountpoint that the host's parents give it, and the
+// checks that need them.
+func placeService(c *checker, h *rawHost, t *serviceTmpl, parentOK, mountOK bool) (*model.Service, placed) {
+	s := t.raw
+	svc := t.svc // copy: each host gets its own resolved service
+	svc.Properties = slices.Clone(t.svc.Properties)
+	svc.Notify = slices.Clone(t.svc.Notify)
+	if b := t.svc.Backup; b != nil {
+		cb := *b
+		svc.Backup = &cb
+	}
+	if r := t.svc.Replication; r != nil {
+		cr := *r
+		svc.Replication = &cr
+	}
+	if pg := t.svc.PostgreSQL; pg != nil {
+		cpg := *pg
+		svc.PostgreSQL = &cpg
+	}
+	if p := t.svc.Preseed; p != nil {
+		cp := *p
+		cp.Methods = slices.Clone(p.Methods)
+		svc.Preseed = &cp
+	}
+	p := placed{t: t, dsRange: s.NameRange, mRng: s.NameRange}
+	svc.Dataset = h.ParentDataset + "/" + t.relName
+	if s.Dataset != nil && set(s.Dataset.NameRange) {
+		p.dsRange = s.Dataset.NameRange
+	}
+	svc.Mountpoint = path.Join(h.ParentMount, s.Name)
+	if set(s.MountpointRange) {
+		svc.Mountpoint = s.Mountpoint
+		p.mRng = s.MountpointRange
+	}
+	p.dataset, p.mountpoint = svc.Dataset, svc.Mountpoint
+	mpOK := t.mountOK && (mountOK || set(s.MountpointRange))
+	if msg := systemMountpointError(svc.Mountpoint); msg != "" && mpOK {
+		c.errorf(p.mRng, "Mountpoint over a system directory", "On host %q, service %q would be mounted at %q: %s.", h.Name, s.Name, svc.Mountpoint, msg)
+	}
+	if parentOK && relativeDatasetError(t.relName) == "" && len(svc.Dataset) > maxDatasetName {
+		c.errorf(p.dsRange, "Dataset name too long", "On host %q the dataset %q is %d bytes long; ZFS allows at most %d.", h.Name, svc.Dataset, len(svc.Dataset), maxDatasetName)
+	}
+	if b := svc.Backup; b != nil {
+		if b.Paths == nil {
+			b.Paths = []string{svc.Mountpoint}
+		} else if mpOK {
+			for i, bp := range b.Paths {
+				if strings.HasPrefix(bp, "/") && !within(bp, svc.Mountpoint, "/") {
+					c.errorf(t.pathRanges[i], "Backup path outside the dataset", "On host %q, %q is not inside the service's mountpoint %q; preseed restores backups into the dataset, so every path must be below it.", h.Name, bp, svc.Mountpoint)
 				}
 			}
 		}
-		if r := svc.Replication; r != nil && r.TargetHost == "" && r.TargetDataset != "" && parentOK {
-			if within(svc.Dataset, r.TargetDataset, "/") || within(r.TargetDataset, svc.Dataset, "/") {
-				c.errorf(s.Replication.TargetRange, "Replication onto itself", "On host %q the local target %q overlaps the service's own dataset %q; replicate to a dataset outside it.", h.Name, r.TargetDataset, svc.Dataset)
-			}
-		}
-		checkPostgreSQL(c, h.Name, t, &svc, mpOK)
-		out.Services = append(out.Services, &svc)
-		all = append(all, p)
 	}
+	if r := svc.Replication; r != nil && r.TargetHost == "" && r.TargetDataset != "" && parentOK {
+		if within(svc.Dataset, r.TargetDataset, "/") || within(r.TargetDataset, svc.Dataset, "/") {
+			c.errorf(s.Replication.TargetRange, "Replication onto itself", "On host %q the local target %q overlaps the service's own dataset %q; replicate to a dataset outside it.", h.Name, r.TargetDataset, svc.Dataset)
+		}
+	}
+	checkPostgreSQL(c, h.Name, t, &svc, mpOK)
+	return &svc, p
+}
 
-	// restic job names ("<service>" or "<service>-<repository>") must not
-	// clash: service "a-b" and service "a" backed up to repository "b"
-	// would both be restic-backups-a-b.
+// checkJobNames: restic job names ("<service>" or "<service>-<repository>")
+// must not clash: service "a-b" and service "a" backed up to repository
+// "b" would both be restic-backups-a-b.
+func checkJobNames(c *checker, h *model.Host, all []placed) {
 	jobs := map[string]string{}
-	for i, sv := range out.Services {
+	for i, sv := range h.Services {
 		if sv.Backup == nil {
 			continue
 		}
@@ -215,50 +237,50 @@ func resolveHost(c *checker, h *rawHost, tmpls map[string]*serviceTmpl, used map
 			jobs[j] = sv.Name
 		}
 	}
+}
 
-	if parentOK {
-		datasets := make([]string, len(all))
-		for i, p := range all {
-			datasets[i] = p.dataset
+// checkDatasetCollisions: a local replication target must not land on
+// another service's data, and two services on one host must not share or
+// nest datasets: preseed and rollback of one would clobber the other.
+// (Names already reported as invalid are left out.)
+func checkDatasetCollisions(c *checker, h *model.Host, all []placed) {
+	datasets := make([]string, len(all))
+	for i, p := range all {
+		datasets[i] = p.dataset
+	}
+	every := newPathIndex(datasets, nil)
+	for i, si := range h.Services {
+		r := si.Replication
+		if r == nil || r.TargetHost != "" || r.TargetDataset == "" {
+			continue
 		}
-		// A local replication target must not land on another service's data.
-		every := newPathIndex(datasets, nil)
-		for i, si := range out.Services {
-			r := si.Replication
-			if r == nil || r.TargetHost != "" || r.TargetDataset == "" {
-				continue
+		for _, j := range every.overlapping(r.TargetDataset) {
+			if j != i {
+				sj := h.Services[j]
+				c.errorf(all[i].t.raw.Replication.TargetRange, "Replication onto another service", "On host %q the local target %q of service %q overlaps the dataset %q of service %q.", h.Name, r.TargetDataset, si.Name, sj.Dataset, sj.Name)
 			}
-			for _, j := range every.overlapping(r.TargetDataset) {
-				if j != i {
-					sj := out.Services[j]
-					c.errorf(all[i].t.raw.Replication.TargetRange, "Replication onto another service", "On host %q the local target %q of service %q overlaps the dataset %q of service %q.", h.Name, r.TargetDataset, si.Name, sj.Dataset, sj.Name)
-				}
-			}
-		}
-
-		// Two services on one host must not share or nest datasets or
-		// mountpoints: preseed and rollback of one would clobber the other.
-		// (Names already reported as invalid are left out.)
-		valid := newPathIndex(datasets, func(i int) bool { return relativeDatasetError(all[i].t.relName) == "" })
-		for _, p := range valid.pairs() {
-			a, b := all[p[0]], all[p[1]]
-			at := laterExplicit(a.dsRange, b.dsRange, a.t.raw.Dataset != nil && set(a.t.raw.Dataset.NameRange), b.t.raw.Dataset != nil && set(b.t.raw.Dataset.NameRange))
-			c.errorf(at, "Overlapping datasets", "On host %q, services %q and %q use the datasets %q and %q; each service needs its own dataset, not one inside another.", h.Name, a.t.svc.Name, b.t.svc.Name, a.dataset, b.dataset)
 		}
 	}
-	if mountOK {
-		mountpoints := make([]string, len(all))
-		for i, p := range all {
-			mountpoints[i] = p.mountpoint
-		}
-		for _, p := range newPathIndex(mountpoints, func(i int) bool { return all[i].t.mountOK }).pairs() {
-			a, b := all[p[0]], all[p[1]]
-			at := laterExplicit(a.mRng, b.mRng, set(a.t.raw.MountpointRange), set(b.t.raw.MountpointRange))
-			c.errorf(at, "Overlapping mountpoints", "On host %q, services %q and %q use the mountpoints %q and %q; each service needs its own mountpoint, not one inside another.", h.Name, a.t.svc.Name, b.t.svc.Name, a.mountpoint, b.mountpoint)
-		}
+	valid := newPathIndex(datasets, func(i int) bool { return relativeDatasetError(all[i].t.relName) == "" })
+	for _, p := range valid.pairs() {
+		a, b := all[p[0]], all[p[1]]
+		at := laterExplicit(a.dsRange, b.dsRange, a.t.raw.Dataset != nil && set(a.t.raw.Dataset.NameRange), b.t.raw.Dataset != nil && set(b.t.raw.Dataset.NameRange))
+		c.errorf(at, "Overlapping datasets", "On host %q, services %q and %q use the datasets %q and %q; each service needs its own dataset, not one inside another.", h.Name, a.t.svc.Name, b.t.svc.Name, a.dataset, b.dataset)
 	}
-	checkOnePgRepo(c, out, tmpls)
-	return out
+}
+
+// checkMountpointCollisions: two services on one host must not share or
+// nest mountpoints.
+func checkMountpointCollisions(c *checker, h *model.Host, all []placed) {
+	mountpoints := make([]string, len(all))
+	for i, p := range all {
+		mountpoints[i] = p.mountpoint
+	}
+	for _, p := range newPathIndex(mountpoints, func(i int) bool { return all[i].t.mountOK }).pairs() {
+		a, b := all[p[0]], all[p[1]]
+		at := laterExplicit(a.mRng, b.mRng, set(a.t.raw.MountpointRange), set(b.t.raw.MountpointRange))
+		c.errorf(at, "Overlapping mountpoints", "On host %q, services %q and %q use the mountpoints %q and %q; each service needs its own mountpoint, not one inside another.", h.Name, a.t.svc.Name, b.t.svc.Name, a.mountpoint, b.mountpoint)
+	}
 }
 
 // laterExplicit picks where to report a collision: at an explicitly
