@@ -361,32 +361,7 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, pgRepo
 	t := &serviceTmpl{raw: s, relName: s.Name}
 	svc := &t.svc
 	svc.Name = s.Name
-	svc.Unit = s.Name + ".service"
-	unitOK := true
-	// Generated units and restic jobs are named nixgen-<what>-<name>
-	// (nixgen-check-<repository>, nixgen-preseed-<service>, ...): a service
-	// or unit of that form could take one's name.
-	if strings.HasPrefix(s.Name, hostfacts.Prefix) {
-		c.errorf(s.NameRange, "Reserved name", "Service names starting with %q are reserved for the units nixgen generates (such as the restic jobs nixgen-check-<repository> and nixgen-prune-<repository>); rename %q.", hostfacts.Prefix, s.Name)
-	}
-	if set(s.UnitRange) {
-		svc.Unit = s.Unit
-		unitOK = c.unit(s.Unit, s.UnitRange)
-		if unitOK && strings.HasPrefix(s.Unit, hostfacts.Prefix) {
-			c.errorf(s.UnitRange, "Reserved unit name", "Unit names starting with %q are reserved for the units nixgen generates; %q cannot be a service's own unit.", hostfacts.Prefix, s.Unit)
-			unitOK = false
-		}
-	}
-	if set(s.ContainerRange) {
-		svc.Unit, svc.Container = "", s.Container
-		if set(s.UnitRange) {
-			c.errorf(s.ContainerRange, "Both unit and container", "A service runs as a unit or as a container, not both: the unit of container %q is podman-%s.service or docker-%s.service, which nixgen derives from virtualisation.oci-containers.backend. Remove one.", s.Container, s.Container, s.Container)
-		} else if c.text(s.Container, s.ContainerRange, "container name") {
-			if msg := rules.Name(s.Container); msg != "" {
-				c.errorf(s.ContainerRange, "Invalid container name", "The container name %q %s.", s.Container, msg)
-			}
-		}
-	}
+	unitOK := resolveUnit(c, s, svc)
 	svc.User, svc.Group, svc.Mode = DefaultUser, DefaultGroup, DefaultMode
 	if set(s.UserRange) {
 		svc.User = s.User
@@ -428,82 +403,15 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, pgRepo
 		svc.Properties = append(svc.Properties, model.Property{Name: k, Value: props[k], CreateOnly: rules.CreateOnly(k)})
 	}
 
-	if b := s.Backup; b != nil {
-		svc.Backup = &model.Backup{Schedule: calendar(c, b.Schedule, b.ScheduleRange, DefaultBackupSchedule),
-			Timeout: c.timeout(b.Timeout, b.TimeoutRange, DefaultBackupTimeout)}
-		svc.Backup.Repositories, svc.Backup.PerRepository = backupRepos(c, s, repos)
-		if paths, ok := c.list(b.Paths, b.PathsRange); ok {
-			if len(paths) == 0 {
-				c.errorf(b.PathsRange, "No backup paths", "paths must list at least one path; leave it out to back up the mountpoint.")
-			}
-			seen := map[string]bool{}
-			for _, p := range paths {
-				if c.absPath(p.s, p.rng, "backup path") && c.filesFromLine(p.s, p.rng, "backup path") && seen[p.s] {
-					c.errorf(p.rng, "Duplicate backup path", "%q is listed twice.", p.s)
-				}
-				seen[p.s] = true
-				svc.Backup.Paths = append(svc.Backup.Paths, p.s)
-				t.pathRanges = append(t.pathRanges, p.rng)
-			}
-		}
-		excl, _ := c.list(b.Exclude, b.ExcludeRange)
-		for _, e := range excl {
-			if c.nonEmpty(e.s, e.rng, "exclude pattern") {
-				c.excludeLine(e.s, e.rng)
-			}
-			svc.Backup.Exclude = append(svc.Backup.Exclude, e.s)
-		}
-		tags, _ := c.list(b.Tags, b.TagsRange)
-		for _, tg := range tags {
-			c.tag(tg.s, tg.rng)
-			svc.Backup.Tags = append(svc.Backup.Tags, tg.s)
-		}
+	if s.Backup != nil {
+		svc.Backup = resolveBackup(c, t, repos)
 	}
 	if sn := s.Snapshots; sn != nil {
 		ref(c, policies, sn.Policy, sn.PolicyRange, "snapshot_policy")
 		svc.Snapshots = &model.Snapshots{Policy: sn.Policy}
 	}
-	if r := s.Replication; r != nil {
-		svc.Replication = &model.Replication{Target: r.Target, Schedule: calendar(c, r.Schedule, r.ScheduleRange, DefaultReplicationSchedule), SSHKey: r.SSHKey,
-			Timeout: c.timeout(r.Timeout, r.TimeoutRange, DefaultReplicationTimeout), SendOptions: DefaultSendOptions}
-		if set(r.SendOptionsRange) {
-			svc.Replication.SendOptions = r.SendOptions
-			if c.nonEmpty(r.SendOptions, r.SendOptionsRange, "send_options") {
-				if msg := sendOptionsError(r.SendOptions); msg != "" {
-					c.errorf(r.SendOptionsRange, "Invalid send_options", "%q %s.", r.SendOptions, msg)
-				}
-			}
-		}
-		if c.nonEmpty(r.Target, r.TargetRange, "replication target") {
-			u, h, d, problem := parseTarget(r.Target)
-			if problem != "" {
-				c.errorf(r.TargetRange, "Invalid replication target", "%q is not \"[user@]host:pool/dataset\" or a local \"pool/dataset\": %s.", r.Target, problem)
-			}
-			svc.Replication.TargetUser, svc.Replication.TargetHost, svc.Replication.TargetDataset = u, h, d
-		}
-		// syncoid pastes the key into a shell command line: the shell
-		// allow-list applies on top of the path rules.
-		if set(r.SSHKeyRange) && c.absPath(r.SSHKey, r.SSHKeyRange, "ssh_key") && c.unitPath(r.SSHKey, r.SSHKeyRange, "ssh_key") {
-			c.shellWord(r.SSHKey, r.SSHKeyRange, "ssh_key")
-		}
-		if svc.Replication.TargetHost == "" && set(r.SSHKeyRange) {
-			c.errorf(r.SSHKeyRange, "ssh_key without a remote target", "A local replication target does not use ssh; remove ssh_key or name a host in the target.")
-		}
-		if d := svc.Replication.TargetDataset; d != "" && !strings.Contains(d, "/") {
-			c.errorf(r.TargetRange, "Replication target is a pool", "%q names the root dataset of a pool; replicate into a dataset below it, such as %q: syncoid cannot receive into an existing dataset without snapshots, and forcing it would wipe the pool.", d, d+"/"+s.Name)
-		}
-		svc.Replication.SSHPublicKey = c.sshPublicKey(r.SSHPublicKey, r.SSHPublicKeyRange, "ssh_public_key")
-		svc.Replication.KnownHostKey = c.sshPublicKey(r.KnownHostKey, r.KnownHostKeyRange, "known_host_key")
-		if svc.Replication.TargetHost == "" {
-			for _, a := range []struct {
-				rng  hcl.Range
-				name string
-			}{{r.SSHPublicKeyRange, "ssh_public_key"}, {r.KnownHostKeyRange, "known_host_key"}} {
-				if set(a.rng) {
-					c.errorf(a.rng, a.name+" without a remote target", "A local replication target does not use ssh; remove %s or name a host in the target.", a.name)
-				}
-			}
-		}
+	if s.Replication != nil {
+		svc.Replication = resolveReplication(c, s)
 	}
 	if p := s.PostgreSQL; p != nil {
 		svc.PostgreSQL = resolvePostgreSQL(c, p, pgRepos)
@@ -524,6 +432,120 @@ func resolveService(c *checker, s *rawService, repos map[string]*rawRepo, pgRepo
 		svc.Notify = append(svc.Notify, n.s)
 	}
 	return t
+}
+
+// resolveUnit sets the service's unit or container and reports whether
+// its unit name is usable for the checks that read it.
+func resolveUnit(c *checker, s *rawService, svc *model.Service) bool {
+	svc.Unit = s.Name + ".service"
+	unitOK := true
+	// Generated units and restic jobs are named nixgen-<what>-<name>
+	// (nixgen-check-<repository>, nixgen-preseed-<service>, ...): a service
+	// or unit of that form could take one's name.
+	if strings.HasPrefix(s.Name, hostfacts.Prefix) {
+		c.errorf(s.NameRange, "Reserved name", "Service names starting with %q are reserved for the units nixgen generates (such as the restic jobs nixgen-check-<repository> and nixgen-prune-<repository>); rename %q.", hostfacts.Prefix, s.Name)
+	}
+	if set(s.UnitRange) {
+		svc.Unit = s.Unit
+		unitOK = c.unit(s.Unit, s.UnitRange)
+		if unitOK && strings.HasPrefix(s.Unit, hostfacts.Prefix) {
+			c.errorf(s.UnitRange, "Reserved unit name", "Unit names starting with %q are reserved for the units nixgen generates; %q cannot be a service's own unit.", hostfacts.Prefix, s.Unit)
+			unitOK = false
+		}
+	}
+	if set(s.ContainerRange) {
+		svc.Unit, svc.Container = "", s.Container
+		if set(s.UnitRange) {
+			c.errorf(s.ContainerRange, "Both unit and container", "A service runs as a unit or as a container, not both: the unit of container %q is podman-%s.service or docker-%s.service, which nixgen derives from virtualisation.oci-containers.backend. Remove one.", s.Container, s.Container, s.Container)
+		} else if c.text(s.Container, s.ContainerRange, "container name") {
+			if msg := rules.Name(s.Container); msg != "" {
+				c.errorf(s.ContainerRange, "Invalid container name", "The container name %q %s.", s.Container, msg)
+			}
+		}
+	}
+	return unitOK
+}
+
+// resolveBackup reads a service's backup block; its paths are checked
+// against the mountpoint per host (placeService).
+func resolveBackup(c *checker, t *serviceTmpl, repos map[string]*rawRepo) *model.Backup {
+	s, b := t.raw, t.raw.Backup
+	out := &model.Backup{Schedule: calendar(c, b.Schedule, b.ScheduleRange, DefaultBackupSchedule),
+		Timeout: c.timeout(b.Timeout, b.TimeoutRange, DefaultBackupTimeout)}
+	out.Repositories, out.PerRepository = backupRepos(c, s, repos)
+	if paths, ok := c.list(b.Paths, b.PathsRange); ok {
+		if len(paths) == 0 {
+			c.errorf(b.PathsRange, "No backup paths", "paths must list at least one path; leave it out to back up the mountpoint.")
+		}
+		seen := map[string]bool{}
+		for _, p := range paths {
+			if c.absPath(p.s, p.rng, "backup path") && c.filesFromLine(p.s, p.rng, "backup path") && seen[p.s] {
+				c.errorf(p.rng, "Duplicate backup path", "%q is listed twice.", p.s)
+			}
+			seen[p.s] = true
+			out.Paths = append(out.Paths, p.s)
+			t.pathRanges = append(t.pathRanges, p.rng)
+		}
+	}
+	excl, _ := c.list(b.Exclude, b.ExcludeRange)
+	for _, e := range excl {
+		if c.nonEmpty(e.s, e.rng, "exclude pattern") {
+			c.excludeLine(e.s, e.rng)
+		}
+		out.Exclude = append(out.Exclude, e.s)
+	}
+	tags, _ := c.list(b.Tags, b.TagsRange)
+	for _, tg := range tags {
+		c.tag(tg.s, tg.rng)
+		out.Tags = append(out.Tags, tg.s)
+	}
+	return out
+}
+
+// resolveReplication reads a service's replication block.
+func resolveReplication(c *checker, s *rawService) *model.Replication {
+	r := s.Replication
+	out := &model.Replication{Target: r.Target, Schedule: calendar(c, r.Schedule, r.ScheduleRange, DefaultReplicationSchedule), SSHKey: r.SSHKey,
+		Timeout: c.timeout(r.Timeout, r.TimeoutRange, DefaultReplicationTimeout), SendOptions: DefaultSendOptions}
+	if set(r.SendOptionsRange) {
+		out.SendOptions = r.SendOptions
+		if c.nonEmpty(r.SendOptions, r.SendOptionsRange, "send_options") {
+			if msg := sendOptionsError(r.SendOptions); msg != "" {
+				c.errorf(r.SendOptionsRange, "Invalid send_options", "%q %s.", r.SendOptions, msg)
+			}
+		}
+	}
+	if c.nonEmpty(r.Target, r.TargetRange, "replication target") {
+		u, h, d, problem := parseTarget(r.Target)
+		if problem != "" {
+			c.errorf(r.TargetRange, "Invalid replication target", "%q is not \"[user@]host:pool/dataset\" or a local \"pool/dataset\": %s.", r.Target, problem)
+		}
+		out.TargetUser, out.TargetHost, out.TargetDataset = u, h, d
+	}
+	// syncoid pastes the key into a shell command line: the shell
+	// allow-list applies on top of the path rules.
+	if set(r.SSHKeyRange) && c.absPath(r.SSHKey, r.SSHKeyRange, "ssh_key") && c.unitPath(r.SSHKey, r.SSHKeyRange, "ssh_key") {
+		c.shellWord(r.SSHKey, r.SSHKeyRange, "ssh_key")
+	}
+	if out.TargetHost == "" && set(r.SSHKeyRange) {
+		c.errorf(r.SSHKeyRange, "ssh_key without a remote target", "A local replication target does not use ssh; remove ssh_key or name a host in the target.")
+	}
+	if d := out.TargetDataset; d != "" && !strings.Contains(d, "/") {
+		c.errorf(r.TargetRange, "Replication target is a pool", "%q names the root dataset of a pool; replicate into a dataset below it, such as %q: syncoid cannot receive into an existing dataset without snapshots, and forcing it would wipe the pool.", d, d+"/"+s.Name)
+	}
+	out.SSHPublicKey = c.sshPublicKey(r.SSHPublicKey, r.SSHPublicKeyRange, "ssh_public_key")
+	out.KnownHostKey = c.sshPublicKey(r.KnownHostKey, r.KnownHostKeyRange, "known_host_key")
+	if out.TargetHost == "" {
+		for _, a := range []struct {
+			rng  hcl.Range
+			name string
+		}{{r.SSHPublicKeyRange, "ssh_public_key"}, {r.KnownHostKeyRange, "known_host_key"}} {
+			if set(a.rng) {
+				c.errorf(a.rng, a.name+" without a remote target", "A local replication target does not use ssh; remove %s or name a host in the target.", a.name)
+			}
+		}
+	}
+	return out
 }
 
 // backupRepos resolves `repository` or `repositories` of a backup block.
