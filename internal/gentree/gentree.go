@@ -9,11 +9,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/nixgen/nixgen/internal/parallel"
 )
@@ -71,13 +73,13 @@ func Compare(root string, files map[string][]byte) (Changes, error) {
 	state := make([]int, len(keys))
 	errs := make([]error, len(keys))
 	parallel.For(len(keys), func(i int) {
-		old, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(keys[i])))
+		same, err := sameContent(filepath.Join(root, filepath.FromSlash(keys[i])), files[keys[i]])
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			state[i] = create
 		case err != nil:
 			errs[i] = err
-		case !bytes.Equal(old, files[keys[i]]):
+		case !same:
 			state[i] = update
 		}
 	})
@@ -109,17 +111,84 @@ func Compare(root string, files map[string][]byte) (Changes, error) {
 		if _, ok := files[rel]; ok {
 			return nil
 		}
-		content, err := os.ReadFile(p)
+		head, err := readHead(p)
 		if err != nil {
 			return err
 		}
-		if IsGenerated(content) {
+		if IsGenerated(head) {
 			c.Remove = append(c.Remove, rel)
 		}
 		return nil
 	})
 	sort.Strings(c.Remove)
 	return c, err
+}
+
+// readBufs hold the contents of files being compared, so that a run that
+// reads thousands of files does not allocate (and the kernel fault in) a
+// fresh copy of each.
+var readBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// sameContent reports whether the file at path holds exactly want. A file of
+// another size differs without being read; one of the same size is read in
+// full (into a pooled buffer) and compared byte by byte, so a file edited
+// without changing its length is still found. The read goes on to the end
+// of the file, so a file that grew after its size was taken differs too.
+func sameContent(path string, want []byte) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	if !st.Mode().IsRegular() {
+		// What os.ReadFile did: a directory in the way is an error,
+		// anything else readable is compared by its content.
+		old, err := io.ReadAll(f)
+		return err == nil && bytes.Equal(old, want), err
+	}
+	if st.Size() != int64(len(want)) {
+		return false, nil
+	}
+	bp := readBufs.Get().(*[]byte)
+	defer readBufs.Put(bp)
+	// One byte more than expected, to see the end of the file in the same
+	// read when nothing was appended.
+	if cap(*bp) < len(want)+1 {
+		*bp = make([]byte, len(want)+1)
+	}
+	buf := (*bp)[:len(want)+1]
+	n := 0
+	for n < len(buf) {
+		m, err := f.Read(buf[n:])
+		n += m
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+	return n == len(want) && bytes.Equal(buf[:n], want), nil
+}
+
+// readHead returns the start of the file at path, as much as IsGenerated
+// looks at.
+func readHead(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	head := make([]byte, 256)
+	n, err := io.ReadFull(f, head)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = nil
+	}
+	return head[:n], err
 }
 
 // Write makes the tree at root hold files. New and changed contents are all

@@ -167,3 +167,87 @@ func TestManifestCarriesMarker(t *testing.T) {
 		t.Errorf("manifest.Marshal output is not recognised as generated:\n%s", b)
 	}
 }
+
+// Compare reads a file's content only when its size matches; these cases
+// must all still be told apart from the rendered bytes, whatever the
+// shortcut: same size but other bytes (at the start, the middle, the last
+// byte), a prefix of the content, the content with more after it, and files
+// larger than any buffer used before.
+func TestCompareFindsEveryDifference(t *testing.T) {
+	big := make([]byte, 1<<20)
+	for i := range big {
+		big[i] = byte('a' + i%26)
+	}
+	want := hdr + "services = { a = 1; };\n"
+	flip := func(s string, i int) string { b := []byte(s); b[i] ^= 1; return string(b) }
+	cases := map[string]struct {
+		onDisk, rendered string
+		update           bool
+	}{
+		"same":              {want, want, false},
+		"same size, first":  {flip(want, 0), want, true},
+		"same size, middle": {flip(want, len(want)/2), want, true},
+		"same size, last":   {flip(want, len(want)-1), want, true},
+		"prefix on disk":    {want[:len(want)-1], want, true},
+		"longer on disk":    {want + "x", want, true},
+		"empty on disk":     {"", want, true},
+		"empty both":        {"", "", false},
+		"big same":          {hdr + string(big), hdr + string(big), false},
+		"big last byte":     {flip(hdr+string(big), len(hdr)+len(big)-1), hdr + string(big), true},
+	}
+	names := make([]string, 0, len(cases))
+	for name := range cases {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	root := t.TempDir()
+	files := map[string][]byte{}
+	var wantUpdate []string
+	for i, name := range names {
+		c := cases[name]
+		rel := filepath.ToSlash(filepath.Join("h", "services", string(rune('a'+i))+".nix"))
+		writeFile(t, root, rel, c.onDisk)
+		files[rel] = []byte(c.rendered)
+		if c.update {
+			wantUpdate = append(wantUpdate, rel)
+		}
+	}
+	sort.Strings(wantUpdate)
+	for range 3 { // again, with the buffers of the earlier rounds in the pool
+		c, err := Compare(root, files)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c.Create) != 0 || len(c.Remove) != 0 || !reflect.DeepEqual(c.Update, wantUpdate) {
+			t.Errorf("changes = %+v, want updates %v", c, wantUpdate)
+		}
+	}
+}
+
+// A directory where a file is rendered is an error, as it was when every
+// file was read whole.
+func TestCompareDirectoryInTheWay(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "h", "default.nix"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Compare(root, map[string][]byte{"h/default.nix": []byte(hdr)}); err == nil {
+		t.Error("Compare accepted a directory in place of h/default.nix")
+	}
+}
+
+// Stale files are recognised by the marker at their start, also when they
+// are large; a large hand-written file stays.
+func TestCompareRemovesLargeStaleFiles(t *testing.T) {
+	root := t.TempDir()
+	body := string(make([]byte, 1<<20))
+	writeFile(t, root, "h/services/gone.nix", hdr+body)
+	writeFile(t, root, "h/notes.txt", body+hdr)
+	c, err := Compare(root, map[string][]byte{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c.Remove, []string{"h/services/gone.nix"}) {
+		t.Errorf("remove = %v, want only the generated file", c.Remove)
+	}
+}
