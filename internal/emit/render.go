@@ -117,15 +117,17 @@ func renderHost(spec *model.Spec, h *model.Host, out map[string][]byte) {
 
 	// The per-service modules and the manifest are independent of each
 	// other: render them on every CPU, each into its own slot; the last
-	// slot is the manifest.
+	// slot is the manifest. Each worker has its own copy of the templates
+	// (text/template takes a read lock on the function table for every
+	// function call, and the workers would contend for it) and its own
+	// buffer, reused for every module it renders.
 	modules := make([][]byte, len(services)+1)
-	parallel.For(len(modules), func(i int) {
+	parallel.ForWith(len(modules), newWorker, func(w *worker, i int) {
 		if i == len(services) {
 			modules[i] = buildManifest(spec, h, services, units)
 			return
 		}
-		var buf bytes.Buffer
-		modules[i] = execTemplate(&buf, tmplService, serviceFor(spec, h, services[i]))
+		modules[i] = w.exec(tmplService, serviceFor(spec, h, services[i]))
 	})
 	for i := range services {
 		out[h.Name+"/"+dv.ServiceFiles[i]] = modules[i]
@@ -151,12 +153,29 @@ func renderHost(spec *model.Spec, h *model.Host, out map[string][]byte) {
 // execTemplate runs one named template into buf and returns a copy of the
 // bytes. The nix* and sd* functions fail only on what schema rejects.
 func execTemplate(buf *bytes.Buffer, name string, data any) []byte {
+	return execTemplateOf(tmpl, buf, name, data)
+}
+
+func execTemplateOf(t *template.Template, buf *bytes.Buffer, name string, data any) []byte {
 	buf.Reset()
-	if err := tmpl.ExecuteTemplate(buf, name, data); err != nil {
+	if err := t.ExecuteTemplate(buf, name, data); err != nil {
 		bug("%s: %v", name, err)
 	}
 	return bytes.Clone(buf.Bytes())
 }
+
+// worker is what one goroutine of renderHost reuses from module to module.
+type worker struct {
+	t   *template.Template
+	buf bytes.Buffer
+}
+
+func newWorker() *worker {
+	c, _ := tmpl.Clone() // text/template's Clone has no error to return
+	return &worker{t: c}
+}
+
+func (w *worker) exec(name string, data any) []byte { return execTemplateOf(w.t, &w.buf, name, data) }
 
 type monitoringView struct {
 	Name              string

@@ -14,10 +14,22 @@ import (
 // in the caller once every worker has stopped, as it would be without the
 // goroutines (a panic in a goroutine would end the process).
 func For(n int, f func(i int)) {
+	ForWith(n, func() struct{} { return struct{}{} }, func(_ struct{}, i int) { f(i) })
+}
+
+// ForWith is For with a state per worker goroutine: newState is called once
+// for each goroutine, before they start, and f gets its goroutine's state
+// with every index that goroutine runs. It is for what the calls may reuse
+// but not share (a buffer, a template whose function table every call would
+// otherwise lock).
+func ForWith[S any](n int, newState func() S, f func(s S, i int)) {
 	workers := min(runtime.GOMAXPROCS(0), n)
 	if workers <= 1 {
-		for i := range n {
-			f(i)
+		if n > 0 {
+			s := newState()
+			for i := range n {
+				f(s, i)
+			}
 		}
 		return
 	}
@@ -26,6 +38,7 @@ func For(n int, f func(i int)) {
 	var once sync.Once
 	var panicked any
 	for range workers {
+		s := newState()
 		wg.Go(func() {
 			defer func() {
 				if p := recover(); p != nil {
@@ -38,7 +51,7 @@ func For(n int, f func(i int)) {
 				if i >= n {
 					return
 				}
-				f(i)
+				f(s, i)
 			}
 		})
 	}

@@ -34,3 +34,34 @@ func TestForRaisesPanicInCaller(t *testing.T) {
 	})
 	t.Error("For returned after a panic")
 }
+
+func TestForWithGivesEachWorkerItsOwnState(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	for _, n := range []int{0, 1, 3, 1000} {
+		calls := make([]int, n)
+		owner := make([]*int, n)
+		states := 0
+		ForWith(n, func() *int { states++; return new(int) }, func(s *int, i int) {
+			*s++ // a data race (go test -race) if two workers shared s
+			calls[i]++
+			owner[i] = s
+		})
+		if n == 0 && states != 0 {
+			t.Errorf("n=0: %d states made", states)
+		}
+		total := map[*int]bool{}
+		for i, c := range calls {
+			if c != 1 {
+				t.Fatalf("n=%d: index %d called %d times", n, i, c)
+			}
+			total[owner[i]] = true
+		}
+		sum := 0
+		for s := range total {
+			sum += *s
+		}
+		if sum != n || len(total) > 4 {
+			t.Errorf("n=%d: %d states counted %d calls", n, len(total), sum)
+		}
+	}
+}
