@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/nixgen/nixgen/internal/parallel"
 )
 
@@ -134,23 +136,29 @@ var readBufs = sync.Pool{New: func() any { return new([]byte) }}
 // full (into a pooled buffer) and compared byte by byte, so a file edited
 // without changing its length is still found. The read goes on to the end
 // of the file, so a file that grew after its size was taken differs too.
+//
+// It uses the system calls directly: os.Open also puts every file into
+// non-blocking mode, tries to add it to the runtime's poller (which refuses
+// regular files) and takes non-blocking mode off again, five calls more
+// than the open, fstat, reads and close that are needed here, for each of
+// thousands of files.
 func sameContent(path string, want []byte) (bool, error) {
-	f, err := os.Open(path)
+	fd, err := ignoringEINTR2(func() (int, error) { return unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0) })
 	if err != nil {
-		return false, err
+		return false, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return false, err
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := ignoringEINTR(func() error { return unix.Fstat(fd, &st) }); err != nil {
+		return false, &fs.PathError{Op: "stat", Path: path, Err: err}
 	}
-	if !st.Mode().IsRegular() {
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		// What os.ReadFile did: a directory in the way is an error,
 		// anything else readable is compared by its content.
-		old, err := io.ReadAll(f)
+		old, err := os.ReadFile(path)
 		return err == nil && bytes.Equal(old, want), err
 	}
-	if st.Size() != int64(len(want)) {
+	if st.Size != int64(len(want)) {
 		return false, nil
 	}
 	bp := readBufs.Get().(*[]byte)
@@ -163,16 +171,32 @@ func sameContent(path string, want []byte) (bool, error) {
 	buf := (*bp)[:len(want)+1]
 	n := 0
 	for n < len(buf) {
-		m, err := f.Read(buf[n:])
-		n += m
-		if err == io.EOF {
+		m, err := ignoringEINTR2(func() (int, error) { return unix.Read(fd, buf[n:]) })
+		if err != nil {
+			return false, &fs.PathError{Op: "read", Path: path, Err: err}
+		}
+		if m == 0 {
 			break
 		}
-		if err != nil {
-			return false, err
-		}
+		n += m
 	}
 	return n == len(want) && bytes.Equal(buf[:n], want), nil
+}
+
+func ignoringEINTR(f func() error) error {
+	for {
+		if err := f(); err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+func ignoringEINTR2(f func() (int, error)) (int, error) {
+	for {
+		if n, err := f(); err != unix.EINTR {
+			return n, err
+		}
+	}
 }
 
 // readHead returns the start of the file at path, as much as IsGenerated
