@@ -3,6 +3,7 @@ package emit
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -134,4 +135,56 @@ func TestFuzzSeedsThroughNix(t *testing.T) {
 			t.Errorf("attribute name %q evaluates to %q", s, names)
 		}
 	}
+}
+
+// referenceNixStringBody is nixStringBody as first written, one byte at a
+// time; the fast path that returns strings without escapes unchanged must
+// give the same result and the same NUL error.
+func referenceNixStringBody(s string) (string, error) {
+	if strings.IndexByte(s, 0) >= 0 {
+		return "", errNUL
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			b.WriteString(`\\`)
+		case '"':
+			b.WriteString(`\"`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		case '$':
+			if i+1 < len(s) && s[i+1] == '{' {
+				b.WriteString(`\$`)
+			} else {
+				b.WriteByte('$')
+			}
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), nil
+}
+
+var errNUL = errors.New("NUL")
+
+func FuzzNixStringMatchesReference(f *testing.F) {
+	for _, s := range append([]string{"", "plain", "$", "a$", "${", "a${b}", "\\", "x\x00", "\x00", "é\"\n"}, hostile...) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, wantErr := referenceNixStringBody(s)
+		body, err := nixStringBody(s)
+		lit, litErr := nixString(s)
+		if (err != nil) != (wantErr != nil) || (litErr != nil) != (wantErr != nil) {
+			t.Fatalf("%q: errors %v, %v; want %v", s, err, litErr, wantErr)
+		}
+		if err == nil && (body != want || lit != `"`+want+`"`) {
+			t.Fatalf("%q: body %q, literal %s; want %q", s, body, lit, want)
+		}
+	})
 }

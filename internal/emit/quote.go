@@ -22,12 +22,57 @@ var nixKeywords = map[string]bool{
 // newline, CR and tab use their escapes, every other byte is written as is.
 // NUL cannot live in a Nix string, so it is an error.
 func nixStringBody(s string) (string, error) {
-	if strings.IndexByte(s, 0) >= 0 {
-		return "", fmt.Errorf("string %q contains a NUL byte, which Nix strings cannot hold", s)
+	i := nixPlainPrefix(s)
+	if i == len(s) {
+		return s, nil
 	}
 	var b strings.Builder
 	b.Grow(len(s) + 2)
+	if err := writeNixStringBody(&b, s, i); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// nixString returns s as a Nix "..." string literal.
+func nixString(s string) (string, error) {
+	i := nixPlainPrefix(s)
+	if i == len(s) {
+		return `"` + s + `"`, nil
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 4)
+	b.WriteByte('"')
+	if err := writeNixStringBody(&b, s, i); err != nil {
+		return "", err
+	}
+	b.WriteByte('"')
+	return b.String(), nil
+}
+
+// nixPlainPrefix returns the length of the start of s that nixStringBody
+// writes unchanged; all of it for most strings, which then need no copy.
+func nixPlainPrefix(s string) int {
 	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\', '"', '\n', '\r', '\t', 0:
+			return i
+		case '$':
+			if i+1 < len(s) && s[i+1] == '{' {
+				return i
+			}
+		}
+	}
+	return len(s)
+}
+
+// writeNixStringBody writes s escaped to b; s[:plain] needs no escapes.
+func writeNixStringBody(b *strings.Builder, s string, plain int) error {
+	if strings.IndexByte(s[plain:], 0) >= 0 {
+		return fmt.Errorf("string %q contains a NUL byte, which Nix strings cannot hold", s)
+	}
+	b.WriteString(s[:plain])
+	for i := plain; i < len(s); i++ {
 		switch c := s[i]; c {
 		case '\\':
 			b.WriteString(`\\`)
@@ -49,16 +94,7 @@ func nixStringBody(s string) (string, error) {
 			b.WriteByte(c)
 		}
 	}
-	return b.String(), nil
-}
-
-// nixString returns s as a Nix "..." string literal.
-func nixString(s string) (string, error) {
-	body, err := nixStringBody(s)
-	if err != nil {
-		return "", err
-	}
-	return `"` + body + `"`, nil
+	return nil
 }
 
 // nixAttrName returns s as an attribute name: bare when Nix's lexer reads it
