@@ -17,11 +17,15 @@ func For(n int, f func(i int)) {
 	ForWith(n, func() struct{} { return struct{}{} }, func(_ struct{}, i int) { f(i) })
 }
 
-// ForWith is For with a state per worker goroutine: newState is called once
-// for each goroutine, before they start, and f gets its goroutine's state
-// with every index that goroutine runs. It is for what the calls may reuse
-// but not share (a buffer, a template whose function table every call would
-// otherwise lock).
+// ForWith is For with a state per worker goroutine: each goroutine calls
+// newState once (so newState must be safe to call concurrently) and passes
+// its state to f with every index it runs. It is for what the calls may
+// reuse but not share (a buffer, a template whose function table every call
+// locks). newState runs on its worker's goroutine so that what it allocates
+// comes from that worker's processor: two states made one after the other on
+// one goroutine would sit side by side in memory, and workers writing to
+// neighbouring words (a lock's reader count, say) slow each other down as
+// much as if they shared them.
 func ForWith[S any](n int, newState func() S, f func(s S, i int)) {
 	workers := min(runtime.GOMAXPROCS(0), n)
 	if workers <= 1 {
@@ -38,7 +42,6 @@ func ForWith[S any](n int, newState func() S, f func(s S, i int)) {
 	var once sync.Once
 	var panicked any
 	for range workers {
-		s := newState()
 		wg.Go(func() {
 			defer func() {
 				if p := recover(); p != nil {
@@ -46,6 +49,7 @@ func ForWith[S any](n int, newState func() S, f func(s S, i int)) {
 					next.Store(int64(n)) // the others stop after their current call
 				}
 			}()
+			s := newState()
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= n {

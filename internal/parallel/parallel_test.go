@@ -2,6 +2,7 @@ package parallel
 
 import (
 	"runtime"
+	"sync/atomic"
 	"testing"
 )
 
@@ -40,14 +41,14 @@ func TestForWithGivesEachWorkerItsOwnState(t *testing.T) {
 	for _, n := range []int{0, 1, 3, 1000} {
 		calls := make([]int, n)
 		owner := make([]*int, n)
-		states := 0
-		ForWith(n, func() *int { states++; return new(int) }, func(s *int, i int) {
+		var states atomic.Int32
+		ForWith(n, func() *int { states.Add(1); return new(int) }, func(s *int, i int) {
 			*s++ // a data race (go test -race) if two workers shared s
 			calls[i]++
 			owner[i] = s
 		})
-		if n == 0 && states != 0 {
-			t.Errorf("n=0: %d states made", states)
+		if n == 0 && states.Load() != 0 {
+			t.Errorf("n=0: %d states made", states.Load())
 		}
 		total := map[*int]bool{}
 		for i, c := range calls {
