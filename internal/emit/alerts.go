@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/prometheus/common/model"
 
 	nixmodel "github.com/nixgen/nixgen/internal/model"
 )
@@ -193,8 +192,43 @@ func yamlString(s string) string {
 	return strings.TrimSuffix(out.String(), "\n")
 }
 
-// promDuration writes d in Prometheus's duration syntax ("9d", "1d12h").
-func promDuration(d time.Duration) string { return model.Duration(d).String() }
+// promDuration writes d in Prometheus's duration syntax ("9d", "1d12h") as
+// the Prometheus client's model.Duration.String does (a test compares them):
+// whole milliseconds, years and weeks only when nothing smaller remains.
+// nixgen does not link that package for this one function: it brings the
+// client's protobuf types, whose initialisation every nixgen run paid for.
+func promDuration(d time.Duration) string {
+	ms := int64(d / time.Millisecond)
+	if ms == 0 {
+		return "0s"
+	}
+	var b []byte
+	if ms < 0 {
+		b, ms = append(b, '-'), -ms
+	}
+	for _, u := range []struct {
+		unit  string
+		mult  int64
+		exact bool
+	}{
+		{"y", 1000 * 60 * 60 * 24 * 365, true},
+		{"w", 1000 * 60 * 60 * 24 * 7, true},
+		{"d", 1000 * 60 * 60 * 24, false},
+		{"h", 1000 * 60 * 60, false},
+		{"m", 1000 * 60, false},
+		{"s", 1000, false},
+		{"ms", 1, false},
+	} {
+		if u.exact && ms%u.mult != 0 {
+			continue
+		}
+		if v := ms / u.mult; v > 0 {
+			b = append(strconv.AppendInt(b, v, 10), u.unit...)
+			ms -= v * u.mult
+		}
+	}
+	return string(b)
+}
 
 // promString quotes a PromQL label value.
 func promString(s string) string {
