@@ -116,23 +116,25 @@ func renderHost(spec *model.Spec, h *model.Host, out map[string][]byte) {
 	}
 
 	// The per-service modules and the manifest are independent of each
-	// other: render them on every CPU, each into its own slot; the last
-	// slot is the manifest. Each worker has its own copy of the templates
-	// (text/template takes a read lock on the function table for every
-	// function call, and the workers would contend for it) and its own
-	// buffer, reused for every module it renders.
-	modules := make([][]byte, len(services)+1)
-	parallel.ForWith(len(modules), newWorker, func(w *worker, i int) {
-		if i == len(services) {
-			modules[i] = buildManifest(spec, h, services, units)
+	// other: render them on every CPU, each into its own slot. The first
+	// slot is the manifest, the largest piece of work (as much CPU as about
+	// 150 modules): taken last, it kept one worker busy while the others
+	// had nothing left to do. Each worker has its own copy of the
+	// templates (text/template takes a read lock on the function table for
+	// every function call, and the workers would contend for it) and its
+	// own buffer, reused for every module it renders.
+	slots := make([][]byte, 1+len(services))
+	parallel.ForWith(len(slots), newWorker, func(w *worker, i int) {
+		if i == 0 {
+			slots[i] = buildManifest(spec, h, services, units)
 			return
 		}
-		modules[i] = w.exec(tmplService, serviceFor(spec, h, services[i]))
+		slots[i] = w.exec(tmplService, serviceFor(spec, h, services[i-1]))
 	})
-	for i := range services {
-		out[h.Name+"/"+dv.ServiceFiles[i]] = modules[i]
+	out[h.Name+"/manifest.json"] = slots[0]
+	for i, module := range slots[1:] {
+		out[h.Name+"/"+dv.ServiceFiles[i]] = module
 	}
-	out[h.Name+"/manifest.json"] = modules[len(services)]
 
 	sort.Strings(dv.ServiceFiles)
 	var buf bytes.Buffer
