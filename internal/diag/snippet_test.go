@@ -34,18 +34,8 @@ func TestTextSnippetsMatchHCLWriter(t *testing.T) {
 			if diag.IsSecret(d) {
 				continue
 			}
-			for _, color := range []bool{false, true} {
-				var got, want bytes.Buffer
-				if err := diag.Write(&got, "text", hcl.Diagnostics{d}, files, color); err != nil {
-					t.Fatal(err)
-				}
-				if err := hcl.NewDiagnosticTextWriter(&want, files, 0, color).WriteDiagnostic(d); err != nil {
-					t.Fatal(err)
-				}
-				if got.String() != want.String() {
-					t.Errorf("%s: %s:\ngot:\n%s\nwant:\n%s", dir, d.Summary, got.String(), want.String())
-				}
-			}
+			sameAsHCL(t, dir, d, files, false)
+			sameAsHCL(t, dir, d, files, true)
 			n++
 		}
 	}
@@ -83,15 +73,22 @@ func TestTextSnippetEdges(t *testing.T) {
 	}
 	for _, d := range cases {
 		d.Severity = hcl.DiagError
-		var got, want bytes.Buffer
-		if err := diag.Write(&got, "text", hcl.Diagnostics{d}, files, false); err != nil {
-			t.Fatal(err)
-		}
-		if err := hcl.NewDiagnosticTextWriter(&want, files, 0, false).WriteDiagnostic(d); err != nil {
-			t.Fatal(err)
-		}
-		if got.String() != want.String() {
-			t.Errorf("%s:\ngot:\n%s\nwant:\n%s", d.Summary, got.String(), want.String())
-		}
+		sameAsHCL(t, "edges", d, files, false)
+	}
+}
+
+// sameAsHCL fails t when diag.Write prints d otherwise than HCL's text
+// writer given the whole files.
+func sameAsHCL(t *testing.T, where string, d *hcl.Diagnostic, files map[string]*hcl.File, color bool) {
+	t.Helper()
+	var got, want bytes.Buffer
+	if err := diag.Write(&got, "text", hcl.Diagnostics{d}, files, color); err != nil {
+		t.Fatal(err)
+	}
+	if err := hcl.NewDiagnosticTextWriter(&want, files, 0, color).WriteDiagnostic(d); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != want.String() {
+		t.Errorf("%s: %s:\ngot:\n%s\nwant:\n%s", where, d.Summary, got.String(), want.String())
 	}
 }
