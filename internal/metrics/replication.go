@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/nixgen/nixgen/internal/safefs"
 )
 
@@ -32,34 +30,26 @@ func ReplicationFile(dir, service string) string {
 // replication stops running) and nixgen_replication_lag_seconds (its age
 // when the last run ended). With l.Newest zero the timestamp is carried
 // over from the file; if there is none, nothing is known and the file is
-// left as it is. l.Newest is set to what was written.
-func WriteReplicationLag(dir string, l *ReplicationLag) error {
-	if err := safefs.CheckName(l.Service); err != nil {
+// left as it is. lag.Newest is set to what was written.
+func WriteReplicationLag(dir string, lag *ReplicationLag) error {
+	if err := safefs.CheckName(lag.Service); err != nil {
 		return fmt.Errorf("writing replication metrics: service name: %w", err)
 	}
-	path := ReplicationFile(dir, l.Service)
+	path := ReplicationFile(dir, lag.Service)
 	const tsName = "nixgen_replication_last_snapshot_timestamp_seconds"
-	if l.Newest.IsZero() {
+	if lag.Newest.IsZero() {
 		v, ok, _ := ReadGauge(path, tsName)
 		if !ok {
 			return nil
 		}
-		l.Newest = time.Unix(0, int64(v*1e9))
+		lag.Newest = time.Unix(0, int64(v*1e9))
 	}
-	labels := []string{"host", "service"}
-	ts := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: tsName,
-		Help: "Creation time of the newest snapshot that the replication target has (the last successful syncoid run's own snapshot).",
-	}, labels)
-	lag := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "nixgen_replication_lag_seconds",
-		Help: "Age of the newest snapshot that the replication target has, when the last syncoid run ended.",
-	}, labels)
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(ts, lag)
-	ts.WithLabelValues(l.Host, l.Service).Set(float64(l.Newest.UnixNano()) / 1e9)
-	lag.WithLabelValues(l.Host, l.Service).Set(l.Now.Sub(l.Newest).Seconds())
-	if err := prometheus.WriteToTextfile(path, reg); err != nil {
+	l := [][2]string{{"host", lag.Host}, {"service", lag.Service}}
+	gauges := []Gauge{
+		{tsName, "Creation time of the newest snapshot that the replication target has (the last successful syncoid run's own snapshot).", l, float64(lag.Newest.UnixNano()) / 1e9},
+		{"nixgen_replication_lag_seconds", "Age of the newest snapshot that the replication target has, when the last syncoid run ended.", l, lag.Now.Sub(lag.Newest).Seconds()},
+	}
+	if err := WriteTextfile(path, gauges); err != nil {
 		return fmt.Errorf("writing replication metrics: %w", err)
 	}
 	return nil
