@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/nixgen/nixgen/internal/hostfacts"
@@ -522,12 +521,10 @@ func (r *run) replicaSnapshots(ctx context.Context) (map[string]bool, error) {
 	return guids, nil
 }
 
-// resticSnapshot is the part of `restic snapshots --json` that preseed reads.
+// resticSnapshot is the part of `restic snapshots --json` that preseed
+// reads: only whether there is one.
 type resticSnapshot struct {
-	ID    string    `json:"id"`
-	Time  time.Time `json:"time"`
-	Host  string    `json:"hostname"`
-	Paths []string  `json:"paths"`
+	ID string `json:"id"`
 }
 
 // restic restores from the first of the backup's repositories that has a
@@ -610,42 +607,25 @@ func (r *run) resticFrom(ctx context.Context, repoName string) error {
 		}
 		return err
 	}
-	// The preflight (is the repository usable, which snapshot) runs before
-	// the restore, not beside it: every restic process spends most of a
-	// second of CPU deriving the key, and beside the restore the two
-	// checks took the CPU it needed. The two checks run together, and the
-	// restore then asks for exactly the snapshot they chose.
+	// The restore picks the newest snapshot of these paths for this host
+	// itself: every restic process spends most of a second of CPU deriving
+	// the repository key, and a separate check beforehand (is the
+	// repository usable, which snapshot) cost one more of those on every
+	// restore. Only when the restore fails do the checks run, to tell a
+	// repository that did not open, or one without a snapshot (the next
+	// repository or method may still have the data), from a failed restore.
 	filter := []string{"--host", r.o.Hostname}
 	for _, p := range b.Paths {
 		filter = append(filter, "--path", p)
 	}
-	var cfgErr error
-	var snapOut []byte
-	var snapErr error
-	var preflight sync.WaitGroup
-	preflight.Go(func() { _, cfgErr = rc("cat", "config").run(ctx) })
-	preflight.Go(func() { snapOut, snapErr = rc(append([]string{"snapshots", "--json"}, filter...)...).run(ctx) })
-	preflight.Wait()
-	if cfgErr != nil {
-		return fail(fmt.Errorf("repository %s is not usable: %w: %w", repoName, errRepoUnusable, cfgErr))
-	}
-	if snapErr != nil {
-		return fail(snapErr)
-	}
-	var snaps []resticSnapshot
-	if err := json.Unmarshal(snapOut, &snaps); err != nil {
-		return fail(fmt.Errorf("restic snapshots --json: %w", err))
-	}
-	if len(snaps) == 0 {
-		return fail(unavailable("repository %s has no snapshot of %s for host %s", repoName, strings.Join(b.Paths, ", "), r.o.Hostname))
-	}
-	sort.Slice(snaps, func(i, j int) bool { return snaps[i].Time.Before(snaps[j].Time) })
-	snap := snaps[len(snaps)-1]
-	r.log.Info("restoring", "method", "restic", "snapshot", snap.ID, "staging", staging)
+	r.log.Info("restoring", "method", "restic", "repository", repoName, "snapshot", "latest", "staging", staging)
 	// exit code 3 ("snapshot incomplete") is a failure like any other.
-	if _, err := rc("restore", snap.ID, "--target", staging).run(ctx); err != nil {
-		return fail(err)
+	out, err := rc(append(append([]string{"restore", "latest"}, filter...), "--target", staging)...).run(ctx)
+	if err != nil {
+		return fail(r.resticWhy(ctx, rc, repoName, filter, err))
 	}
+	snap := restoredSnapshot(out)
+	r.log.Info("restored", "method", "restic", "repository", repoName, "snapshot", snap)
 	// restic wrote through a path: it must still lead to the directory made.
 	if err := root.CheckSame(name, stagingDir); err != nil {
 		return fail(fmt.Errorf("staging directory %s: %w during the restore; nothing was moved from it", staging, err))
@@ -656,10 +636,45 @@ func (r *run) resticFrom(ctx context.Context, repoName string) error {
 	src := strings.TrimPrefix(filepath.Clean(mp), "/")
 	d, err := stagingDir.OpenBelow(src)
 	if err != nil {
-		return fail(fmt.Errorf("snapshot %s holds nothing below %s (paths %v): %w", snap.ID, mp, snap.Paths, err))
+		return fail(fmt.Errorf("snapshot %s holds nothing below %s (paths %v): %w", snap, mp, b.Paths, err))
 	}
 	d.Close()
 	return moveIntoPlace(root, stagingDir, name, src)
+}
+
+// resticWhy explains a failed restore: a repository that does not open
+// (errRepoUnusable), one without a snapshot of these paths for this host
+// (unavailable), or else the restore's own failure.
+func (r *run) resticWhy(ctx context.Context, rc func(...string) command, repoName string, filter []string, restoreErr error) error {
+	if _, err := rc("cat", "config").run(ctx); err != nil {
+		return fmt.Errorf("repository %s is not usable: %w: %w", repoName, errRepoUnusable, err)
+	}
+	out, err := rc(append([]string{"snapshots", "--json"}, filter...)...).run(ctx)
+	if err != nil {
+		return fmt.Errorf("%w (and then: %w)", restoreErr, err)
+	}
+	var snaps []resticSnapshot
+	if err := json.Unmarshal(out, &snaps); err != nil {
+		return fmt.Errorf("%w (and then restic snapshots --json: %w)", restoreErr, err)
+	}
+	if len(snaps) == 0 {
+		return unavailable("repository %s has no snapshot of %s for host %s", repoName, strings.Join(r.svc.Backup.Paths, ", "), r.o.Hostname)
+	}
+	return restoreErr
+}
+
+// restoredSnapshot reads the snapshot's short id from restic restore's
+// first line ("restoring <Snapshot 1a2b3c4d of [...] ...> to ..."), for
+// the log only; "latest" when the line is not there.
+func restoredSnapshot(out []byte) string {
+	for _, line := range strings.Split(string(out), "\n") {
+		if rest, ok := strings.CutPrefix(line, "restoring <Snapshot "); ok {
+			if id, _, ok := strings.Cut(rest, " "); ok {
+				return id
+			}
+		}
+	}
+	return "latest"
 }
 
 func (r *run) bin(configured, def string) string {
