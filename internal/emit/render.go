@@ -554,8 +554,7 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) *serviceView 
 	}
 	if r := s.Replication; r != nil {
 		if r.TargetHost != "" {
-			// The host's key is pinned (programs.ssh.knownHosts).
-			for _, o := range append(hostfacts.SSHOptions, "StrictHostKeyChecking=yes") {
+			for _, o := range hostfacts.PinnedSSHOptions {
 				sv.SSHOptions = append(sv.SSHOptions, "--sshoption="+o)
 			}
 		}

@@ -44,6 +44,11 @@ const LockWait = 10 * time.Minute
 // preseed after the user's own --ssh-option values.
 var SSHOptions = []string{"ConnectTimeout=10", "ServerAliveInterval=15", "ServerAliveCountMax=4"}
 
+// PinnedSSHOptions are SSHOptions for a connection whose target's host key
+// the specs pin (programs.ssh.knownHosts): the generated syncoid command and
+// the replication probe refuse any other key, never trusting on first use.
+var PinnedSSHOptions = append(append([]string(nil), SSHOptions...), "StrictHostKeyChecking=yes")
+
 // DatasetsUnit creates and tunes the datasets (nixgen-helper datasets apply).
 const DatasetsUnit = Prefix + "datasets"
 
