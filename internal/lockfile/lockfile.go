@@ -36,6 +36,18 @@ func Acquire(ctx context.Context, path string, waiting func(holder string)) (*Lo
 	if err != nil {
 		return nil, fmt.Errorf("lock: %w", err)
 	}
+	// The pid is written into the file: a hard link planted under the
+	// lock's name (to /etc/shadow, say) would be truncated through. Only a
+	// regular file with one name, owned by this user, is a lock file.
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG || st.Nlink != 1 || int(st.Uid) != os.Geteuid() {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: not a lock file of this user (a link, another user's file or not a regular file): refusing to use it", path)
+	}
 	told := false
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)

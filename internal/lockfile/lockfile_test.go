@@ -36,3 +36,24 @@ func TestLockExcludesAndReports(t *testing.T) {
 	}
 	l2.Release()
 }
+
+// A hard link planted under the lock's name is refused, and the file it
+// leads to is neither truncated nor written.
+func TestLockRefusesHardLink(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("keep\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "datasets.lock")
+	if err := os.Link(victim, path); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := Acquire(context.Background(), path, nil); err == nil {
+		l.Release()
+		t.Fatal("a hard-linked lock file was taken")
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "keep\n" {
+		t.Errorf("victim written through the link: %q", b)
+	}
+}
