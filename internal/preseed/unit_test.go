@@ -202,3 +202,19 @@ func TestServiceNameNeverLeavesItsDirectory(t *testing.T) {
 		t.Errorf("victim mode %o %v", st.Mode, err)
 	}
 }
+
+// restic restore's first line names the snapshot it chose (restic 0.14:
+// "restoring <Snapshot ID of [paths] at TIME by USER@HOST> to TARGET");
+// the log takes the id from it, and says "latest" when the line changes.
+func TestRestoredSnapshotFromResticOutput(t *testing.T) {
+	for out, want := range map[string]string{
+		"restoring <Snapshot a4ebc82c of [/srv/app] at 2026-12-02 03:29:00 +0000 UTC by root@vm> to /srv/app/.nixgen-restore-1\n": "a4ebc82c",
+		"some warning\nrestoring <Snapshot 0123abcd of [/a b] at x by y> to /z\n":                                                 "0123abcd",
+		"":                           "latest",
+		"restoring something else\n": "latest",
+	} {
+		if got := restoredSnapshot([]byte(out)); got != want {
+			t.Errorf("restoredSnapshot(%q) = %q, want %q", out, got, want)
+		}
+	}
+}
