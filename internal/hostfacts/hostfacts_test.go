@@ -21,12 +21,13 @@ func TestSSHOptionsPassTheShellAllowList(t *testing.T) {
 // block name, and keeps the reserved prefix that the spec refuses elsewhere.
 func TestGeneratedNames(t *testing.T) {
 	for _, name := range []string{"a", "sonarr", "A.b_c-9"} {
-		for _, u := range []string{PreseedUnit(name), BackupWrapper(name), ReplicateWrapper(name), DrillUnit(name), DatasetsUnit} {
+		for _, u := range []string{PreseedUnit(name), BackupWrapper(name), ReplicateWrapper(name), DrillUnit(name), DatasetsUnit,
+			JobSlice, PgStanzaUnit(name), PgDrillUnit(name), PgMetricsUnit(name)} {
 			if !strings.HasPrefix(u, Prefix) || rules.Unit(u+".service") != "" {
 				t.Errorf("%q is not a reserved unit name", u)
 			}
 		}
-		for _, u := range []string{ResticUnit(PruneJob(name)), ResticUnit(CheckJob(name)), SyncoidUnit(name)} {
+		for _, u := range []string{ResticUnit(PruneJob(name)), ResticUnit(CheckJob(name)), SyncoidUnit(name), PgBackupUnit(name, "full")} {
 			if msg := rules.Unit(u + ".service"); msg != "" {
 				t.Errorf("%q %s", u, msg)
 			}
