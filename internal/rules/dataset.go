@@ -8,8 +8,6 @@ import (
 // MaxDatasetName is ZFS_MAX_DATASET_NAME_LEN minus the terminating NUL.
 const MaxDatasetName = 255
 
-var componentRe = lazyRegexp(`^[A-Za-z0-9_.:-]+$`)
-
 // DatasetName returns why name is not a valid ZFS filesystem name. It
 // follows OpenZFS's dataset_namecheck/pool_namecheck, a little stricter:
 // spaces (legal in ZFS) are rejected because the names end up in unit names
@@ -67,7 +65,7 @@ func RelativeDataset(name string) string {
 		if p == "." || p == ".." {
 			return fmt.Sprintf("the component %q is not allowed", p)
 		}
-		if !componentRe().MatchString(p) {
+		if !componentChars.all(p) {
 			return fmt.Sprintf("the component %q may contain only letters, digits and \"_.:-\"", p)
 		}
 	}

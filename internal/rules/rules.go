@@ -21,24 +21,20 @@ import (
 // MaxName is the longest block name.
 const MaxName = 63
 
-var nameRe = lazyRegexp(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
-
 // Name checks a block name (host, service, repository, notifier, profile,
 // policy). Names become file names, dataset components, unit name parts,
 // lock and metrics file names, so each is one safe path component: never
 // empty, ".", ".." or anything with a "/".
 func Name(s string) string {
-	if !nameRe().MatchString(s) || len(s) > MaxName {
+	if s == "" || !alnum.has(s[0]) || !nameChars.all(s[1:]) || len(s) > MaxName {
 		return "must start with a letter or digit, contain only letters, digits, '_', '.' and '-', and be at most 63 characters long"
 	}
 	return ""
 }
 
-var unixNameRe = lazyRegexp(`^[a-z_][a-z0-9_-]*\$?$`)
-
 // UnixName checks a user or group name as shadow-utils' default rules do.
 func UnixName(s string) string {
-	if !unixNameRe().MatchString(s) || len(s) > 32 {
+	if !unixName(s) || len(s) > 32 {
 		return "use at most 32 characters, a lowercase letter or '_' first, then lowercase letters, digits, '_' or '-' (optionally ending in '$')"
 	}
 	return ""
@@ -77,23 +73,19 @@ func Owner(s string) string {
 	return ""
 }
 
-var modeRe = lazyRegexp(`^[0-7]{3,4}$`)
-
 // Mode checks an octal file mode of 3 or 4 digits.
 func Mode(s string) string {
-	if !modeRe().MatchString(s) {
+	if (len(s) != 3 && len(s) != 4) || !octal.all(s) {
 		return "must be 3 or 4 octal digits, such as \"0750\""
 	}
 	return ""
 }
 
-var unitRe = lazyRegexp(`^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]+)?\.(service|socket|target|mount|automount|timer|path|swap|slice|scope|device)$`)
-
 // Unit checks a systemd unit name (systemd's unit_name_is_valid, plus an
 // instance for templates: "foo@.service" alone cannot run). A valid name
 // has no "/", so it is also a safe path component.
 func Unit(s string) string {
-	if len(s) <= 255 && unitRe().MatchString(s) && !strings.HasPrefix(s, "@") {
+	if len(s) <= 255 && unitName(s) {
 		return ""
 	}
 	if strings.Contains(s, "@.") {
@@ -105,7 +97,13 @@ func Unit(s string) string {
 // Within reports whether p is q or lies below q: paths with sep "/", and
 // dataset names, whose separator is also "/".
 func Within(p, q, sep string) bool {
-	return p == q || strings.HasPrefix(p, strings.TrimSuffix(q, sep)+sep)
+	if p == q {
+		return true
+	}
+	// p has the prefix q+sep, without building that string: the helper
+	// runs this for every service of the manifest on each start.
+	q = strings.TrimSuffix(q, sep)
+	return len(p) > len(q) && p[:len(q)] == q && strings.HasPrefix(p[len(q):], sep)
 }
 
 // Overlap reports whether a and b are the same or one lies below the other.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -335,5 +336,82 @@ func TestZFSSize(t *testing.T) {
 		if got, ok := ZFSSize(in); ok {
 			t.Errorf("ZFSSize(%q) = %d, want failure", in, got)
 		}
+	}
+}
+
+// TestCharChecksMatchExpressions compares the byte-class checks with the
+// regular expressions they replaced, on every string of up to four
+// characters from an alphabet of the characters each class admits or
+// refuses, with and without unit type suffixes.
+func TestCharChecksMatchExpressions(t *testing.T) {
+	exprs := []struct {
+		name  string
+		re    *regexp.Regexp
+		check func(string) bool
+	}{
+		{"Name", regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`), func(s string) bool { return Name(s) == "" }},
+		{"UnixName", regexp.MustCompile(`^[a-z_][a-z0-9_-]*\$?$`), func(s string) bool { return UnixName(s) == "" }},
+		{"Mode", regexp.MustCompile(`^[0-7]{3,4}$`), func(s string) bool { return Mode(s) == "" }},
+		{"Unit", regexp.MustCompile(`^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]+)?\.(service|socket|target|mount|automount|timer|path|swap|slice|scope|device)$`),
+			func(s string) bool { return Unit(s) == "" }},
+		{"component", regexp.MustCompile(`^[A-Za-z0-9_.:-]+$`), componentChars.all},
+	}
+	alphabet := []string{"a", "Z", "q", "0", "7", "8", "_", ".", "-", ":", `\`, "@", "$", "/", " ", "é", "\n", "\x00"}
+	suffixes := []string{"", ".service", ".automount", ".timer", ".bogus", "@x.socket", ".Service"}
+	var inputs []string
+	var grow func(prefix string, n int)
+	grow = func(prefix string, n int) {
+		inputs = append(inputs, prefix)
+		if n == 0 {
+			return
+		}
+		for _, c := range alphabet {
+			grow(prefix+c, n-1)
+		}
+	}
+	grow("", 4)
+	n := len(inputs)
+	for _, in := range inputs[:n] {
+		if len(in) <= 3 {
+			for _, suf := range suffixes[1:] {
+				inputs = append(inputs, in+suf)
+			}
+		}
+	}
+	for _, e := range exprs {
+		bad := 0
+		for _, s := range inputs {
+			want := e.re.MatchString(s)
+			if e.name == "component" && s == "" {
+				want = true // all is true of ""; RelativeDataset refuses empty components first
+			}
+			if got := e.check(s); got != want && bad < 5 {
+				bad++
+				t.Errorf("%s(%q): check says %v, the expression %v", e.name, s, got, want)
+			}
+		}
+	}
+	if len(inputs) < 100000 {
+		t.Fatalf("only %d inputs", len(inputs))
+	}
+}
+
+// TestWithin compares Within with the definition it implements without
+// allocating: p == q, or p starts with q (less a trailing sep) and sep.
+func TestWithin(t *testing.T) {
+	paths := []string{"", "/", "//", "/a", "/a/", "/a/b", "/a/b/", "/ab", "/a//b", "a", "a/", "a/b", "ab", "tank", "tank/x", "tank/xy"}
+	for _, sep := range []string{"/", "::"} {
+		for _, p := range paths {
+			for _, q := range paths {
+				p, q := strings.ReplaceAll(p, "/", sep), strings.ReplaceAll(q, "/", sep)
+				want := p == q || strings.HasPrefix(p, strings.TrimSuffix(q, sep)+sep)
+				if got := Within(p, q, sep); got != want {
+					t.Errorf("Within(%q, %q, %q) = %v, want %v", p, q, sep, got, want)
+				}
+			}
+		}
+	}
+	if !Within("/srv/app/data", "/srv/app", "/") || Within("/srv/apple", "/srv/app", "/") {
+		t.Error("Within misses a child or takes a sibling with the same prefix")
 	}
 }
