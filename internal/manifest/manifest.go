@@ -166,6 +166,43 @@ func (m *Manifest) Managed() *Manifest {
 	return &out
 }
 
+// Only returns the manifest of one service, nil if m has no such service:
+// the host, the parent, that service, and the repositories, pgBackRest
+// repositories and notifiers it names; no jobs, replicas or receive users.
+// A service's preseed unit reads it (generated/<host>/services/
+// <service>.preseed.json): every preseed unit starts at boot, and each
+// decoding the whole manifest made a host of N services decode N
+// manifests of N services.
+func (m *Manifest) Only(service string) *Manifest {
+	s := m.Service(service)
+	if s == nil {
+		return nil
+	}
+	out := &Manifest{Generated: m.Generated, Version: m.Version, Host: m.Host, Parent: m.Parent, Services: []Service{*s}}
+	if s.Backup != nil {
+		out.Repositories = pick(m.Repositories, s.Backup.Repos())
+	}
+	if s.PostgreSQL != nil && s.PostgreSQL.PITR != nil {
+		out.PgRepositories = pick(m.PgRepositories, []string{s.PostgreSQL.PITR.Repository})
+	}
+	out.Notifiers = pick(m.Notifiers, s.Notify)
+	return out
+}
+
+// pick returns the entries of all named by names (nil for none).
+func pick[V any](all map[string]V, names []string) map[string]V {
+	var out map[string]V
+	for _, n := range names {
+		if v, ok := all[n]; ok {
+			if out == nil {
+				out = map[string]V{}
+			}
+			out[n] = v
+		}
+	}
+	return out
+}
+
 // Repos returns the repositories of the backup, in order.
 func (b *Backup) Repos() []string {
 	if len(b.Repositories) > 0 {
@@ -254,24 +291,30 @@ func marshalCompact(m *Manifest) ([]byte, error) {
 }
 
 // Decode reads a manifest strictly (unknown fields are errors) and validates it.
-// A manifest of another version is refused before its fields are read: a
-// field this version does not know would otherwise be the error reported.
+// A manifest of another version is refused with both versions named, not
+// with the first field this version does not know: when the strict decode
+// fails, a lenient one reads the version. (Only then: reading the whole
+// manifest twice was a third of a boot-time preseed skip on a host of
+// hundreds of services.)
 func Decode(r io.Reader) (*Manifest, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
-	var v struct {
-		Version *int `json:"version"`
-	}
-	if json.Unmarshal(data, &v) == nil && v.Version != nil && *v.Version != Version {
-		return nil, fmt.Errorf("manifest: version %d, but this nixgen-helper reads version %d: render the tree with the nixgen release that matches the helper", *v.Version, Version)
-	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var m Manifest
 	if err := dec.Decode(&m); err != nil {
+		var v struct {
+			Version *int `json:"version"`
+		}
+		if json.Unmarshal(data, &v) == nil && v.Version != nil && *v.Version != Version {
+			return nil, versionError(*v.Version)
+		}
 		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	if m.Version != Version {
+		return nil, versionError(m.Version)
 	}
 	if dec.More() {
 		return nil, fmt.Errorf("manifest: trailing data after the JSON object")
@@ -280,6 +323,10 @@ func Decode(r io.Reader) (*Manifest, error) {
 		return nil, err
 	}
 	return &m, nil
+}
+
+func versionError(v int) error {
+	return fmt.Errorf("manifest: version %d, but this nixgen-helper reads version %d: render the tree with the nixgen release that matches the helper", v, Version)
 }
 
 // Validate checks what the helper relies on before touching the system.

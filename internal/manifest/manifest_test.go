@@ -3,7 +3,9 @@ package manifest
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -72,10 +74,64 @@ func TestDecodeIsStrict(t *testing.T) {
 // would otherwise report instead).
 func TestDecodeNamesBothVersions(t *testing.T) {
 	b, _ := Marshal(valid())
-	in := strings.Replace(string(b), fmt.Sprintf(`"version": %d`, Version), `"future": true, "version": 1`, 1)
-	_, err := Decode(strings.NewReader(in))
-	if want := fmt.Sprintf("version 1, but this nixgen-helper reads version %d", Version); err == nil || !strings.Contains(err.Error(), want) {
-		t.Errorf("err = %v, want it to say %q", err, want)
+	for _, other := range []string{`"future": true, "version": 1`, `"version": 1`} {
+		in := strings.Replace(string(b), fmt.Sprintf(`"version": %d`, Version), other, 1)
+		_, err := Decode(strings.NewReader(in))
+		if want := fmt.Sprintf("version 1, but this nixgen-helper reads version %d", Version); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want it to say %q", other, err, want)
+		}
+	}
+}
+
+// TestOnly: the manifest of one service keeps the host, the parent, the
+// service and what it names, and nothing of the other services or the
+// host's jobs.
+func TestOnly(t *testing.T) {
+	m := valid()
+	other := m.Services[0]
+	other.Name, other.Unit, other.Dataset, other.Mountpoint = "db", "db.service", "tank/services/db", "/srv/db"
+	other.Backup = &Backup{Repository: "s3", Repositories: []string{"s3", "nas"}, Paths: []string{"/srv/db"}}
+	other.Replication, other.Notify = nil, nil
+	other.PostgreSQL = &PostgreSQL{DataDir: "/srv/db/15", PITR: &PITR{Repository: "pg"}}
+	m.Services = append(m.Services, other)
+	m.Repositories["s3"] = Repository{URL: "s3:https://s3.example/x", PasswordFile: "/run/pw3"}
+	m.Repositories["unused"] = Repository{URL: "/mnt/unused", PasswordFile: "/run/pw"}
+	m.PgRepositories = map[string]PgRepository{"pg": {Type: "posix", Path: "/var/lib/pgbackrest", RetentionFull: 2}}
+	m.Jobs = append(m.Jobs, Job{Unit: "restic-backups-db.service", Kind: JobBackup, Service: "db", Repository: "s3"})
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, c := range []struct {
+		name             string
+		repos, notifiers []string
+		pg               bool
+	}{
+		{"app", []string{"nas"}, []string{"phone"}, false},
+		{"db", []string{"nas", "s3"}, nil, true},
+	} {
+		o := m.Only(c.name)
+		if err := o.Validate(); err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
+		if len(o.Services) != 1 || !reflect.DeepEqual(o.Services[0], *m.Service(c.name)) {
+			t.Errorf("%s: services %+v", c.name, o.Services)
+		}
+		if o.Host != m.Host || o.Parent != m.Parent || o.Version != m.Version || o.Jobs != nil || o.Replicas != nil || o.Receive != nil {
+			t.Errorf("%s: host-wide fields wrong: %+v", c.name, o)
+		}
+		if got := slices.Sorted(maps.Keys(o.Repositories)); !slices.Equal(got, c.repos) {
+			t.Errorf("%s: repositories %q, want %q", c.name, got, c.repos)
+		}
+		if got := slices.Sorted(maps.Keys(o.Notifiers)); !slices.Equal(got, c.notifiers) {
+			t.Errorf("%s: notifiers %q, want %q", c.name, got, c.notifiers)
+		}
+		if _, ok := o.PgRepositories["pg"]; ok != c.pg || len(o.PgRepositories) > 1 {
+			t.Errorf("%s: pgBackRest repositories %v", c.name, o.PgRepositories)
+		}
+	}
+	if m.Only("nope") != nil {
+		t.Error("Only of a service not in the manifest is not nil")
 	}
 }
 
