@@ -8,9 +8,15 @@ import (
 	"github.com/nixgen/nixgen/internal/model"
 )
 
+// PreseedManifest is the path, relative to the host directory, of the
+// manifest that a service's preseed unit reads (manifest.Manifest.Only).
+// The host's manifest, checked whole, is read by nixgen-datasets, which
+// every preseed unit requires.
+func PreseedManifest(service string) string { return "services/" + service + ".preseed.json" }
+
 // buildManifest returns manifest.json for one host: only the repositories and
 // notifiers that its services use, so a host never learns other hosts' secrets' paths.
-func buildManifest(spec *model.Spec, h *model.Host, services []*model.Service, units model.Units) []byte {
+func buildManifest(spec *model.Spec, h *model.Host, services []*model.Service, units model.Units) *manifest.Manifest {
 	m := &manifest.Manifest{
 		Version:  manifest.Version,
 		Host:     h.Name,
@@ -96,7 +102,7 @@ func buildManifest(spec *model.Spec, h *model.Host, services []*model.Service, u
 	if err := m.Validate(); err != nil {
 		bug("%v", err)
 	}
-	return must(manifest.Marshal(m))
+	return m
 }
 
 // jobKinds names each kind of job in manifest.json.

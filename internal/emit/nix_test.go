@@ -245,8 +245,13 @@ func TestHostileRoundTrip(t *testing.T) {
 		exe := nixeval.Get(t, pre, "serviceConfig", "ExecStart").(string)
 		head, tail, ok := strings.Cut(exe, " --service ")
 		mp, _ := strings.CutPrefix(head, "/helper/bin/nixgen-helper preseed --manifest ")
-		if !ok || !storePath.MatchString(mp) {
+		// The preseed unit reads its own manifest: this service alone.
+		if !ok || !regexp.MustCompile(`^/nix/store/[0-9a-z]{32}-`+regexp.QuoteMeta(s.Name)+`\.preseed\.json$`).MatchString(mp) {
 			t.Errorf("%s ExecStart = %q", s.Name, exe)
+		}
+		b := out[h.Name+"/"+PreseedManifest(s.Name)]
+		if pm, err := manifest.Decode(bytes.NewReader(b)); err != nil || len(pm.Services) != 1 || pm.Services[0].Name != s.Name {
+			t.Errorf("%s: its preseed manifest does not hold this service alone: %v\n%s", s.Name, err, b)
 		}
 		if back, err := sdExecUnquote(tail); err != nil || back != s.Name {
 			t.Errorf("%s ExecStart service argument %q reads back as %q, %v", s.Name, tail, back, err)

@@ -7,6 +7,7 @@ package emit
 import (
 	"bytes"
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 	"text/template"
@@ -124,9 +125,11 @@ func renderHost(spec *model.Spec, h *model.Host, out map[string][]byte) {
 	// every function call, and the workers would contend for it) and its
 	// own buffer, reused for every module it renders.
 	slots := make([][]byte, 1+len(services))
+	var m *manifest.Manifest
 	parallel.ForWith(len(slots), newWorker, func(w *worker, i int) {
 		if i == 0 {
-			slots[i] = buildManifest(spec, h, services, units)
+			m = buildManifest(spec, h, services, units)
+			slots[i] = must(manifest.Marshal(m))
 			return
 		}
 		slots[i] = w.exec(tmplService, serviceFor(spec, h, services[i-1]))
@@ -134,6 +137,11 @@ func renderHost(spec *model.Spec, h *model.Host, out map[string][]byte) {
 	out[h.Name+"/manifest.json"] = slots[0]
 	for i, module := range slots[1:] {
 		out[h.Name+"/"+dv.ServiceFiles[i]] = module
+	}
+	for _, s := range services {
+		if s.Preseed != nil {
+			out[h.Name+"/"+PreseedManifest(s.Name)] = must(manifest.Marshal(m.Only(s.Name)))
+		}
 	}
 
 	sort.Strings(dv.ServiceFiles)
@@ -401,6 +409,7 @@ type serviceView struct {
 
 	PreseedUnit        string // attribute name under systemd.services
 	PreseedService     string // unit name with suffix
+	PreseedManifest    string // the preseed unit's manifest, relative to the module
 	PreseedDescription string
 	MainOption         string // "services", "sockets", ... under systemd; "" for other unit types
 	MainName           string // main unit without its suffix
@@ -499,6 +508,7 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) *serviceView 
 	if p := s.Preseed; p != nil {
 		sv.PreseedUnit = hostfacts.PreseedUnit(s.Name)
 		sv.PreseedService = sv.PreseedUnit + ".service"
+		sv.PreseedManifest = path.Base(PreseedManifest(s.Name))
 		// Description= expands specifiers.
 		sv.PreseedDescription = "nixgen: restore the data of " + strings.ReplaceAll(s.Name, "%", "%%") + " before it first starts"
 		switch p.OnFailure {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -24,8 +25,9 @@ func TestRenderFileSet(t *testing.T) {
 		"bare/protection.nix", "bare/services/web.nix",
 		"forge/alerts.rules.yml", "forge/datasets.nix", "forge/default.nix", "forge/manifest.json", "forge/monitoring.nix",
 		"forge/protection.nix",
-		"forge/services/svc00000.nix", "forge/services/svc00001.nix", "forge/services/svc00002.nix",
-		"forge/services/svc00003.nix",
+		"forge/services/svc00000.nix", "forge/services/svc00001.nix", "forge/services/svc00001.preseed.json",
+		"forge/services/svc00002.nix", "forge/services/svc00002.preseed.json",
+		"forge/services/svc00003.nix", "forge/services/svc00003.preseed.json",
 	}
 	if got := slices.Sorted(maps.Keys(out)); !slices.Equal(got, want) {
 		t.Fatalf("files:\n got %q\nwant %q", got, want)
@@ -412,5 +414,55 @@ func TestLocalRepositoryNeedsItsMount(t *testing.T) {
 	}
 	if inits == 0 {
 		t.Error("initialize = true in the spec is not rendered")
+	}
+}
+
+// TestPreseedManifestIsTheServiceAlone: a preseed unit's manifest is the
+// host manifest's entry for that service, with the host, the parent and
+// only the repositories and notifiers that service uses.
+func TestPreseedManifestIsTheServiceAlone(t *testing.T) {
+	for _, spec := range []*model.Spec{mixedSpec(), hostileSpec()} {
+		out := Render(spec)
+		for _, h := range spec.Hosts {
+			full, err := manifest.Decode(bytes.NewReader(out[h.Name+"/manifest.json"]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := 0
+			for _, s := range h.Services {
+				b, ok := out[h.Name+"/"+PreseedManifest(s.Name)]
+				if ok != (s.Preseed != nil) {
+					t.Errorf("%s/%s: preseed manifest written %v, service has a preseed block %v", h.Name, s.Name, ok, s.Preseed != nil)
+				}
+				if !ok {
+					continue
+				}
+				seen++
+				pm, err := manifest.Decode(bytes.NewReader(b))
+				if err != nil {
+					t.Fatalf("%s/%s: %v", h.Name, s.Name, err)
+				}
+				if len(pm.Services) != 1 || !reflect.DeepEqual(pm.Services[0], *full.Service(s.Name)) ||
+					pm.Host != full.Host || pm.Parent != full.Parent {
+					t.Errorf("%s/%s: preseed manifest differs from the host manifest's entry:\n%s", h.Name, s.Name, b)
+				}
+				if pm.Jobs != nil || pm.Replicas != nil || pm.Receive != nil {
+					t.Errorf("%s/%s: preseed manifest carries host-wide jobs, replicas or receive users", h.Name, s.Name)
+				}
+				var repos []string
+				if s.Backup != nil {
+					repos = slices.Sorted(slices.Values(s.Backup.Repositories))
+				}
+				if got := slices.Sorted(maps.Keys(pm.Repositories)); !slices.Equal(got, repos) {
+					t.Errorf("%s/%s: repositories %q, want %q", h.Name, s.Name, got, repos)
+				}
+				if got, want := slices.Sorted(maps.Keys(pm.Notifiers)), slices.Sorted(slices.Values(s.Notify)); !slices.Equal(got, want) {
+					t.Errorf("%s/%s: notifiers %q, want %q", h.Name, s.Name, got, want)
+				}
+			}
+			if len(h.Services) > 1 && seen == 0 {
+				t.Errorf("host %s: no service with a preseed block to check", h.Name)
+			}
+		}
 	}
 }

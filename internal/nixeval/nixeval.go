@@ -59,8 +59,9 @@ in {
   monitoring = let m = import (dir + "/monitoring.nix") args; in m // {
     services.prometheus.ruleFiles = m.services.prometheus.ruleFiles // { _then = map toString m.services.prometheus.ruleFiles._then; };
   };
-  services = builtins.mapAttrs (file: _: import (dir + "/services/${file}") args)
-    (builtins.readDir (dir + "/services"));
+  # The modules; services/ also holds the preseed units' manifests.
+  services = builtins.listToAttrs (map (file: { name = file; value = import (dir + "/services/${file}") args; })
+    (builtins.filter (file: builtins.match ".*[.]nix" file != null) (builtins.attrNames (builtins.readDir (dir + "/services")))));
 }
 `
 

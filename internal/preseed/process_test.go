@@ -34,6 +34,8 @@ func TestProcessTimings(t *testing.T) {
 	out := os.Getenv("NIXGEN_PERF_OUT")
 	if out == "" {
 		out = t.TempDir()
+	} else if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	t.Run("skip", func(t *testing.T) { timeSkip(t, helpers, out) })
 	t.Run("restore", func(t *testing.T) { timeRestore(t, helpers, out) })
@@ -69,10 +71,15 @@ func counting(t *testing.T, dir, real, log string) string {
 
 func (e *env) writeManifest(t *testing.T) string {
 	t.Helper()
-	if err := e.m.Validate(); err != nil {
+	return writeManifestOf(t, e.m)
+}
+
+func writeManifestOf(t *testing.T, m *manifest.Manifest) string {
+	t.Helper()
+	if err := m.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	b, err := manifest.Marshal(e.m)
+	b, err := manifest.Marshal(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +112,11 @@ func timeSkip(t *testing.T, helpers []string, out string) {
 				Dataset: parent + "/" + name, Mountpoint: mp, User: "nobody", Group: "nogroup", Mode: "0750"})
 		}
 		e.svc = &e.m.Services[0]
-		m := e.writeManifest(t)
+		// The preseed unit reads the service's own manifest
+		// (services/app.preseed.json); the host's whole manifest, which
+		// grows with the siblings, is timed beside it.
+		m := writeManifestOf(t, e.m.Only("app"))
+		whole := e.writeManifest(t)
 
 		// How many zfs and zpool processes one skip starts.
 		dir := t.TempDir()
@@ -126,6 +137,9 @@ func timeSkip(t *testing.T, helpers []string, out string) {
 			"-n", "2-call shell check", fmt.Sprintf("sh -c 'zpool list -H -o health %s >/dev/null && zfs get -H -o value %s %s'", e.pool.Name, PropComplete, e.svc.Dataset)}
 		for _, h := range helpers {
 			args = append(args, "-n", h, e.preseedArgs(h, m))
+		}
+		for _, h := range helpers {
+			args = append(args, "-n", h+" (whole manifest)", e.preseedArgs(h, whole))
 		}
 		hyperfine(t, out, fmt.Sprintf("skip-%d", n), args...)
 	}

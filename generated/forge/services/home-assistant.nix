@@ -19,7 +19,7 @@
       RemainAfterExit = true;
       # Every method may use its whole timeout, plus time for the checks.
       TimeoutStartSec = 6300;
-      ExecStart = "${config.nixgen.helper}/bin/nixgen-helper preseed --manifest ${../manifest.json} --service home-assistant";
+      ExecStart = "${config.nixgen.helper}/bin/nixgen-helper preseed --manifest ${ ./home-assistant.preseed.json } --service home-assistant";
       # Sandboxing within the host's mount namespace (docs/security.md).
       NoNewPrivileges = true;
       LockPersonality = true;

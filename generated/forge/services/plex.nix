@@ -19,7 +19,7 @@
       RemainAfterExit = true;
       # Every method may use its whole timeout, plus time for the checks.
       TimeoutStartSec = 8100;
-      ExecStart = "${config.nixgen.helper}/bin/nixgen-helper preseed --manifest ${../manifest.json} --service plex";
+      ExecStart = "${config.nixgen.helper}/bin/nixgen-helper preseed --manifest ${ ./plex.preseed.json } --service plex";
       # Sandboxing within the host's mount namespace (docs/security.md).
       NoNewPrivileges = true;
       LockPersonality = true;

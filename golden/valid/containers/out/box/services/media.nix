@@ -19,7 +19,7 @@
       RemainAfterExit = true;
       # Every method may use its whole timeout, plus time for the checks.
       TimeoutStartSec = 2700;
-      ExecStart = "${config.nixgen.helper}/bin/nixgen-helper preseed --manifest ${../manifest.json} --service media";
+      ExecStart = "${config.nixgen.helper}/bin/nixgen-helper preseed --manifest ${ ./media.preseed.json } --service media";
       # Sandboxing within the host's mount namespace (docs/security.md).
       NoNewPrivileges = true;
       LockPersonality = true;

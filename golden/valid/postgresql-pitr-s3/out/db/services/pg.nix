@@ -19,7 +19,7 @@
       RemainAfterExit = true;
       # Every method may use its whole timeout, plus time for the checks.
       TimeoutStartSec = 4500;
-      ExecStart = "${config.nixgen.helper}/bin/nixgen-helper preseed --manifest ${../manifest.json} --service pg";
+      ExecStart = "${config.nixgen.helper}/bin/nixgen-helper preseed --manifest ${ ./pg.preseed.json } --service pg";
       # Sandboxing within the host's mount namespace (docs/security.md).
       NoNewPrivileges = true;
       LockPersonality = true;

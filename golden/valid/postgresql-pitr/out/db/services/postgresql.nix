@@ -24,7 +24,7 @@ in
       RemainAfterExit = true;
       # Every method may use its whole timeout, plus time for the checks.
       TimeoutStartSec = 6300;
-      ExecStart = "${config.nixgen.helper}/bin/nixgen-helper preseed --manifest ${../manifest.json} --service postgresql";
+      ExecStart = "${config.nixgen.helper}/bin/nixgen-helper preseed --manifest ${ ./postgresql.preseed.json } --service postgresql";
       # Sandboxing within the host's mount namespace (docs/security.md).
       NoNewPrivileges = true;
       LockPersonality = true;
