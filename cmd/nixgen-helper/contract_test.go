@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,7 +22,9 @@ import (
 
 var (
 	helperCall = regexp.MustCompile(`/bin/nixgen-helper ([^"]*)"`)
-	bindSource = regexp.MustCompile(`BindReadOnlyPaths = \[ "([^:"]*):`)
+	// "${ ./NAME.preseed.json }": the manifest a preseed unit reads.
+	preseedManifestRef = regexp.MustCompile(`\$\{ \./([^ ]+\.preseed\.json) \}`)
+	bindSource         = regexp.MustCompile(`BindReadOnlyPaths = \[ "([^:"]*):`)
 	// The notify units may write only to the metrics directory, which
 	// tmpfiles creates: both must be the helper's --textfile-dir default.
 	textfileDir = regexp.MustCompile(`(?:ReadWritePaths = \[ "|tmpfiles.rules = \[ "d )([^" ]*)`)
@@ -91,7 +95,11 @@ func TestGeneratedUnitsMatchHelper(t *testing.T) {
 			}
 			for _, sub := range helperCall.FindAllStringSubmatch(string(b), -1) {
 				calls++
-				args := strings.Fields(sub[1])
+				// A preseed unit's own manifest, beside its module.
+				line := preseedManifestRef.ReplaceAllStringFunc(sub[1], func(ref string) string {
+					return filepath.Join(filepath.Dir(nf), preseedManifestRef.FindStringSubmatch(ref)[1])
+				})
+				args := strings.Fields(line)
 				for i, a := range args {
 					switch {
 					case a == "${./manifest.json}" || a == "${../manifest.json}":
@@ -101,6 +109,7 @@ func TestGeneratedUnitsMatchHelper(t *testing.T) {
 					}
 				}
 				checkNames(t, nf, m, args)
+				checkPreseedManifest(t, nf, m, args)
 				// Every flag exists: --help after them exits 0 without running.
 				code, _, stderr := runHelper(t, append(args, "--help")...)
 				if code != exitOK {
@@ -137,5 +146,23 @@ func checkNames(t *testing.T, file string, m *manifest.Manifest, args []string) 
 				t.Errorf("%s: --repository %s: %v", file, v, err)
 			}
 		}
+	}
+}
+
+// checkPreseedManifest: a preseed unit's own manifest is the host
+// manifest cut down to the service it names.
+func checkPreseedManifest(t *testing.T, file string, m *manifest.Manifest, args []string) {
+	t.Helper()
+	if len(args) < 5 || args[0] != "preseed" || args[1] != "--manifest" || args[3] != "--service" {
+		return
+	}
+	b, err := os.ReadFile(args[2])
+	if err != nil {
+		t.Errorf("%s: %v", file, err)
+		return
+	}
+	got, err := manifest.Decode(bytes.NewReader(b))
+	if want := m.Only(args[4]); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("%s: %s is not the host manifest cut down to %s (%v)", file, args[2], args[4], err)
 	}
 }
