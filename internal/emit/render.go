@@ -138,9 +138,15 @@ func renderHost(spec *model.Spec, h *model.Host, out map[string][]byte) {
 	for i, module := range slots[1:] {
 		out[h.Name+"/"+dv.ServiceFiles[i]] = module
 	}
-	for _, s := range services {
-		if s.Preseed != nil {
-			out[h.Name+"/"+PreseedManifest(s.Name)] = must(manifest.Marshal(m.Only(s.Name)))
+	preseeds := make([][]byte, len(services))
+	parallel.For(len(services), func(i int) {
+		if services[i].Preseed != nil {
+			preseeds[i] = must(manifest.Marshal(m.OnlyAt(i))) // m.Services is in the order of services
+		}
+	})
+	for i, b := range preseeds {
+		if b != nil {
+			out[h.Name+"/"+PreseedManifest(services[i].Name)] = b
 		}
 	}
 

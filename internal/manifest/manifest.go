@@ -174,10 +174,19 @@ func (m *Manifest) Managed() *Manifest {
 // decoding the whole manifest made a host of N services decode N
 // manifests of N services.
 func (m *Manifest) Only(service string) *Manifest {
-	s := m.Service(service)
-	if s == nil {
-		return nil
+	for i := range m.Services {
+		if m.Services[i].Name == service {
+			return m.OnlyAt(i)
+		}
 	}
+	return nil
+}
+
+// OnlyAt is Only of m.Services[i]: nixgen render cuts the manifest for
+// every service with a preseed block, and a lookup by name each time made
+// that quadratic.
+func (m *Manifest) OnlyAt(i int) *Manifest {
+	s := &m.Services[i]
 	out := &Manifest{Generated: m.Generated, Version: m.Version, Host: m.Host, Parent: m.Parent, Services: []Service{*s}}
 	if s.Backup != nil {
 		out.Repositories = pick(m.Repositories, s.Backup.Repos())
