@@ -25,10 +25,10 @@ const (
 func main() {
 	// nixgen is a short batch run whose heap is mostly the parsed specs,
 	// alive until it exits: at the default GOGC=100 the collector re-marked
-	// them over and over, about a third of `validate` at 10,000 services.
-	// 400 trades memory for that time (peak RSS at 10,000 services 280 MB
-	// -> 550 MB, at 1,000 40 MB -> 90 MB; docs/benchmarks.md); a GOGC in
-	// the environment still wins.
+	// them over and over, about a fifth of `validate` and `render` at
+	// 10,000 services. 400 trades memory for that time (peak RSS at 10,000
+	// services at most 280 -> 550 MB, at 1,000 43 -> 88 MB;
+	// docs/benchmarks.md); a GOGC in the environment still wins.
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}

@@ -272,16 +272,43 @@ func TestValidateAcceptsFiles(t *testing.T) {
 // BenchmarkValidate: the helper validates the whole manifest on every call
 // (every notify, every preseed), so the overlap checks must not be
 // quadratic in the number of services.
+// benchManifest is a manifest of n services, each with a backup.
+func benchManifest(n int) *Manifest {
+	m := &Manifest{Version: Version, Host: "h", Parent: Parent{Dataset: "tank/s", Pool: "tank"}}
+	for i := range n {
+		name := fmt.Sprintf("svc%05d", i)
+		m.Services = append(m.Services, Service{Name: name, Unit: name + ".service", Dataset: "tank/s/" + name,
+			Mountpoint: "/srv/" + name, User: "root", Group: "root", Mode: "0750",
+			Backup: &Backup{Repository: "r", Paths: []string{"/srv/" + name}}})
+	}
+	m.Repositories = map[string]Repository{"r": {URL: "/mnt/restic", PasswordFile: "/run/pw"}}
+	return m
+}
+
+// BenchmarkDecode is what every helper command pays before it acts:
+// reading and validating manifest.json, here of 1 and 901 services (a
+// preseed unit's own manifest, and the whole manifest of the 900-sibling
+// scene of TestProcessTimings).
+func BenchmarkDecode(b *testing.B) {
+	for _, n := range []int{1, 901} {
+		data, err := Marshal(benchManifest(n))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for range b.N {
+				if _, err := Decode(bytes.NewReader(data)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 func BenchmarkValidate(b *testing.B) {
 	for _, n := range []int{100, 1000, 5000} {
-		m := &Manifest{Version: Version, Host: "h", Parent: Parent{Dataset: "tank/s", Pool: "tank"}}
-		for i := range n {
-			name := fmt.Sprintf("svc%05d", i)
-			m.Services = append(m.Services, Service{Name: name, Unit: name + ".service", Dataset: "tank/s/" + name,
-				Mountpoint: "/srv/" + name, User: "root", Group: "root", Mode: "0750",
-				Backup: &Backup{Repository: "r", Paths: []string{"/srv/" + name}}})
-		}
-		m.Repositories = map[string]Repository{"r": {URL: "/mnt/restic", PasswordFile: "/run/pw"}}
+		m := benchManifest(n)
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			for range b.N {
 				if err := m.Validate(); err != nil {
