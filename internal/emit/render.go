@@ -570,7 +570,7 @@ func serviceFor(spec *model.Spec, h *model.Host, s *model.Service) *serviceView 
 	}
 	if r := s.Replication; r != nil {
 		if r.TargetHost != "" {
-			for _, o := range hostfacts.PinnedSSHOptions {
+			for _, o := range hostfacts.SSHOptions {
 				sv.SSHOptions = append(sv.SSHOptions, "--sshoption="+o)
 			}
 		}

@@ -37,17 +37,14 @@ const (
 // the generated units' time limits leave room for it.
 const LockWait = 10 * time.Minute
 
-// SSHOptions bound every ssh connection to a remote replica: a dead host
-// fails in seconds (ConnectTimeout also covers the banner exchange), a
-// server that stops answering later within a minute (ServerAlive*). The
-// generated syncoid commands pass them as --sshoption, the helper's
-// preseed after the user's own --ssh-option values.
-var SSHOptions = []string{"ConnectTimeout=10", "ServerAliveInterval=15", "ServerAliveCountMax=4"}
-
-// PinnedSSHOptions are SSHOptions for a connection whose target's host key
-// the specs pin (programs.ssh.knownHosts): the generated syncoid command and
-// the replication probe refuse any other key, never trusting on first use.
-var PinnedSSHOptions = append(append([]string(nil), SSHOptions...), "StrictHostKeyChecking=yes")
+// SSHOptions are those of every ssh connection to a remote replica: the
+// generated syncoid commands (as --sshoption), the replication probe and
+// preseed (after the user's own --ssh-option values). A dead host fails in
+// seconds (ConnectTimeout also covers the banner exchange), a server that
+// stops answering later within a minute (ServerAlive*); a host key not
+// already known (the specs pin it through programs.ssh.knownHosts) is
+// refused, never trusted on first use, whatever root's ssh config says.
+var SSHOptions = []string{"ConnectTimeout=10", "ServerAliveInterval=15", "ServerAliveCountMax=4", "StrictHostKeyChecking=yes"}
 
 // DatasetsUnit creates and tunes the datasets (nixgen-helper datasets apply).
 const DatasetsUnit = Prefix + "datasets"

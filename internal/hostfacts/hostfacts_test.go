@@ -7,10 +7,10 @@ import (
 	"github.com/nixgen/nixgen/internal/rules"
 )
 
-// The ssh bounds (and the pinned host key) reach syncoid's shell command line: they must pass the
+// The ssh options (bounds and the host key check) reach syncoid's shell command line: they must pass the
 // allow-list that the spec's and the helper's --ssh-option values pass.
 func TestSSHOptionsPassTheShellAllowList(t *testing.T) {
-	for _, o := range PinnedSSHOptions {
+	for _, o := range SSHOptions {
 		if msg := rules.SSHOption(o); msg != "" {
 			t.Errorf("%q %s", o, msg)
 		}

@@ -958,7 +958,7 @@ func TestRemoteReplicaAvailabilityOverSSH(t *testing.T) {
 		t.Fatalf("attempts %+v, err %v", res.Attempts, err)
 	}
 	b, _ := os.ReadFile(argsFile)
-	want := "-o\nBatchMode=yes\n-o\nConnectTimeout=10\n-o\nServerAliveInterval=15\n-o\nServerAliveCountMax=4\n-i\n/etc/nixgen/id_ed25519\n--\nzfs-recv@backuphost\nzfs\nlist\n-H\n-t\nsnapshot\n-o\nname,guid\n-d\n1\n" + rep.Dataset + "\n"
+	want := "-o\nBatchMode=yes\n-o\nConnectTimeout=10\n-o\nServerAliveInterval=15\n-o\nServerAliveCountMax=4\n-o\nStrictHostKeyChecking=yes\n-i\n/etc/nixgen/id_ed25519\n--\nzfs-recv@backuphost\nzfs\nlist\n-H\n-t\nsnapshot\n-o\nname,guid\n-d\n1\n" + rep.Dataset + "\n"
 	if string(b) != want {
 		t.Errorf("ssh argv:\n%s\nwant:\n%s", b, want)
 	}

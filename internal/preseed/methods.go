@@ -193,10 +193,11 @@ func holdExists(err error) bool {
 	return errors.As(err, &e) && strings.Contains(e.Stderr, "tag already exists")
 }
 
-// sshOptions bound every ssh connection to a remote replica as the
-// generated syncoid command does (hostfacts.SSHOptions): a host that does
-// not answer fails the method in seconds, and the next method is tried
-// instead of waiting for the method's whole timeout.
+// sshOptions are those of the generated syncoid command
+// (hostfacts.SSHOptions): a host that does not answer fails the
+// method in seconds, and the next method is tried instead of waiting for
+// the method's whole timeout; a host key not already known is refused, not
+// trusted on first use, whatever root's ssh config says.
 func (r *run) sshOptions() []string {
 	return append(append([]string(nil), r.o.SSHOptions...), hostfacts.SSHOptions...)
 }

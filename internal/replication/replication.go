@@ -56,7 +56,7 @@ func Probe(ctx context.Context, svc *manifest.Service, o ProbeOptions) error {
 		ssh = "ssh"
 	}
 	argv := []string{"-o", "BatchMode=yes"}
-	for _, opt := range append(append([]string(nil), o.SSHOptions...), hostfacts.PinnedSSHOptions...) {
+	for _, opt := range append(append([]string(nil), o.SSHOptions...), hostfacts.SSHOptions...) {
 		argv = append(argv, "-o", opt)
 	}
 	if rep.SSHKey != "" {
