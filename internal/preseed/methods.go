@@ -32,6 +32,9 @@ func (r *run) local(ctx context.Context) error {
 	if err := r.cleanProbe(ctx); err != nil {
 		return err
 	}
+	if resumed, err := r.resumeLocal(ctx); resumed || err != nil {
+		return err
+	}
 	snaps, err := r.zfs.Snapshots(ctx, r.svc.Dataset)
 	if err != nil {
 		return err
@@ -134,20 +137,24 @@ func (r *run) removeProbeDir() error {
 // promoteClone restores snap when newer snapshots exist: a clone of it is
 // promoted (taking over the snapshots up to snap), the dataset — keeping
 // the newer ones — is set aside, and the clone takes its name and place.
+// The clone's name is free: local() ran resumeLocal first, and zfs clone
+// refuses a name that exists.
 func (r *run) promoteClone(ctx context.Context, snap string, newer int) error {
-	ds, mp := r.svc.Dataset, r.svc.Mountpoint
-	clone := ds + localSuffix
-	if _, err := r.zfs.Get(ctx, []string{clone}, "type"); err == nil {
-		return fmt.Errorf("%s exists (left by an interrupted local restore?): restore by hand (docs/restore-procedures.md)", clone)
-	} else if !zfs.NotExist(err) {
-		return err
-	}
-	if err := r.zfs.Clone(ctx, snap, clone, map[string]string{"canmount": "noauto", "mountpoint": "none"}); err != nil {
+	clone := r.svc.Dataset + localSuffix
+	if err := r.zfs.Clone(ctx, snap, clone, map[string]string{"canmount": "noauto", "mountpoint": "none", PropLocal: snap}); err != nil {
 		return err
 	}
 	if err := r.zfs.Promote(ctx, clone); err != nil {
 		return err
 	}
+	return r.replaceWithClone(ctx, snap, newer)
+}
+
+// replaceWithClone is promoteClone after the promote: the dataset, with
+// the newer snapshots, is set aside and the clone takes its name and place.
+func (r *run) replaceWithClone(ctx context.Context, snap string, newer int) error {
+	ds, mp := r.svc.Dataset, r.svc.Mountpoint
+	clone := ds + localSuffix
 	if _, err := r.setAside(ctx, ds, fmt.Sprintf("replaced by a local restore of %s; keeps the %d newer snapshot(s)", snap, newer)); err != nil {
 		return err
 	}
@@ -157,7 +164,58 @@ func (r *run) promoteClone(ctx context.Context, snap string, newer int) error {
 	if err := r.zfs.SetProps(ctx, ds, map[string]string{"canmount": "on", "mountpoint": mp}); err != nil {
 		return err
 	}
+	if err := r.zfs.Inherit(ctx, ds, PropLocal); err != nil {
+		return err
+	}
 	return r.placeReceived(ctx)
+}
+
+// resumeLocal finishes a restore through a promoted clone that a killed
+// run left half done, while the dataset is still under its name: the clone,
+// marked with the snapshot of the dataset it was made of, is either still
+// a clone of that snapshot (not yet promoted) or promoted with the dataset
+// now a clone of its copy of that snapshot. Both go on to the end, the
+// snapshot the killed run chose included; nothing is destroyed. Anything
+// else under the clone's name fails the method, for the operator. It
+// reports whether it found a clone.
+func (r *run) resumeLocal(ctx context.Context) (bool, error) {
+	ds := r.svc.Dataset
+	clone := ds + localSuffix
+	t, err := r.zfs.Get(ctx, []string{clone, ds}, "origin", PropLocal)
+	if zfs.NotExist(err) {
+		return false, nil // (ds exists: the checks before every method saw it)
+	} else if err != nil {
+		return false, err
+	}
+	snap, origin := t[clone].Props[PropLocal].Value, t[clone].Props["origin"].Value
+	short, ok := strings.CutPrefix(snap, ds+"@")
+	promoted := (origin == "" || origin == "-") && t[ds].Props["origin"].Value == clone+"@"+short
+	switch {
+	case !ok || short == "":
+		return true, fmt.Errorf("%s exists but is not marked as preseed's (%s %q): move it out of the way or restore by hand (docs/restore-procedures.md)", clone, PropLocal, snap)
+	case origin != snap && !promoted:
+		return true, fmt.Errorf("%s holds a local restore of %s that cannot be finished here (its origin %q, the dataset's %q): swap it in by hand (docs/restore-procedures.md, \"Set-aside datasets\")", clone, snap, origin, t[ds].Props["origin"].Value)
+	}
+	r.log.Warn("finishing a local restore that a killed run left", "method", "local", "snapshot", snap, "promoted", promoted)
+	if !promoted {
+		if err := r.zfs.Promote(ctx, clone); err != nil {
+			return true, err
+		}
+	}
+	// The killed run's hold moved to the clone with the snapshot; once
+	// the clone has the dataset's name it is on snap again.
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := r.zfs.Release(rctx, holdTag, snap); err != nil && !noSuchTag(err) {
+			r.log.Warn("releasing snapshot hold", "snapshot", snap, "err", err)
+		}
+	}()
+	newer, err := r.zfs.Snapshots(ctx, ds) // after the promote, only the newer ones
+	if err != nil {
+		return true, err
+	}
+	return true, r.replaceWithClone(ctx, snap, len(newer))
 }
 
 // releaseStaleHolds releases every nixgen-preseed hold on the dataset's

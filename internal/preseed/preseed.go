@@ -85,6 +85,10 @@ const (
 	// PropProbe names, on the read-only clone that preseed makes to look
 	// into a snapshot, that snapshot.
 	PropProbe = "nixgen:preseed-probe"
+	// PropLocal names, on the clone that a local restore promotes
+	// (<ds>.nixgen-local), the snapshot it was made of: a run killed
+	// before the clone took the dataset's place is finished by the next.
+	PropLocal = "nixgen:preseed-local"
 )
 
 // Dataset names preseed uses beside the service's dataset <ds>.

@@ -452,3 +452,120 @@ func TestStartEmptyNeverAfterENOSPC(t *testing.T) {
 	}
 	e.checkRestored(t, res, "restic", want)
 }
+
+// A local restore through a promoted clone that a run left half done is
+// finished by the next run, from either point a kill can leave: the clone
+// made but not promoted (a zfs wrapper fails the promote), or promoted with
+// the dataset not yet set aside (the wrapper promotes, then fails). The
+// snapshot the first run chose is restored, every snapshot is kept, and
+// its hold is released. Killed after the set-aside, and a clone under that
+// name that is not marked as a local restore's: refused and left alone.
+func TestLocalResumesAnInterruptedRestore(t *testing.T) {
+	real, err := exec.LookPath("zfs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, script string
+		promoted     bool
+	}{
+		{"before the promote", `if [ "$1" = promote ]; then echo "killed" >&2; exit 1; fi`, false},
+		{"after the promote", `if [ "$1" = promote ]; then "$REAL" "$@"; echo "killed" >&2; exit 1; fi`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, "local")
+			ds, mp := e.svc.Dataset, e.svc.Mountpoint
+			want := writeData(t, mp, 4096)
+			snap := ds + "@autosnap_2025-01-01_00:00:00_hourly"
+			e.pool.ZFS(t, "snapshot", snap)
+			emptyDir(t, mp)
+			e.pool.ZFS(t, "snapshot", ds+"@autosnap_2025-01-02_00:00:00_hourly") // empty, newer
+			before := snapshotGUIDs(t, e.pool, e.pool.Name)
+
+			wrapper := filepath.Join(t.TempDir(), "zfs")
+			script := "#!/bin/sh\nREAL='" + real + "'\n" + tc.script + "\nexec \"$REAL\" \"$@\"\n"
+			if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			e.opts.ZFS = &zfs.Runner{ZFS: wrapper}
+			if _, err := e.run(t); err == nil {
+				t.Fatal("the interrupted run succeeded")
+			}
+			clone := ds + localSuffix
+			if !e.pool.Exists(clone) || e.pool.Exists(clone+"@autosnap_2025-01-01_00:00:00_hourly") != tc.promoted {
+				t.Fatalf("the interrupted run did not leave the clone %s (promoted: %v)", clone, tc.promoted)
+			}
+
+			e.opts.ZFS = &zfs.Runner{}
+			res, err := e.run(t)
+			if err != nil {
+				t.Fatalf("%v\nlog:\n%s", err, e.logBuf)
+			}
+			e.checkRestored(t, res, "local", want)
+			guidsKept(t, e.pool, before)
+			if e.pool.Exists(clone) || !e.pool.Exists(snap) {
+				t.Errorf("clone left (%v), or %s is not the dataset's (%v)", e.pool.Exists(clone), snap, e.pool.Exists(snap))
+			}
+			if kept := keptAsides(t, e); len(kept) != 1 || !e.pool.Exists(kept[0]+"@autosnap_2025-01-02_00:00:00_hourly") {
+				t.Errorf("kept asides %v: the newer snapshot is not kept aside", kept)
+			}
+			if refs := strings.TrimSpace(e.pool.ZFS(t, "get", "-H", "-o", "value", "userrefs", snap)); refs != "0" {
+				t.Errorf("%s still has %s hold(s)", snap, refs)
+			}
+			if v := strings.TrimSpace(e.pool.ZFS(t, "get", "-H", "-o", "value", PropLocal, ds)); v != "-" {
+				t.Errorf("%s is still %q on the restored dataset", PropLocal, v)
+			}
+		})
+	}
+
+	// Killed after the set-aside: no dataset under the service's name
+	// until nixgen-datasets creates an empty one. The clone holds the
+	// restored data and is left for the operator, untouched.
+	t.Run("after the set-aside", func(t *testing.T) {
+		e := newEnv(t, "local")
+		ds, mp := e.svc.Dataset, e.svc.Mountpoint
+		writeData(t, mp, 4096)
+		e.pool.ZFS(t, "snapshot", ds+"@a")
+		emptyDir(t, mp)
+		e.pool.ZFS(t, "snapshot", ds+"@b")
+		wrapper := filepath.Join(t.TempDir(), "zfs")
+		script := "#!/bin/sh\nif [ \"$1\" = rename ] && [ \"$2\" = '" + ds + localSuffix + "' ]; then echo killed >&2; exit 1; fi\nexec '" + real + "' \"$@\"\n"
+		if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		e.opts.ZFS = &zfs.Runner{ZFS: wrapper}
+		if _, err := e.run(t); err == nil || e.pool.Exists(ds) {
+			t.Fatalf("the interrupted run: err %v, %s exists: %v", err, ds, e.pool.Exists(ds))
+		}
+		e.pool.ZFS(t, "create", "-o", "mountpoint="+mp, ds) // as nixgen-datasets does
+		before := snapshotGUIDs(t, e.pool, e.pool.Name)
+		e.opts.ZFS = &zfs.Runner{}
+		res, err := e.run(t)
+		if err == nil || len(res.Attempts) != 1 || !strings.Contains(res.Attempts[0].Error, "cannot be finished here") {
+			t.Fatalf("attempts %+v, err %v: want the clone left for the operator", res.Attempts, err)
+		}
+		guidsKept(t, e.pool, before)
+		if !e.pool.Exists(ds + localSuffix + "@a") {
+			t.Error("the clone with the restored snapshot is gone")
+		}
+	})
+
+	t.Run("a clone that is not a local restore's", func(t *testing.T) {
+		e := newEnv(t, "local")
+		ds, mp := e.svc.Dataset, e.svc.Mountpoint
+		writeData(t, mp, 4096)
+		e.pool.ZFS(t, "snapshot", ds+"@a")
+		emptyDir(t, mp)
+		e.pool.ZFS(t, "snapshot", ds+"@b")
+		e.pool.ZFS(t, "clone", "-o", "mountpoint=none", ds+"@a", ds+localSuffix) // someone's own
+		before := snapshotGUIDs(t, e.pool, e.pool.Name)
+		res, err := e.run(t)
+		if err == nil || len(res.Attempts) != 1 || !strings.Contains(res.Attempts[0].Error, "is not marked as preseed's") {
+			t.Fatalf("attempts %+v, err %v: want the clone refused", res.Attempts, err)
+		}
+		guidsKept(t, e.pool, before)
+		if origin := strings.TrimSpace(e.pool.ZFS(t, "get", "-H", "-o", "value", "origin", ds+localSuffix)); origin != ds+"@a" {
+			t.Errorf("the foreign clone changed: origin %q", origin)
+		}
+	})
+}
