@@ -461,42 +461,51 @@ func TestStartEmptyNeverAfterENOSPC(t *testing.T) {
 // its hold is released. Killed after the set-aside, and a clone under that
 // name that is not marked as a local restore's: refused and left alone.
 func TestLocalResumesAnInterruptedRestore(t *testing.T) {
-	real, err := exec.LookPath("zfs")
-	if err != nil {
-		t.Fatal(err)
+	const older, newer = "@autosnap_2025-01-01_00:00:00_hourly", "@autosnap_2025-01-02_00:00:00_hourly"
+	// scene: the dataset is empty, its older snapshot holds data, the newer
+	// one is empty; it returns the data's digest.
+	scene := func(t *testing.T) (*env, string) {
+		e := newEnv(t, "local")
+		want := writeData(t, e.svc.Mountpoint, 4096)
+		e.pool.ZFS(t, "snapshot", e.svc.Dataset+older)
+		emptyDir(t, e.svc.Mountpoint)
+		e.pool.ZFS(t, "snapshot", e.svc.Dataset+newer)
+		return e, want
 	}
+	// interrupted runs e with a zfs wrapper that runs test first, then
+	// the real zfs; the run must fail.
+	interrupted := func(t *testing.T, e *env, test string) {
+		real, err := exec.LookPath("zfs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wrapper := filepath.Join(t.TempDir(), "zfs")
+		script := "#!/bin/sh\nREAL='" + real + "'\n" + test + "\nexec \"$REAL\" \"$@\"\n"
+		if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		e.opts.ZFS = &zfs.Runner{ZFS: wrapper}
+		if _, err := e.run(t); err == nil {
+			t.Fatal("the interrupted run succeeded")
+		}
+		e.opts.ZFS = &zfs.Runner{}
+	}
+
 	for _, tc := range []struct {
-		name, script string
-		promoted     bool
+		name, test string
+		promoted   bool
 	}{
 		{"before the promote", `if [ "$1" = promote ]; then echo "killed" >&2; exit 1; fi`, false},
 		{"after the promote", `if [ "$1" = promote ]; then "$REAL" "$@"; echo "killed" >&2; exit 1; fi`, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, "local")
-			ds, mp := e.svc.Dataset, e.svc.Mountpoint
-			want := writeData(t, mp, 4096)
-			snap := ds + "@autosnap_2025-01-01_00:00:00_hourly"
-			e.pool.ZFS(t, "snapshot", snap)
-			emptyDir(t, mp)
-			e.pool.ZFS(t, "snapshot", ds+"@autosnap_2025-01-02_00:00:00_hourly") // empty, newer
+			e, want := scene(t)
+			ds, snap, clone := e.svc.Dataset, e.svc.Dataset+older, e.svc.Dataset+localSuffix
 			before := snapshotGUIDs(t, e.pool, e.pool.Name)
-
-			wrapper := filepath.Join(t.TempDir(), "zfs")
-			script := "#!/bin/sh\nREAL='" + real + "'\n" + tc.script + "\nexec \"$REAL\" \"$@\"\n"
-			if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			e.opts.ZFS = &zfs.Runner{ZFS: wrapper}
-			if _, err := e.run(t); err == nil {
-				t.Fatal("the interrupted run succeeded")
-			}
-			clone := ds + localSuffix
-			if !e.pool.Exists(clone) || e.pool.Exists(clone+"@autosnap_2025-01-01_00:00:00_hourly") != tc.promoted {
+			interrupted(t, e, tc.test)
+			if !e.pool.Exists(clone) || e.pool.Exists(clone+older) != tc.promoted {
 				t.Fatalf("the interrupted run did not leave the clone %s (promoted: %v)", clone, tc.promoted)
 			}
-
-			e.opts.ZFS = &zfs.Runner{}
 			res, err := e.run(t)
 			if err != nil {
 				t.Fatalf("%v\nlog:\n%s", err, e.logBuf)
@@ -506,7 +515,7 @@ func TestLocalResumesAnInterruptedRestore(t *testing.T) {
 			if e.pool.Exists(clone) || !e.pool.Exists(snap) {
 				t.Errorf("clone left (%v), or %s is not the dataset's (%v)", e.pool.Exists(clone), snap, e.pool.Exists(snap))
 			}
-			if kept := keptAsides(t, e); len(kept) != 1 || !e.pool.Exists(kept[0]+"@autosnap_2025-01-02_00:00:00_hourly") {
+			if kept := keptAsides(t, e); len(kept) != 1 || !e.pool.Exists(kept[0]+newer) {
 				t.Errorf("kept asides %v: the newer snapshot is not kept aside", kept)
 			}
 			if refs := strings.TrimSpace(e.pool.ZFS(t, "get", "-H", "-o", "value", "userrefs", snap)); refs != "0" {
@@ -522,49 +531,35 @@ func TestLocalResumesAnInterruptedRestore(t *testing.T) {
 	// until nixgen-datasets creates an empty one. The clone holds the
 	// restored data and is left for the operator, untouched.
 	t.Run("after the set-aside", func(t *testing.T) {
-		e := newEnv(t, "local")
-		ds, mp := e.svc.Dataset, e.svc.Mountpoint
-		writeData(t, mp, 4096)
-		e.pool.ZFS(t, "snapshot", ds+"@a")
-		emptyDir(t, mp)
-		e.pool.ZFS(t, "snapshot", ds+"@b")
-		wrapper := filepath.Join(t.TempDir(), "zfs")
-		script := "#!/bin/sh\nif [ \"$1\" = rename ] && [ \"$2\" = '" + ds + localSuffix + "' ]; then echo killed >&2; exit 1; fi\nexec '" + real + "' \"$@\"\n"
-		if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
-			t.Fatal(err)
+		e, _ := scene(t)
+		ds, clone := e.svc.Dataset, e.svc.Dataset+localSuffix
+		interrupted(t, e, `if [ "$1" = rename ] && [ "$2" = '`+clone+`' ]; then echo killed >&2; exit 1; fi`)
+		if e.pool.Exists(ds) {
+			t.Fatalf("%s exists after the interrupted run", ds)
 		}
-		e.opts.ZFS = &zfs.Runner{ZFS: wrapper}
-		if _, err := e.run(t); err == nil || e.pool.Exists(ds) {
-			t.Fatalf("the interrupted run: err %v, %s exists: %v", err, ds, e.pool.Exists(ds))
-		}
-		e.pool.ZFS(t, "create", "-o", "mountpoint="+mp, ds) // as nixgen-datasets does
+		e.pool.ZFS(t, "create", "-o", "mountpoint="+e.svc.Mountpoint, ds) // as nixgen-datasets does
 		before := snapshotGUIDs(t, e.pool, e.pool.Name)
-		e.opts.ZFS = &zfs.Runner{}
 		res, err := e.run(t)
 		if err == nil || len(res.Attempts) != 1 || !strings.Contains(res.Attempts[0].Error, "cannot be finished here") {
 			t.Fatalf("attempts %+v, err %v: want the clone left for the operator", res.Attempts, err)
 		}
 		guidsKept(t, e.pool, before)
-		if !e.pool.Exists(ds + localSuffix + "@a") {
+		if !e.pool.Exists(clone + older) {
 			t.Error("the clone with the restored snapshot is gone")
 		}
 	})
 
 	t.Run("a clone that is not a local restore's", func(t *testing.T) {
-		e := newEnv(t, "local")
-		ds, mp := e.svc.Dataset, e.svc.Mountpoint
-		writeData(t, mp, 4096)
-		e.pool.ZFS(t, "snapshot", ds+"@a")
-		emptyDir(t, mp)
-		e.pool.ZFS(t, "snapshot", ds+"@b")
-		e.pool.ZFS(t, "clone", "-o", "mountpoint=none", ds+"@a", ds+localSuffix) // someone's own
+		e, _ := scene(t)
+		ds, clone := e.svc.Dataset, e.svc.Dataset+localSuffix
+		e.pool.ZFS(t, "clone", "-o", "mountpoint=none", ds+older, clone) // someone's own
 		before := snapshotGUIDs(t, e.pool, e.pool.Name)
 		res, err := e.run(t)
 		if err == nil || len(res.Attempts) != 1 || !strings.Contains(res.Attempts[0].Error, "is not marked as preseed's") {
 			t.Fatalf("attempts %+v, err %v: want the clone refused", res.Attempts, err)
 		}
 		guidsKept(t, e.pool, before)
-		if origin := strings.TrimSpace(e.pool.ZFS(t, "get", "-H", "-o", "value", "origin", ds+localSuffix)); origin != ds+"@a" {
+		if origin := strings.TrimSpace(e.pool.ZFS(t, "get", "-H", "-o", "value", "origin", clone)); origin != ds+older {
 			t.Errorf("the foreign clone changed: origin %q", origin)
 		}
 	})
