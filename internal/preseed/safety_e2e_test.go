@@ -547,6 +547,12 @@ func TestLocalResumesAnInterruptedRestore(t *testing.T) {
 		if !e.pool.Exists(clone + older) {
 			t.Error("the clone with the restored snapshot is gone")
 		}
+		// preseed status lists the dataset set aside and the clone.
+		sts, err := ReadStatus(t.Context(), &zfs.Runner{}, e.m)
+		if err != nil || len(sts) != 1 || len(sts[0].Asides) != 2 || sts[0].Asides[1].Dataset != clone ||
+			!strings.Contains(sts[0].Asides[1].Reason, ds+older) {
+			t.Errorf("preseed status does not list the clone: %+v, %v", sts, err)
+		}
 	})
 
 	t.Run("a clone that is not a local restore's", func(t *testing.T) {

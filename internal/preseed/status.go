@@ -27,7 +27,8 @@ type Status struct {
 	LastTime   time.Time `json:"last_time,omitzero"`
 	// Asides are the datasets preseed set aside for this service and kept
 	// (<dataset>.nixgen-aside-<time>, or <dataset>.nixgen-aside while a
-	// syncoid restore is under way or was interrupted).
+	// syncoid restore is under way or was interrupted), and the clone of an
+	// interrupted local restore (<dataset>.nixgen-local).
 	Asides []Aside `json:"asides"`
 }
 
@@ -39,7 +40,7 @@ type Aside struct {
 }
 
 // statusProps is what status reads of the services and their asides.
-var statusProps = []string{"mounted", "mountpoint", PropComplete, PropLast, PropAside, PropAsideReason, PropAsideTime}
+var statusProps = []string{"mounted", "mountpoint", PropComplete, PropLast, PropAside, PropAsideReason, PropAsideTime, PropLocal}
 
 // ReadStatus reads every preseed-enabled service of the manifest with one
 // `zfs list -d 1` per distinct parent dataset (normally one in all). The
@@ -77,6 +78,10 @@ func ReadStatus(ctx context.Context, z *zfs.Runner, m *manifest.Manifest) ([]Sta
 					a.Time = p[PropAsideTime]
 				}
 				st.Asides = append(st.Asides, a)
+			}
+			if name == s.Dataset+localSuffix && isSet(p[PropLocal]) {
+				st.Asides = append(st.Asides, Aside{Dataset: name,
+					Reason: "clone of " + p[PropLocal] + " left by an interrupted local restore (docs/restore-procedures.md)"})
 			}
 		}
 		sort.Slice(st.Asides, func(i, j int) bool { return st.Asides[i].Dataset < st.Asides[j].Dataset })
