@@ -358,6 +358,12 @@ func (r *run) decide(ctx context.Context, res *Result) {
 		res.Outcome = Adopted
 		return
 	}
+	r.restore(ctx, res)
+}
+
+// restore runs the methods in order on the empty dataset, whose root is
+// locked, until one restores it; then on_failure decides.
+func (r *run) restore(ctx context.Context, res *Result) {
 	if err := r.requireOnline(); err != nil {
 		r.unlockRoot()
 		res.Err = err
@@ -380,31 +386,37 @@ func (r *run) decide(ctx context.Context, res *Result) {
 		}
 	}
 	if r.svc.Preseed.OnFailure == "start-empty" {
-		if failed := failedAttempts(res.Attempts); failed != "" {
-			// Only "nothing to restore from" may start a service empty: after
-			// an error the data may well exist, and the mark would keep it
-			// from ever being restored.
-			r.unlockRoot()
-			res.Err = fmt.Errorf("no preseed method restored %s (%s); on_failure = start-empty applies only when every method had nothing to restore from, and %s failed: not starting empty", r.svc.Name, summary(res.Attempts), failed)
-			return
-		}
-		if err := r.leftEmpty(ctx); err != nil {
-			res.Err = fmt.Errorf("no preseed method restored %s (%s), and on_failure = start-empty does not apply: %w", r.svc.Name, summary(res.Attempts), err)
-			return
-		}
-		if err := r.applyOwnerAndProps(ctx); err != nil {
-			res.Err = err
-			return
-		}
-		if err := r.zfs.Set(ctx, r.svc.Dataset, PropComplete, "complete"); err != nil {
-			res.Err = err
-			return
-		}
-		res.Outcome = StartEmpty
+		r.startEmpty(ctx, res)
 		return
 	}
 	r.unlockRoot()
 	res.Err = fmt.Errorf("no preseed method restored %s (%s) and on_failure is block", r.svc.Name, summary(res.Attempts))
+}
+
+// startEmpty is on_failure = start-empty once every method was tried: the
+// empty dataset is marked complete, but only when every method had nothing
+// to restore from.
+func (r *run) startEmpty(ctx context.Context, res *Result) {
+	if failed := failedAttempts(res.Attempts); failed != "" {
+		// After an error the data may well exist, and the mark would keep
+		// it from ever being restored.
+		r.unlockRoot()
+		res.Err = fmt.Errorf("no preseed method restored %s (%s); on_failure = start-empty applies only when every method had nothing to restore from, and %s failed: not starting empty", r.svc.Name, summary(res.Attempts), failed)
+		return
+	}
+	if err := r.leftEmpty(ctx); err != nil {
+		res.Err = fmt.Errorf("no preseed method restored %s (%s), and on_failure = start-empty does not apply: %w", r.svc.Name, summary(res.Attempts), err)
+		return
+	}
+	if err := r.applyOwnerAndProps(ctx); err != nil {
+		res.Err = err
+		return
+	}
+	if err := r.zfs.Set(ctx, r.svc.Dataset, PropComplete, "complete"); err != nil {
+		res.Err = err
+		return
+	}
+	res.Outcome = StartEmpty
 }
 
 // failedAttempts names the methods that failed (rather than having nothing
