@@ -400,6 +400,25 @@ func TestRefuseWhenNotMounted(t *testing.T) {
 	}
 }
 
+// A run killed between marking the dataset to be set aside and renaming
+// it leaves it unmounted, canmount=noauto and marked: the next run refuses
+// and says how to put it back, touching nothing.
+func TestRefuseHalfSetAside(t *testing.T) {
+	e := newEnv(t, "local")
+	ds := e.svc.Dataset
+	e.pool.ZFS(t, "unmount", ds)
+	e.pool.ZFS(t, "set", "canmount=noauto", ds)
+	e.pool.ZFS(t, "set", PropAside+"="+ds, ds)
+	res, err := e.run(t)
+	if err == nil || res.Outcome != Failed || !strings.Contains(err.Error(), "killed while setting it aside") ||
+		!strings.Contains(err.Error(), "zfs inherit "+PropAside+" "+ds) {
+		t.Fatalf("outcome %s, err %v", res.Outcome, err)
+	}
+	if len(res.Attempts) != 0 || e.prop(t, PropAside) != ds || len(keptAsides(t, e)) != 0 || !e.pool.Exists(ds) {
+		t.Errorf("the run acted: attempts %+v, %s %q", res.Attempts, PropAside, e.prop(t, PropAside))
+	}
+}
+
 func TestRestoreSyncoid(t *testing.T) {
 	e2e.Tool(t, "syncoid")
 	e := newEnv(t, "syncoid")

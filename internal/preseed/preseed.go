@@ -593,6 +593,10 @@ func (r *run) checkMounted(st state) error {
 		return refused("dataset %s has mountpoint %s, want %s: refusing to restore", ds, st.ds["mountpoint"], mp)
 	}
 	if st.ds["mounted"] != "yes" {
+		if st.ds[PropAside] == ds {
+			// setAside marks, then renames: a run killed in between.
+			return refused("dataset %s is not mounted and is marked %s: a preseed run was killed while setting it aside; look into it, then `zfs inherit %s %s`, `zfs set canmount=on %s` and mount it (docs/restore-procedures.md, \"A preseed that refuses\")", ds, PropAside, PropAside, ds, ds)
+		}
 		return refused("dataset %s is not mounted at %s: refusing to restore into the bare directory", ds, mp)
 	}
 	// Belt and braces: the directory must be a mount point (another device
