@@ -127,6 +127,12 @@ func runner(c *cli.Context) *zfs.Runner {
 }
 
 // requireFlag returns a usage error when a string flag is empty.
+// manifestFlag is every command's --manifest: the host's manifest.json,
+// by default where the generated datasets.nix installs it.
+func manifestFlag() cli.Flag {
+	return &cli.StringFlag{Name: "manifest", Value: hostfacts.ManifestPath, Usage: "manifest.json written by nixgen render"}
+}
+
 func requireFlag(c *cli.Context, name string) (string, error) {
 	v := c.String(name)
 	if v == "" {

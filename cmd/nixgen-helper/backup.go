@@ -18,7 +18,7 @@ import (
 func backupSnapshotCommand() *cli.Command {
 	flags := func() []cli.Flag {
 		return []cli.Flag{
-			&cli.StringFlag{Name: "manifest", Usage: "manifest.json written by nixgen render"},
+			manifestFlag(),
 			&cli.StringFlag{Name: "service", Usage: "the service whose dataset is backed up"},
 			&cli.StringFlag{Name: "run-dir", Value: backupsnap.DefaultRunDir, Usage: "directory under which <service> gets the read-only clone"},
 			&cli.StringFlag{Name: "lock-dir", Value: preseed.DefaultLockDir, EnvVars: []string{"NIXGEN_LOCK_DIR"}, Usage: "directory of the per-service lock files"},

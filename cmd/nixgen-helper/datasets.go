@@ -17,7 +17,7 @@ import (
 
 func datasetsCommand() *cli.Command {
 	common := []cli.Flag{
-		&cli.StringFlag{Name: "manifest", Usage: "manifest.json written by nixgen render"},
+		manifestFlag(),
 		&cli.BoolFlag{Name: "json", Usage: "print JSON for tools instead of text"},
 	}
 	return &cli.Command{

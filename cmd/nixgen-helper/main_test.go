@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nixgen/nixgen/internal/datasets"
+	"github.com/nixgen/nixgen/internal/hostfacts"
 	"github.com/nixgen/nixgen/internal/manifest"
 	"github.com/nixgen/nixgen/internal/zfstest"
 )
@@ -73,7 +74,7 @@ func TestUsageErrors(t *testing.T) {
 		{},
 		{"nosuch"},
 		{"datasets"},
-		{"datasets", "plan"},
+		{"datasets", "plan", "--manifest", ""}, // (without --manifest: TestManifestDefaultsToEtc)
 		{"datasets", "apply", "--bogus"},
 	} {
 		code, _, stderr := runHelper(t, args...)
@@ -333,5 +334,19 @@ func checkSerialised(t *testing.T, w *zfstest.Wrapper, a, b *exec.Cmd) {
 	}
 	if lastA < 0 || firstB < 0 || firstB < lastA {
 		t.Errorf("calls interleaved (last of the first run at %d, first of the second at %d): %+v", lastA, firstB, calls)
+	}
+}
+
+// Run by hand, every command reads the manifest that datasets.nix installs
+// at /etc/nixgen/manifest.json unless --manifest names another.
+func TestManifestDefaultsToEtc(t *testing.T) {
+	if _, err := os.Stat(hostfacts.ManifestPath); err == nil {
+		t.Skipf("%s exists on this machine", hostfacts.ManifestPath)
+	}
+	for _, args := range [][]string{{"preseed", "status"}, {"datasets", "plan"}, {"metrics"}} {
+		code, _, stderr := runHelper(t, args...)
+		if code != exitManifest || !strings.Contains(stderr, hostfacts.ManifestPath) {
+			t.Errorf("%v: exit %d, stderr %q: want exit %d naming %s", args, code, stderr, exitManifest, hostfacts.ManifestPath)
+		}
 	}
 }

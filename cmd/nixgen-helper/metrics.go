@@ -18,7 +18,7 @@ func metricsCommand() *cli.Command {
 			"parent with one zfs get -r, whatever their number. Exit codes: 0 written; 1 a zfs or zpool\n" +
 			"call failed or a file could not be written or removed; 2 usage; 3 bad manifest.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "manifest", Usage: "manifest.json written by nixgen render"},
+			manifestFlag(),
 			&cli.StringFlag{Name: "textfile-dir", Value: metrics.DefaultTextfileDir, EnvVars: []string{"NIXGEN_TEXTFILE_DIR"}, Usage: "node-exporter textfile directory"},
 		},
 		Action: metricsRun,

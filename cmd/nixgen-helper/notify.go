@@ -24,7 +24,7 @@ func notifyCommand() *cli.Command {
 			"read from $CREDENTIALS_DIRECTORY when systemd passed them there (LoadCredential=).\n" +
 			"Exit codes: 0 reported; 1 metrics file not written; 2 usage; 3 bad manifest or unit not a job.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "manifest", Usage: "manifest.json written by nixgen render"},
+			manifestFlag(),
 			&cli.StringFlag{Name: "unit", Usage: "the job's full unit name (%i of the hook unit)"},
 			&cli.StringFlag{Name: "result", Usage: "success or failure"},
 			&cli.StringFlag{Name: "hostname", Usage: "host name in messages and labels (default: the manifest's host)"},

@@ -27,7 +27,7 @@ func pitrCommand() *cli.Command {
 				"1 the snapshot or the restore failed; 2 usage; 3 bad manifest or a service without pitr;\n" +
 				"4 refused: PostgreSQL is running.",
 			Flags: []cli.Flag{
-				&cli.StringFlag{Name: "manifest", Usage: "manifest.json written by nixgen render"},
+				manifestFlag(),
 				&cli.StringFlag{Name: "service", Usage: "the PostgreSQL service"},
 				&cli.StringFlag{Name: "target-time", Usage: "restore to this moment: \"YYYY-MM-DD HH:MM:SS+HH\""},
 				&cli.BoolFlag{Name: "yes", Usage: "do it (without: print the plan only)"},
@@ -41,7 +41,7 @@ func pitrCommand() *cli.Command {
 			Description: "Exit codes: 0 the drill passed; 1 it failed (no backup, a pgbackrest error, recovery or the\n" +
 				"query failed, --timeout reached); 2 usage; 3 bad manifest or a service without pitr.",
 			Flags: []cli.Flag{
-				&cli.StringFlag{Name: "manifest", Usage: "manifest.json written by nixgen render"},
+				manifestFlag(),
 				&cli.StringFlag{Name: "service", Usage: "the PostgreSQL service"},
 				&cli.StringFlag{Name: "scratch-dir", Value: drill.DefaultScratchDir, Usage: "directory for the temporary cluster (removed afterwards; a killed drill's is removed by the next one)"},
 				&cli.BoolFlag{Name: "json", Usage: "print JSON for tools instead of text"},
@@ -58,7 +58,7 @@ func pitrCommand() *cli.Command {
 			Description: "Exit codes: 0 written (without the archive metrics when the server does not answer, with a\n" +
 				"warning); 1 the repository did not answer or the file could not be written; 2 usage; 3 bad manifest.",
 			Flags: []cli.Flag{
-				&cli.StringFlag{Name: "manifest", Usage: "manifest.json written by nixgen render"},
+				manifestFlag(),
 				&cli.StringFlag{Name: "service", Usage: "the PostgreSQL service"},
 				&cli.StringFlag{Name: "textfile-dir", Value: metrics.DefaultTextfileDir, Usage: "node exporter textfile directory"},
 				&cli.StringFlag{Name: "pg-socket", Value: "/run/postgresql", Usage: "unix socket directory of the running server"},

@@ -24,7 +24,7 @@ func preseedCommand() *cli.Command {
 			"owned or writable by a non-root user), pool not ONLINE, dataset missing or not\n" +
 			"mounted, lock held.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "manifest", Usage: "manifest.json written by nixgen render"},
+			manifestFlag(),
 			&cli.StringFlag{Name: "service", Usage: "the service to preseed"},
 			&cli.StringFlag{Name: "hostname", Value: hostname, Usage: "host name of the restic snapshots to restore (restic --host)"},
 			&cli.StringFlag{Name: "lock-dir", Value: preseed.DefaultLockDir, EnvVars: []string{"NIXGEN_LOCK_DIR"}, Usage: "directory of the per-service lock files"},
@@ -42,7 +42,7 @@ func preseedCommand() *cli.Command {
 			Name:  "status",
 			Usage: "show, per service, its dataset, whether it is mounted and complete, and the last outcome",
 			Flags: []cli.Flag{
-				&cli.StringFlag{Name: "manifest", Usage: "manifest.json written by nixgen render"},
+				manifestFlag(),
 				&cli.BoolFlag{Name: "json", Usage: "print JSON for tools instead of a table"},
 			},
 			Action: preseedStatus,

@@ -13,7 +13,7 @@ import (
 
 func replicationCommand() *cli.Command {
 	common := []cli.Flag{
-		&cli.StringFlag{Name: "manifest", Usage: "manifest.json written by nixgen render"},
+		manifestFlag(),
 		&cli.StringFlag{Name: "service", Usage: "the service whose replication it is"},
 	}
 	return &cli.Command{

@@ -21,7 +21,7 @@ func restoreTestCommand() *cli.Command {
 			"no snapshot, nothing restored, an unreadable file, --timeout reached); 2 usage; 3 bad\n" +
 			"manifest, unknown service or repository, or nothing backs up there.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "manifest", Usage: "manifest.json written by nixgen render"},
+			manifestFlag(),
 			&cli.StringFlag{Name: "service", Usage: "drill this service"},
 			&cli.StringFlag{Name: "repository", Usage: "drill every service that backs up to this repository"},
 			&cli.StringFlag{Name: "hostname", Value: hostname, Usage: "host name of the restic snapshots (restic --host)"},

@@ -228,6 +228,10 @@ func TestHostileRoundTrip(t *testing.T) {
 	if rf := nixeval.Get(t, mon, "services", "prometheus", "ruleFiles", "_then").([]any); len(rf) != 1 || !strings.HasSuffix(rf[0].(string), "/alerts.rules.yml") {
 		t.Errorf("ruleFiles = %v", rf)
 	}
+	// The manifest is also at /etc/nixgen/manifest.json, the helper's default.
+	if src, _ := nixeval.Get(t, v, "datasets", "environment", "etc", hostfacts.ManifestEtc, "source").(string); !storePath.MatchString(src) {
+		t.Errorf("environment.etc.%q.source = %q", hostfacts.ManifestEtc, src)
+	}
 	startMetrics := "-/systemd/bin/systemctl start --no-block nixgen-metrics.service"
 	expect(t, "datasets ExecStartPost", nixeval.Get(t, v, "datasets", "systemd", "services", "nixgen-datasets", "serviceConfig", "ExecStartPost"), startMetrics)
 	if r := nixeval.Get(t, v, "datasets", "systemd", "services", "nixgen-datasets", "serviceConfig", "ExecReload").([]any); len(r) != 2 || r[1] != startMetrics {

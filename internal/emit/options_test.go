@@ -138,6 +138,10 @@ var declaredOptions = map[string]bool{
 	"services.pgbackrest.stanzas.<name>.instances":            true,
 	"services.pgbackrest.stanzas.<name>.jobs.<name>.schedule": true,
 	"services.pgbackrest.stanzas.<name>.jobs.<name>.type":     true,
+	// nixos/modules/system/etc/etc.nix: environment.etc (attrsOf submodule,
+	// keyed by the path below /etc) with source ("Path of the source file"),
+	// which NixOS links to /etc/<name>.
+	"environment.etc.<name>.source": true,
 }
 
 // namedSets are attribute sets whose keys are names chosen by the spec.
@@ -146,7 +150,7 @@ var namedSets = map[string]bool{
 	"services.restic.backups": true, "services.sanoid.templates": true,
 	"services.sanoid.datasets": true, "services.syncoid.commands": true,
 	"services.pgbackrest.repos": true, "services.pgbackrest.stanzas": true,
-	"services.pgbackrest.stanzas.<name>.jobs": true,
+	"services.pgbackrest.stanzas.<name>.jobs": true, "environment.etc": true,
 }
 
 // optionPaths lists the option paths a module's value sets.

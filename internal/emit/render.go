@@ -102,7 +102,7 @@ func renderHost(spec *model.Spec, h *model.Host, out map[string][]byte) {
 
 	units := spec.UnitsOn(h)
 	prot := protectionFor(spec, h, services, units)
-	dv := defaultView{Name: h.Name, DatasetsTimeoutSec: seconds(datasetsTimeout), RestrictSUIDSGID: true}
+	dv := defaultView{Name: h.Name, DatasetsTimeoutSec: seconds(datasetsTimeout), RestrictSUIDSGID: true, ManifestEtc: hostfacts.ManifestEtc}
 	for _, s := range services {
 		// RestrictSUIDSGID= would refuse the chmod of a setuid or setgid
 		// mountpoint root (mode 2770, say).
@@ -203,7 +203,8 @@ type defaultView struct {
 	Name               string
 	ServiceFiles       []string // relative to the host directory, sorted
 	DatasetsTimeoutSec int64
-	RestrictSUIDSGID   bool // no service mode has a setuid or setgid bit
+	RestrictSUIDSGID   bool   // no service mode has a setuid or setgid bit
+	ManifestEtc        string // manifest.json's place below /etc
 }
 
 type protectionView struct {

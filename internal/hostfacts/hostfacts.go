@@ -30,6 +30,11 @@ const (
 	// (services.prometheus.exporters.node): the helper's --textfile-dir
 	// default, writable by the notify units.
 	TextfileDir = "/var/lib/prometheus-node-exporter-text"
+	// ManifestEtc is the host's manifest.json where datasets.nix installs it
+	// (environment.etc): the helper's --manifest default, for commands run
+	// by hand. The generated units pass their store path.
+	ManifestEtc  = "nixgen/manifest.json"
+	ManifestPath = "/etc/" + ManifestEtc
 )
 
 // LockWait is how long the helper waits, by default, for another run's

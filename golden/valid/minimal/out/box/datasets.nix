@@ -9,6 +9,9 @@ let
   metrics = "-${config.systemd.package}/bin/systemctl start --no-block nixgen-metrics.service";
 in
 {
+  # For nixgen-helper run by hand: its --manifest default.
+  environment.etc."nixgen/manifest.json".source = ./manifest.json;
+
   systemd.services.nixgen-datasets = {
     description = "nixgen: create and tune the ZFS datasets of this host";
     wantedBy = [ "multi-user.target" ];
