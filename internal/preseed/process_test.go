@@ -25,6 +25,7 @@ import (
 //	NIXGEN_PERF_OUT=/tmp/perf go test -run TestProcessTimings -v -timeout 3h ./internal/preseed/
 //
 // The hyperfine tables go to NIXGEN_PERF_OUT (default: the test log only).
+// NIXGEN_PERF_RESTORE_RUNS sets the restore's runs per binary (default 2).
 func TestProcessTimings(t *testing.T) {
 	helpers := strings.Fields(os.Getenv("NIXGEN_PERF_HELPERS"))
 	if len(helpers) == 0 {
@@ -179,7 +180,11 @@ func timeRestore(t *testing.T, helpers []string, out string) {
 
 	t.Setenv("RESTIC_REPOSITORY", e.repo)
 	t.Setenv("RESTIC_PASSWORD_FILE", e.pwFile)
-	args := []string{"--runs", "2",
+	runs := os.Getenv("NIXGEN_PERF_RESTORE_RUNS") // each run restores 190 MB
+	if runs == "" {
+		runs = "2"
+	}
+	args := []string{"--runs", runs,
 		"-n", "restic restore", "--prepare", fmt.Sprintf("rm -rf %s/*", rawMp),
 		fmt.Sprintf("restic restore latest --host testhost --path %s --target %s", mp, rawMp)}
 	for _, h := range helpers {
