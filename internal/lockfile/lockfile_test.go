@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -55,5 +56,31 @@ func TestLockRefusesHardLink(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(victim); string(b) != "keep\n" {
 		t.Errorf("victim written through the link: %q", b)
+	}
+}
+
+// A lock file of another user (one that user could hold, or swap) is
+// refused, and so is a path that is not a regular file.
+func TestLockRefusesForeignOrOddFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo.lock"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	paths := []string{filepath.Join(dir, "fifo.lock")}
+	if os.Geteuid() == 0 {
+		foreign := filepath.Join(dir, "foreign.lock")
+		if err := os.WriteFile(foreign, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(foreign, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, foreign)
+	}
+	for _, p := range paths {
+		if l, err := Acquire(context.Background(), p, nil); err == nil {
+			l.Release()
+			t.Errorf("%s was taken as a lock file", p)
+		}
 	}
 }
