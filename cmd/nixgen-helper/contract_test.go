@@ -162,7 +162,7 @@ func checkPreseedManifest(t *testing.T, file string, m *manifest.Manifest, args 
 		return
 	}
 	got, err := manifest.Decode(bytes.NewReader(b))
-	if want := m.Only(args[4]); err != nil || !reflect.DeepEqual(got, want) {
+	if want := m.Only(m.Service(args[4])); err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("%s: %s is not the host manifest cut down to %s (%v)", file, args[2], args[4], err)
 	}
 }

@@ -138,15 +138,15 @@ func renderHost(spec *model.Spec, h *model.Host, out map[string][]byte) {
 	for i, module := range slots[1:] {
 		out[h.Name+"/"+dv.ServiceFiles[i]] = module
 	}
-	preseeds := make([][]byte, len(services))
-	parallel.For(len(services), func(i int) {
-		if services[i].Preseed != nil {
-			preseeds[i] = must(manifest.Marshal(m.OnlyAt(i))) // m.Services is in the order of services
+	preseeds := make([][]byte, len(m.Services))
+	parallel.For(len(m.Services), func(i int) {
+		if s := &m.Services[i]; s.Preseed != nil {
+			preseeds[i] = must(manifest.Marshal(m.Only(s)))
 		}
 	})
 	for i, b := range preseeds {
 		if b != nil {
-			out[h.Name+"/"+PreseedManifest(services[i].Name)] = b
+			out[h.Name+"/"+PreseedManifest(m.Services[i].Name)] = b
 		}
 	}
 

@@ -166,27 +166,17 @@ func (m *Manifest) Managed() *Manifest {
 	return &out
 }
 
-// Only returns the manifest of one service, nil if m has no such service:
-// the host, the parent, that service, and the repositories, pgBackRest
+// Only returns the manifest of one service of m, s (nil for nil): the
+// host, the parent, that service, and the repositories, pgBackRest
 // repositories and notifiers it names; no jobs, replicas or receive users.
 // A service's preseed unit reads it (generated/<host>/services/
 // <service>.preseed.json): every preseed unit starts at boot, and each
 // decoding the whole manifest made a host of N services decode N
 // manifests of N services.
-func (m *Manifest) Only(service string) *Manifest {
-	for i := range m.Services {
-		if m.Services[i].Name == service {
-			return m.OnlyAt(i)
-		}
+func (m *Manifest) Only(s *Service) *Manifest {
+	if s == nil {
+		return nil
 	}
-	return nil
-}
-
-// OnlyAt is Only of m.Services[i]: nixgen render cuts the manifest for
-// every service with a preseed block, and a lookup by name each time made
-// that quadratic.
-func (m *Manifest) OnlyAt(i int) *Manifest {
-	s := &m.Services[i]
 	out := &Manifest{Generated: m.Generated, Version: m.Version, Host: m.Host, Parent: m.Parent, Services: []Service{*s}}
 	if s.Backup != nil {
 		out.Repositories = pick(m.Repositories, s.Backup.Repos())

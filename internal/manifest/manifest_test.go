@@ -110,7 +110,7 @@ func TestOnly(t *testing.T) {
 		{"app", []string{"nas"}, []string{"phone"}, false},
 		{"db", []string{"nas", "s3"}, nil, true},
 	} {
-		o := m.Only(c.name)
+		o := m.Only(m.Service(c.name))
 		if err := o.Validate(); err != nil {
 			t.Errorf("%s: %v", c.name, err)
 		}
@@ -130,7 +130,7 @@ func TestOnly(t *testing.T) {
 			t.Errorf("%s: pgBackRest repositories %v", c.name, o.PgRepositories)
 		}
 	}
-	if m.Only("nope") != nil {
+	if m.Only(m.Service("nope")) != nil {
 		t.Error("Only of a service not in the manifest is not nil")
 	}
 }

@@ -116,7 +116,7 @@ func timeSkip(t *testing.T, helpers []string, out string) {
 		// The preseed unit reads the service's own manifest
 		// (services/app.preseed.json); the host's whole manifest, which
 		// grows with the siblings, is timed beside it.
-		m := writeManifestOf(t, e.m.Only("app"))
+		m := writeManifestOf(t, e.m.Only(e.svc))
 		whole := e.writeManifest(t)
 
 		// How many zfs and zpool processes one skip starts.
